@@ -1,0 +1,1 @@
+"""Source files: mirrors, inventories, byte-range downloads and GRIB reading."""

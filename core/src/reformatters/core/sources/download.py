@@ -1,0 +1,377 @@
+"""Download source files and byte ranges of GRIB messages with obstore.
+
+URLs are ``s3://bucket/key`` (public buckets are read unsigned unless AWS credentials are set
+in the standard ``AWS_*`` variables; ``AWS_ENDPOINT_URL`` selects an S3-compatible endpoint with
+path-style requests), ``http(s)://...`` or local paths / ``file://`` URLs. Apply
+``resolve_source_url`` first if a source mirror may be configured.
+
+Retries (timeouts, connection errors, 5xx) are obstore's exponential backoff with jitter,
+configured by ``RetryPolicy``. A 404/403 raises ``SourceFileMissingError``. A server that ignores
+``Range`` is detected by obstore (no ``Content-Range``/206) and raises ``RangeNotHonouredError``
+unless ``full_file_fallback=True``, in which case the whole file is fetched and cut. Every
+message is checked to start with ``GRIB``, have the length its section 0 declares and end in
+``7777``, so a short read or a wrong offset can never pass as data.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+from urllib.parse import unquote, urlsplit
+
+import obstore
+from obstore.exceptions import (
+    BaseError,
+    NotFoundError,
+    NotSupportedError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+)
+from obstore.store import HTTPStore, LocalStore, S3Store
+
+from reformatters.core.sources.errors import (
+    CorruptMessageError,
+    RangeNotHonouredError,
+    SourceDownloadError,
+    SourceError,
+    SourceFileMissingError,
+)
+from reformatters.core.sources.inventory import ByteRange
+
+if TYPE_CHECKING:
+    from obstore.store import ClientConfig, ObjectStore, RetryConfig, S3Config
+
+__all__ = [
+    "DEFAULT_COALESCE_GAP",
+    "FileOutcome",
+    "RetryPolicy",
+    "ScratchDir",
+    "coalesce_ranges",
+    "collect_outcomes",
+    "download_file",
+    "download_message_bytes",
+    "download_messages",
+    "file_size",
+    "store_for_url",
+]
+
+# Two ranges closer than this are fetched in one request. One extra request costs a round trip
+# (~20-100 ms to S3 from outside the region, tens of ms inside); 1 MiB of unwanted bytes costs
+# about the same at ~100 Mbit/s, and GFS/HRRR messages are 0.1-1 MB, so small gaps (a skipped
+# message or two) are cheaper to read through than to split. Same default as obstore's.
+DEFAULT_COALESCE_GAP = 1024 * 1024
+SCRATCH_ENV = "REFORMATTERS_SCRATCH"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retries with exponential backoff and jitter, applied by obstore to every request."""
+
+    max_retries: int = 8
+    initial_backoff: timedelta = timedelta(milliseconds=200)
+    max_backoff: timedelta = timedelta(seconds=15)
+    base: float = 2.0
+    retry_timeout: timedelta = timedelta(minutes=3)
+    request_timeout: timedelta = timedelta(seconds=120)
+    connect_timeout: timedelta = timedelta(seconds=10)
+
+    def retry_config(self) -> RetryConfig:
+        return {
+            "max_retries": self.max_retries,
+            "retry_timeout": self.retry_timeout,
+            "backoff": {
+                "init_backoff": self.initial_backoff,
+                "max_backoff": self.max_backoff,
+                "base": self.base,
+            },
+        }
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes"}
+
+
+def store_for_url(url: str, *, retry: RetryPolicy | None = None) -> tuple[ObjectStore, str]:
+    """Return an obstore store and the object path within it for ``url``."""
+    policy = retry or RetryPolicy()
+    client: ClientConfig = {
+        "timeout": policy.request_timeout,
+        "connect_timeout": policy.connect_timeout,
+    }
+    parts = urlsplit(url)
+    match parts.scheme:
+        case "s3":
+            key = unquote(parts.path.lstrip("/"))
+            if not parts.netloc or not key:
+                raise ValueError(f"{url}: expected s3://<bucket>/<key>")
+            endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+            if (endpoint and endpoint.startswith("http://")) or _env_flag("AWS_ALLOW_HTTP"):
+                client["allow_http"] = True
+            config: S3Config = {
+                "skip_signature": not os.environ.get("AWS_ACCESS_KEY_ID"),
+                "region": os.environ.get("AWS_REGION")
+                or os.environ.get("AWS_DEFAULT_REGION")
+                or "us-east-1",
+            }
+            if endpoint:
+                config["endpoint"] = endpoint
+                config["virtual_hosted_style_request"] = False
+            store = S3Store(
+                parts.netloc,
+                config=config,
+                client_options=client,
+                retry_config=policy.retry_config(),
+            )
+            return store, key
+        case "http" | "https":
+            if parts.scheme == "http":
+                client["allow_http"] = True
+            base = f"{parts.scheme}://{parts.netloc}"
+            http_store = HTTPStore.from_url(
+                base, client_options=client, retry_config=policy.retry_config()
+            )
+            return http_store, unquote(parts.path.lstrip("/"))
+        case "file" | "":
+            path = Path(unquote(parts.path) if parts.scheme == "file" else url).resolve()
+            return LocalStore(path.parent), path.name
+        case _:
+            raise ValueError(
+                f"{url}: unsupported URL scheme {parts.scheme!r} (use s3, http(s), file)"
+            )
+
+
+def _call[T](url: str, operation: Callable[[], T]) -> T:
+    """Run one obstore operation, translating its errors into source errors naming ``url``."""
+    try:
+        return operation()
+    except (NotFoundError, PermissionDeniedError, UnauthenticatedError) as error:
+        raise SourceFileMissingError(url, type(error).__name__) from error
+    except NotSupportedError as error:
+        raise RangeNotHonouredError(
+            url,
+            f"{url}: the server ignored the HTTP Range request (answered without a partial "
+            "response); use a mirror that supports Range or pass full_file_fallback=True.",
+        ) from error
+    except BaseError as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if " 403 " in first_line or "403 Forbidden" in first_line:
+            raise SourceFileMissingError(url, first_line) from error
+        raise SourceDownloadError(
+            url, f"{url}: download failed after retries: {first_line}"
+        ) from error
+
+
+def download_file(url: str, *, retry: RetryPolicy | None = None) -> bytes:
+    """Fetch a whole (small) file such as an inventory."""
+    store, path = store_for_url(url, retry=retry)
+    return _call(url, lambda: bytes(obstore.get(store, path).bytes()))
+
+
+def file_size(url: str, *, retry: RetryPolicy | None = None) -> int:
+    """The file's size in bytes (a HEAD request)."""
+    store, path = store_for_url(url, retry=retry)
+    return _call(url, lambda: int(obstore.head(store, path)["size"]))
+
+
+def coalesce_ranges(
+    ranges: Sequence[tuple[int, int]], max_gap: int = DEFAULT_COALESCE_GAP
+) -> list[tuple[int, int]]:
+    """Merge ``[start, end)`` ranges that overlap or are at most ``max_gap`` bytes apart."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(set(ranges)):
+        if merged and start - merged[-1][1] <= max_gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _grib_declared_length(data: bytes) -> int | None:
+    if len(data) < 16 or data[:4] != b"GRIB":
+        return None
+    if data[7] == 2:
+        return int.from_bytes(data[8:16], "big")
+    if data[7] == 1:
+        return int.from_bytes(data[4:7], "big")
+    return None
+
+
+def check_grib_message(url: str, label: str, data: bytes) -> None:
+    """Raise ``CorruptMessageError`` unless ``data`` is exactly one complete GRIB message."""
+    declared = _grib_declared_length(data)
+    if declared is None:
+        raise CorruptMessageError(
+            url,
+            f"{url}: {label}: the bytes at this offset do not start a GRIB message "
+            f"(got {data[:8]!r}); the inventory does not match the file, re-fetch both.",
+        )
+    if declared != len(data) or data[-4:] != b"7777":
+        raise CorruptMessageError(
+            url,
+            f"{url}: {label}: truncated or corrupt GRIB message (declares {declared} bytes, "
+            f"received {len(data)}, ends with {data[-4:]!r}); the file may be partially "
+            "uploaded, retry later.",
+        )
+
+
+def download_message_bytes(
+    url: str,
+    entries: Sequence[ByteRange],
+    *,
+    max_gap: int = DEFAULT_COALESCE_GAP,
+    retry: RetryPolicy | None = None,
+    full_file_fallback: bool = False,
+    size: int | None = None,
+) -> list[bytes]:
+    """Fetch exactly the bytes of each entry's message (coalesced, parallel range requests)."""
+    if not entries:
+        return []
+    store, path = store_for_url(url, retry=retry)
+    if size is None and any(entry.end is None for entry in entries):
+        size = _call(url, lambda: int(obstore.head(store, path)["size"]))
+    spans = [(entry.offset, entry.end if entry.end is not None else size) for entry in entries]
+    wanted: list[tuple[int, int]] = []
+    for entry, (start, end) in zip(entries, spans, strict=True):
+        assert end is not None
+        if end <= start:
+            raise CorruptMessageError(url, f"{url}: {entry.label} has an empty byte range")
+        wanted.append((start, end))
+    blocks = coalesce_ranges(wanted, max_gap)
+    try:
+        fetched = _call(
+            url,
+            lambda: obstore.get_ranges(
+                store,
+                path,
+                starts=[start for start, _ in blocks],
+                ends=[end for _, end in blocks],
+                coalesce=0,
+            ),
+        )
+        block_data = [bytes(data) for data in fetched]
+    except RangeNotHonouredError:
+        if not full_file_fallback:
+            raise
+        whole = _call(url, lambda: bytes(obstore.get(store, path).bytes()))
+        block_data = [whole[start:end] for start, end in blocks]
+    messages: list[bytes] = []
+    for entry, (start, end) in zip(entries, wanted, strict=True):
+        block_index = next(i for i, (b0, b1) in enumerate(blocks) if b0 <= start and end <= b1)
+        block_start = blocks[block_index][0]
+        data = block_data[block_index][start - block_start : end - block_start]
+        check_grib_message(url, entry.label, data)
+        messages.append(data)
+    return messages
+
+
+def download_messages(
+    url: str,
+    entries: Sequence[ByteRange],
+    dest_path: Path,
+    *,
+    max_gap: int = DEFAULT_COALESCE_GAP,
+    retry: RetryPolicy | None = None,
+    full_file_fallback: bool = False,
+) -> Path:
+    """Fetch the entries' messages and write them, concatenated in entry order, to ``dest_path``.
+
+    Entries sharing a byte range (wgrib2 sub-messages) are written once. The file appears
+    atomically (temporary file, then ``os.replace``).
+    """
+    unique: list[ByteRange] = []
+    seen: set[tuple[int, int | None]] = set()
+    for entry in entries:
+        if (entry.offset, entry.end) not in seen:
+            seen.add((entry.offset, entry.end))
+            unique.append(entry)
+    messages = download_message_bytes(
+        url, unique, max_gap=max_gap, retry=retry, full_file_fallback=full_file_fallback
+    )
+    dest_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = dest_path.with_name(f".{dest_path.name}.{uuid.uuid4().hex}.part")
+    with temporary.open("wb") as out:
+        for data in messages:
+            out.write(data)
+    temporary.replace(dest_path)
+    return dest_path
+
+
+class ScratchDir:
+    """A per-dataset scratch folder under ``$REFORMATTERS_SCRATCH`` (or the system temp dir).
+
+    Use as a context manager; the folder and everything in it are removed on exit.
+    """
+
+    def __init__(self, dataset_id: str, root: Path | None = None) -> None:
+        base = root or (Path(os.environ[SCRATCH_ENV]) if os.environ.get(SCRATCH_ENV) else None)
+        if base is not None:
+            base.mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(prefix=f"{dataset_id}-", dir=base))
+
+    def file_for(self, url: str, suffix: str = "") -> Path:
+        """A scratch path for data from ``url`` (unique per URL and suffix)."""
+        parts = urlsplit(url)
+        name = f"{parts.netloc}/{parts.path.lstrip('/')}".strip("/").replace("/", "__")
+        return self.path / f"{name}{suffix}"
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cleanup()
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome[T]:
+    """The result of processing one source file: a value, or the source error that stopped it."""
+
+    url: str
+    value: T | None = None
+    error: SourceError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def collect_outcomes[T](
+    urls: Sequence[str], process: Callable[[str], T], *, max_workers: int = 4
+) -> list[FileOutcome[T]]:
+    """Run ``process`` on every URL in a thread pool; a ``SourceError`` fails only its own file.
+
+    Other exceptions are bugs and propagate.
+    """
+
+    def run(url: str) -> FileOutcome[T]:
+        try:
+            return FileOutcome(url, value=process(url))
+        except SourceError as error:
+            return FileOutcome(url, error=error)
+
+    with ThreadPoolExecutor(max_workers=max_workers) as pool:
+        return list(pool.map(run, urls))
+
+
+def iter_ok[T](outcomes: Sequence[FileOutcome[T]]) -> Iterator[tuple[str, T]]:
+    """The successful outcomes' (url, value) pairs."""
+    for outcome in outcomes:
+        if outcome.error is None:
+            assert outcome.value is not None
+            yield outcome.url, outcome.value

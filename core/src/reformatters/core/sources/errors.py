@@ -1,0 +1,42 @@
+"""Errors raised while fetching and reading source files. All name the URL involved."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CorruptMessageError",
+    "RangeNotHonouredError",
+    "SourceDownloadError",
+    "SourceError",
+    "SourceFileMissingError",
+]
+
+
+class SourceError(Exception):
+    """Base class: something is wrong with one source file; other files may still be fine."""
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        super().__init__(message)
+
+
+class SourceFileMissingError(SourceError):
+    """The source file does not exist (404) or is not readable (403): usually not yet published."""
+
+    def __init__(self, url: str, detail: str = "") -> None:
+        super().__init__(
+            url,
+            f"{url} is missing (not found or access denied){': ' + detail if detail else ''}. "
+            "It is probably not published yet; retry later or check the source mirror setting.",
+        )
+
+
+class SourceDownloadError(SourceError):
+    """A download failed after all retries (timeouts, connection errors, 5xx)."""
+
+
+class RangeNotHonouredError(SourceDownloadError):
+    """The server ignored an HTTP Range request and answered with the whole file."""
+
+
+class CorruptMessageError(SourceError):
+    """Downloaded bytes are not the complete GRIB message the inventory promised."""

@@ -1,0 +1,106 @@
+"""Pytest plugin with fixtures shared by every package's tests.
+
+Enable it with ``pytest_plugins = ["reformatters.core.testing.fixtures"]`` in the repository's
+root ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+__all__ = ["MotoS3Server", "moto_s3_server", "real_fixtures_dir"]
+
+REAL_FIXTURES_ENV = "REFORMATTERS_REAL_FIXTURES"
+
+
+def _repo_root() -> Path:
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "uv.lock").is_file():
+            return parent
+    return Path.cwd()
+
+
+@pytest.fixture(scope="session")
+def real_fixtures_dir() -> Path:
+    """Real provider GRIB/inventory files (``$REFORMATTERS_REAL_FIXTURES`` or ../shared/...)."""
+    configured = os.environ.get(REAL_FIXTURES_ENV)
+    path = Path(configured) if configured else _repo_root().parent / "shared" / "fixtures" / "real"
+    if not path.is_dir():
+        message = f"real fixtures not found at {path}; set {REAL_FIXTURES_ENV}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class MotoS3Server:
+    """A local S3-compatible server (moto) with one bucket."""
+
+    endpoint: str
+    bucket: str
+
+    def put(self, key: str, data: bytes) -> None:
+        request = urllib.request.Request(
+            f"{self.endpoint}/{self.bucket}/{key}", data=data, method="PUT"
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+
+    def env(self) -> dict[str, str]:
+        """The AWS_* variables that point obstore at this server (set them with monkeypatch)."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_ALLOW_HTTP": "true",
+        }
+
+
+@pytest.fixture(scope="session")
+def moto_s3_server() -> Iterator[MotoS3Server]:
+    """Start ``moto_server`` on a free loopback port with bucket ``test-bucket``; no global env."""
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{endpoint}/", timeout=1) as response:
+                    response.read()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"moto_server did not start on {endpoint}")
+                time.sleep(0.1)
+        server = MotoS3Server(endpoint=endpoint, bucket="test-bucket")
+        request = urllib.request.Request(f"{endpoint}/{server.bucket}", method="PUT")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
