@@ -1,0 +1,262 @@
+"""DynamicalDataset: binds a TemplateConfig and a RegionJob class to storage and operations."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from reformatters.core.config_models import DataVar
+from reformatters.core.errors import InvalidArgumentError
+from reformatters.core.logging import get_logger
+from reformatters.core.metadata import publish_metadata
+from reformatters.core.region_job import (
+    RegionJob,
+    RegionJobResult,
+    SourceFileCoord,
+    SourceFileStatus,
+    get_worker_jobs,
+)
+from reformatters.core.storage import OutputStores
+from reformatters.core.template_config import TemplateConfig, write_metadata
+
+log = get_logger(__name__)
+
+SCRATCH_ENV = "REFORMATTERS_SCRATCH"
+
+type ProgressCallback = Callable[[int, int, str], None]
+"""Called as (jobs done, jobs total, description of the job just finished)."""
+
+
+@dataclass
+class BackfillReport:
+    jobs_total: int
+    jobs_run: int
+    results: list[RegionJobResult] = field(default_factory=list)
+
+    def count(self, status: SourceFileStatus) -> int:
+        return sum(r.count(status) for r in self.results)
+
+    @property
+    def bytes_written(self) -> int:
+        return sum(r.bytes_written for r in self.results)
+
+
+@dataclass(frozen=True)
+class JobFilters:
+    filter_start: datetime | None = None
+    filter_end: datetime | None = None
+    filter_variable_names: tuple[str, ...] = ()
+
+
+@contextmanager
+def scratch_dir(dataset_id: str) -> Iterator[Path]:
+    """A per-dataset scratch folder (under $REFORMATTERS_SCRATCH if set), removed afterwards."""
+    base = os.environ.get(SCRATCH_ENV)
+    if base:
+        Path(base).mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=f"{dataset_id}-", dir=base))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord]:
+    """One dataset: its template, its region job, where it is stored and how it is operated.
+
+    Dataset packages subclass this with `template_config` and `region_job_class` set.
+    """
+
+    template_config: TemplateConfig[DataVarT]
+    region_job_class: type[RegionJob[DataVarT, SourceFileCoordT]]
+
+    def __init__(
+        self,
+        template_config: TemplateConfig[DataVarT],
+        region_job_class: type[RegionJob[DataVarT, SourceFileCoordT]],
+    ) -> None:
+        self.template_config = template_config
+        self.region_job_class = region_job_class
+
+    @property
+    def dataset_id(self) -> str:
+        return self.template_config.dataset_id
+
+    @property
+    def append_dim(self) -> str:
+        return self.template_config.append_dim
+
+    def output_stores(self, output_url: str | None = None) -> OutputStores:
+        return OutputStores.for_dataset(self.dataset_id, self.template_config.version, output_url)
+
+    # ---- validation of user input -------------------------------------------------------------
+
+    def validate_job_arguments(self, append_dim_end: datetime, filters: JobFilters) -> None:
+        config = self.template_config
+        start = config.append_dim_start
+        if append_dim_end <= start:
+            raise InvalidArgumentError(
+                f"{self.dataset_id}: end {append_dim_end.isoformat()} must be after the dataset "
+                f"start {start.isoformat()}"
+            )
+        if filters.filter_start is not None and filters.filter_start >= append_dim_end:
+            raise InvalidArgumentError(
+                f"--filter-start {filters.filter_start.isoformat()} is not before the end "
+                f"{append_dim_end.isoformat()}"
+            )
+        if (
+            filters.filter_start is not None
+            and filters.filter_end is not None
+            and filters.filter_start >= filters.filter_end
+        ):
+            raise InvalidArgumentError("--filter-start must be before --filter-end")
+        known = [v.name for v in config.data_vars]
+        unknown = [n for n in filters.filter_variable_names if n not in known]
+        if unknown:
+            raise InvalidArgumentError(
+                f"unknown variable(s) {', '.join(unknown)} for {self.dataset_id}; "
+                f"known: {', '.join(known)}"
+            )
+
+    # ---- planning -----------------------------------------------------------------------------
+
+    def get_jobs(
+        self, template_ds: xr.Dataset, filters: JobFilters
+    ) -> list[RegionJob[DataVarT, SourceFileCoordT]]:
+        return self.region_job_class.get_jobs(
+            template_ds=template_ds,
+            data_vars=self.template_config.data_vars,
+            append_dim=self.append_dim,
+            filter_start=filters.filter_start,
+            filter_end=filters.filter_end,
+            filter_variable_names=filters.filter_variable_names or None,
+        )
+
+    def published_append_dim_end(self, outputs: OutputStores) -> datetime | None:
+        """The end (exclusive) of the primary store's published append dim, or None if new."""
+        if not outputs.primary.exists():
+            return None
+        ds = xr.open_zarr(outputs.primary.zarr_store(read_only=True), decode_timedelta=True)
+        last = pd.Timestamp(ds[self.append_dim].values[-1])
+        return (last + self.template_config.append_dim_frequency).to_pydatetime()
+
+    # ---- running ------------------------------------------------------------------------------
+
+    def backfill_local(
+        self,
+        append_dim_end: datetime,
+        filters: JobFilters = JobFilters(),
+        output_url: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BackfillReport:
+        """Plan all jobs and run them in this process.
+
+        A new store gets its metadata first (nobody reads it yet). An existing, published store is
+        extended chunks first; its metadata is published after every chunk is written. The
+        published extent never shrinks.
+        """
+        self.validate_job_arguments(append_dim_end, filters)
+        outputs = self.output_stores(output_url)
+        for location in outputs.write_order:
+            location.check_writable()
+        published_end = self.published_append_dim_end(outputs)
+        end = max(append_dim_end, published_end) if published_end else append_dim_end
+        template_ds = self.template_config.get_template(end)
+        if published_end is None:
+            publish_metadata(template_ds, outputs)
+        jobs = self.get_jobs(template_ds, filters)
+        report = self._run_jobs(jobs, len(jobs), template_ds, outputs, on_progress)
+        final_ds = self.finalize_template(template_ds, report.results)
+        publish_metadata(final_ds, outputs)
+        return report
+
+    def process_backfill_region_jobs(
+        self,
+        append_dim_end: datetime,
+        worker_index: int,
+        workers_total: int,
+        filters: JobFilters = JobFilters(),
+        output_url: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BackfillReport:
+        """Run one worker's share of the jobs. Writes chunks only.
+
+        Every worker computes the same job list and takes every `workers_total`-th job. The store's
+        metadata is written by whoever starts the backfill; if the store does not exist yet, each
+        worker writes the same metadata (identical bytes, so the order does not matter).
+        """
+        self.validate_job_arguments(append_dim_end, filters)
+        outputs = self.output_stores(output_url)
+        template_ds = self.template_config.get_template(append_dim_end)
+        if not outputs.primary.exists():
+            publish_metadata(template_ds, outputs)
+        all_jobs = self.get_jobs(template_ds, filters)
+        jobs = get_worker_jobs(all_jobs, worker_index, workers_total)
+        log.info(
+            "worker share",
+            dataset=self.dataset_id,
+            worker_index=worker_index,
+            workers_total=workers_total,
+            jobs=len(jobs),
+            jobs_total=len(all_jobs),
+        )
+        return self._run_jobs(jobs, len(all_jobs), template_ds, outputs, on_progress)
+
+    def finalize_template(
+        self, template_ds: xr.Dataset, results: Sequence[RegionJobResult]
+    ) -> xr.Dataset:
+        """Hook: update result-dependent coordinates (e.g. ingested forecast length)."""
+        return template_ds
+
+    def _run_jobs(
+        self,
+        jobs: Sequence[RegionJob[DataVarT, SourceFileCoordT]],
+        jobs_total: int,
+        template_ds: xr.Dataset,
+        outputs: OutputStores,
+        on_progress: ProgressCallback | None,
+    ) -> BackfillReport:
+        report = BackfillReport(jobs_total=jobs_total, jobs_run=0)
+        with scratch_dir(self.dataset_id) as scratch:
+            tmp_store = scratch / "tmp.zarr"
+            write_metadata(template_ds, tmp_store)
+            for job in jobs:
+                result = job.process(outputs, tmp_store, scratch)
+                report.results.append(result)
+                report.jobs_run += 1
+                missing = result.count(SourceFileStatus.MISSING)
+                failed = result.count(SourceFileStatus.DOWNLOAD_FAILED) + result.count(
+                    SourceFileStatus.READ_FAILED
+                )
+                log.info(
+                    "region job done",
+                    dataset=self.dataset_id,
+                    job=job.summary(),
+                    missing_files=missing,
+                    failed_files=failed,
+                    bytes_written=result.bytes_written,
+                )
+                if on_progress is not None:
+                    on_progress(report.jobs_run, len(jobs), job.summary())
+        return report
+
+    # ---- command line -------------------------------------------------------------------------
+
+    def get_cli(self) -> Any:
+        """The typer app mounted as ``reformat <dataset-id>``."""
+        from reformatters.core.cli import build_dataset_cli
+
+        return build_dataset_cli(self)
+
+    def extend_cli(self, app: Any) -> None:
+        """Hook: add dataset-specific commands to the typer app."""

@@ -1,0 +1,17 @@
+"""Errors a user can cause. The CLI prints them as one line and exits non-zero."""
+
+
+class UserError(Exception):
+    """A problem with input or environment that the user can fix; the message says how."""
+
+
+class UnknownDatasetError(UserError):
+    pass
+
+
+class InvalidArgumentError(UserError):
+    pass
+
+
+class OutputLocationError(UserError):
+    pass

@@ -1,0 +1,48 @@
+"""Publishing metadata: coordinates and array metadata first, the consolidated root last."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import xarray as xr
+
+from reformatters.core.logging import get_logger
+from reformatters.core.storage import OutputStores, StoreLocation
+from reformatters.core.template_config import write_metadata
+
+log = get_logger(__name__)
+
+
+def _metadata_files(local_store: Path) -> tuple[list[str], list[str], str]:
+    """(coordinate chunk files, array metadata files, root metadata) of a metadata-only store."""
+    files = sorted(str(p.relative_to(local_store)) for p in local_store.rglob("*") if p.is_file())
+    chunks = [f for f in files if "/c/" in f or f.endswith("/c")]
+    arrays = [f for f in files if f.endswith("/zarr.json")]
+    assert "zarr.json" in files
+    assert len(chunks) + len(arrays) + 1 == len(files), files
+    return chunks, arrays, "zarr.json"
+
+
+def publish_metadata(template_ds: xr.Dataset, outputs: OutputStores) -> None:
+    """Make `template_ds`'s extent visible to readers, replicas before the primary.
+
+    Coordinate values go first (their existing positions keep their values), then every array's
+    metadata, and the consolidated root metadata last: readers open the root, so a reader sees
+    either the old dataset or the new one, never a mix.
+    """
+    with tempfile.TemporaryDirectory(prefix="reformatters-metadata-") as tmp:
+        local = Path(tmp) / "store.zarr"
+        write_metadata(template_ds, local)
+        chunks, arrays, root = _metadata_files(local)
+        for location in outputs.write_order:
+            _publish_to(location, local, chunks, arrays, root)
+
+
+def _publish_to(
+    location: StoreLocation, local: Path, chunks: list[str], arrays: list[str], root: str
+) -> None:
+    location.upload_files(local, chunks)
+    location.upload_files(local, arrays)
+    location.upload_files(local, [root])
+    log.info("published metadata", store=location.url)

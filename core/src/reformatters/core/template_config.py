@@ -1,0 +1,174 @@
+"""TemplateConfig: the declared structure of one dataset, rendered to templates/latest.zarr."""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dask.array
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from reformatters.core.config_models import (
+    BaseInternalAttrs,
+    Coordinate,
+    DatasetAttributes,
+    DataVar,
+    FrozenModel,
+)
+
+TEMPLATE_APPEND_DIM_LENGTH = 1
+
+
+def _silence_consolidated_warning() -> None:
+    warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+
+
+class TemplateConfig[DataVarT: DataVar[Any]](FrozenModel, ABC):
+    """Dims, coordinates, data variables and attributes of one dataset.
+
+    Subclasses declare `dims`, `append_dim`, `append_dim_start`, `append_dim_frequency` and
+    `dataset_attributes`, and implement `coords`, `data_vars`, `dimension_coordinates` and (if the
+    dataset has non-dimension coordinates) `derive_coordinates`.
+    """
+
+    dims: tuple[str, ...]
+    append_dim: str
+    append_dim_start: datetime
+    append_dim_frequency: timedelta
+    dataset_attributes: DatasetAttributes
+
+    @property
+    @abstractmethod
+    def coords(self) -> Sequence[Coordinate]: ...
+
+    @property
+    @abstractmethod
+    def data_vars(self) -> Sequence[DataVarT]: ...
+
+    @abstractmethod
+    def dimension_coordinates(self) -> dict[str, Any]:
+        """Values of every dimension coordinate; the append dim covers only its first step."""
+
+    def derive_coordinates(self, ds: xr.Dataset) -> dict[str, tuple[tuple[str, ...], Any]]:
+        """Non-dimension coordinates computed from the dimension coordinates."""
+        return {}
+
+    @property
+    def dataset_id(self) -> str:
+        return self.dataset_attributes.dataset_id
+
+    @property
+    def version(self) -> str:
+        return self.dataset_attributes.dataset_version
+
+    def template_path(self) -> Path:
+        return Path(inspect.getfile(type(self))).parent / "templates" / "latest.zarr"
+
+    def append_dim_coordinates(self, end: datetime) -> pd.DatetimeIndex:
+        """Append-dim values from the start up to, excluding, `end`."""
+        return pd.date_range(
+            self.append_dim_start, end, freq=self.append_dim_frequency, inclusive="left"
+        )
+
+    def data_var(self, name: str) -> DataVarT:
+        for var in self.data_vars:
+            if var.name == name:
+                return var
+        raise KeyError(name)
+
+    def _dim_sizes(self, append_dim_size: int) -> dict[str, int]:
+        dim_coords = self.dimension_coordinates()
+        sizes = {dim: len(dim_coords[dim]) for dim in self.dims}
+        sizes[self.append_dim] = append_dim_size
+        return sizes
+
+    def _build(self, append_dim_values: pd.DatetimeIndex, base: xr.Dataset | None) -> xr.Dataset:
+        dim_coords: dict[str, Any] = dict(self.dimension_coordinates())
+        if base is not None:
+            # Run time: the non-append dimension coordinates come from the checked-in template.
+            for dim in self.dims:
+                if dim != self.append_dim:
+                    dim_coords[dim] = base[dim].values
+        dim_coords[self.append_dim] = append_dim_values.values
+        sizes = {dim: len(dim_coords[dim]) for dim in self.dims}
+        data_vars = {}
+        for var in self.data_vars:
+            shape = tuple(sizes[d] for d in self.dims)
+            data = dask.array.full(shape, np.nan, dtype=np.float32, chunks=-1)
+            data_vars[var.name] = xr.Variable(self.dims, data, attrs=var.attrs.to_dict())
+        ds = xr.Dataset(data_vars, coords={d: dim_coords[d] for d in self.dims})
+        ds = ds.assign_coords(self.derive_coordinates(ds))
+        declared = {c.name for c in self.coords}
+        assert set(ds.coords) == declared, (
+            f"{self.dataset_id}: coordinates {sorted(ds.coords)} != declared {sorted(declared)}"
+        )
+        for coord in self.coords:
+            ds[coord.name].attrs = coord.attrs.to_dict()
+            ds[coord.name].encoding = coord.encoding.to_xarray()
+        for var in self.data_vars:
+            ds[var.name].encoding = var.encoding.to_xarray()
+            ds[var.name].attrs = var.attrs.to_dict()
+        ds.attrs = self.dataset_attributes.model_dump(exclude_none=True)
+        if base is not None:
+            ds.attrs = dict(base.attrs)
+            for name in (*ds.coords, *ds.data_vars):
+                ds[name].attrs = dict(base[name].attrs)
+        return ds
+
+    def render_template(self) -> xr.Dataset:
+        """The template as the code declares it (append dim of length 1)."""
+        return self._build(self.append_dim_coordinates(self._template_end()), base=None)
+
+    def _template_end(self) -> datetime:
+        return self.append_dim_start + self.append_dim_frequency * TEMPLATE_APPEND_DIM_LENGTH
+
+    def update_template(self) -> Path:
+        """Render the template into templates/latest.zarr (deterministic bytes)."""
+        path = self.template_path()
+        if path.exists():
+            shutil.rmtree(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_metadata(self.render_template(), path)
+        return path
+
+    def load_template(self) -> xr.Dataset:
+        path = self.template_path()
+        if not (path / "zarr.json").exists():
+            raise FileNotFoundError(
+                f"template for {self.dataset_id} is missing at {path}; "
+                f"run `reformat {self.dataset_id} update-template`"
+            )
+        _silence_consolidated_warning()
+        return xr.open_zarr(path, decode_timedelta=True, chunks=None)
+
+    def get_template(self, append_dim_end: datetime) -> xr.Dataset:
+        """The checked-in template expanded along the append dim up to (excluding) the end."""
+        values = self.append_dim_coordinates(append_dim_end)
+        if len(values) == 0:
+            raise ValueError(
+                f"{self.dataset_id}: end {append_dim_end} is not after the dataset start "
+                f"{self.append_dim_start}"
+            )
+        return self._build(values, base=self.load_template())
+
+
+def write_metadata(ds: xr.Dataset, store: Any) -> None:
+    """Write array and group metadata and all coordinate values; data variables stay empty."""
+    _silence_consolidated_warning()
+    ds.to_zarr(
+        store,
+        mode="w",
+        compute=False,
+        zarr_format=3,
+        consolidated=True,
+        safe_chunks=False,
+        write_empty_chunks=False,
+    )

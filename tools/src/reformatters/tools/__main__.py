@@ -1,0 +1,3 @@
+from reformatters.tools.cli import main
+
+main()

@@ -1,0 +1,91 @@
+"""``reformat``: the command line of every installed reformatters dataset plugin."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from reformatters.core.errors import UserError
+from reformatters.core.logging import configure_logging
+from reformatters.core.plugins import Registry, get_registry
+
+stderr = Console(stderr=True)
+stdout = Console()
+
+
+def build_app(registry: Registry) -> typer.Typer:
+    app = typer.Typer(
+        name="reformat",
+        help="Reformat weather-model GRIB2 into analysis-ready Zarr v3. "
+        "Each installed dataset is a sub-command.",
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode="rich",
+    )
+
+    @app.command("list")
+    def list_datasets() -> None:
+        """Table of installed datasets."""
+        table = Table(title="Installed reformatters datasets")
+        for column in ("dataset id", "version", "distribution", "append dim", "variables"):
+            table.add_column(column, overflow="fold")
+        for dataset_id, entry in sorted(registry.datasets.items()):
+            config = entry.dataset.template_config
+            table.add_row(
+                dataset_id,
+                config.version,
+                f"{entry.distribution} {entry.distribution_version}",
+                f"{config.append_dim} from {config.append_dim_start:%Y-%m-%dT%H:%M} every "
+                f"{config.append_dim_frequency}",
+                ", ".join(v.name for v in config.data_vars),
+            )
+        stdout.print(table)
+        for failure in registry.failures:
+            stderr.print(
+                f"[red]plugin {failure.name} ({failure.distribution}) failed to load:[/red] "
+                f"{failure.error}"
+            )
+
+    for dataset_id, entry in sorted(registry.datasets.items()):
+        attrs = entry.dataset.template_config.dataset_attributes
+        app.add_typer(entry.dataset.get_cli(), name=dataset_id, help=f"{attrs.name}.")
+    return app
+
+
+def main() -> None:
+    configure_logging()
+    registry = get_registry()
+    for failure in registry.failures:
+        stderr.print(
+            f"[yellow]warning:[/yellow] plugin {failure.name} ({failure.distribution}) failed to "
+            f"load and is skipped: {failure.error}"
+        )
+    app = build_app(registry)
+    known = {"list", "--help", "-h", *registry.datasets}
+    if len(sys.argv) > 1 and not sys.argv[1].startswith("-") and sys.argv[1] not in known:
+        stderr.print(
+            f"[red]error:[/red] unknown dataset id or command {sys.argv[1]!r}; installed datasets: "
+            f"{', '.join(sorted(registry.datasets)) or 'none'} (see `reformat list`)",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise SystemExit(2)
+    try:
+        app(standalone_mode=False)
+    except UserError as e:
+        stderr.print(f"[red]error:[/red] {e}", soft_wrap=True, highlight=False)
+        raise SystemExit(1) from None
+    except typer.Abort:
+        raise SystemExit(130) from None
+    except SystemExit:
+        raise
+    except Exception as e:
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            raise SystemExit(e.exit_code) from None
+        raise
