@@ -250,6 +250,16 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                     on_progress(report.jobs_run, len(jobs), job.summary())
         return report
 
+    # ---- offline sources ------------------------------------------------------------------------
+
+    def synthesize_source_mirror(self, start: datetime, end: datetime, folder: Path) -> list[Path]:
+        """Write provider-layout source files for [start, end) of the append dim into `folder`.
+
+        The files land at ``<folder>/<bucket>/<key>``, so ``REFORMATTERS_SOURCE_MIRROR=<folder>``
+        (or a server over it) replaces the provider. Datasets that support offline runs override it.
+        """
+        raise InvalidArgumentError(f"{self.dataset_id} cannot synthesize its source files")
+
     # ---- command line -------------------------------------------------------------------------
 
     def get_cli(self) -> Any:

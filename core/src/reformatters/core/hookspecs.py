@@ -27,3 +27,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 @hookspec
 def reformatters_datasets() -> Sequence[DynamicalDataset[Any, Any]]:  # type: ignore[empty-body]
     """Return the datasets this plugin provides (each with a unique ``dataset_id``)."""
+
+
+@hookspec
+def reformatters_cli(app: Any) -> None:
+    """Add top-level commands to the ``reformat`` typer app (e.g. a package's ``demo``)."""

@@ -36,6 +36,12 @@ class DatasetEntry:
 class Registry:
     datasets: dict[str, DatasetEntry] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
+    plugin_manager: pluggy.PluginManager | None = None
+
+    def add_cli_commands(self, app: Any) -> None:
+        """Let plugins add top-level commands (hook ``reformatters_cli``)."""
+        if self.plugin_manager is not None:
+            self.plugin_manager.hook.reformatters_cli(app=app)
 
     def get(self, dataset_id: str) -> DynamicalDataset[Any, Any]:
         try:
@@ -55,8 +61,8 @@ def _plugin_manager() -> pluggy.PluginManager:
 
 def load_registry() -> Registry:
     """Load every plugin on its own so that one broken plugin does not take the others down."""
-    registry = Registry()
     pm = _plugin_manager()
+    registry = Registry(plugin_manager=pm)
     entry_points = sorted(
         importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME), key=lambda ep: ep.name
     )
@@ -74,6 +80,8 @@ def load_registry() -> Registry:
             ]
         # The plugin boundary: any error in a plugin's code is reported by name, not raised.
         except Exception as e:  # noqa: BLE001
+            if pm.has_plugin(ep.name):
+                pm.unregister(name=ep.name)
             registry.failures.append(PluginFailure(ep.name, dist, f"{type(e).__name__}: {e}"))
             log.warning("plugin failed to load", plugin=ep.name, distribution=dist, error=str(e))
             continue

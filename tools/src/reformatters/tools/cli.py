@@ -52,6 +52,7 @@ def build_app(registry: Registry) -> typer.Typer:
     for dataset_id, entry in sorted(registry.datasets.items()):
         attrs = entry.dataset.template_config.dataset_attributes
         app.add_typer(entry.dataset.get_cli(), name=dataset_id, help=f"{attrs.name}.")
+    registry.add_cli_commands(app)
     return app
 
 
