@@ -65,7 +65,10 @@ def main() -> None:
             f"load and is skipped: {failure.error}"
         )
     app = build_app(registry)
-    known = {"list", "--help", "-h", *registry.datasets}
+    known = {
+        *(c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands),
+        *(g.name or "" for g in app.registered_groups),
+    }
     if len(sys.argv) > 1 and not sys.argv[1].startswith("-") and sys.argv[1] not in known:
         stderr.print(
             f"[red]error:[/red] unknown dataset id or command {sys.argv[1]!r}; installed datasets: "
