@@ -61,6 +61,7 @@ __all__ = [
     "download_message_bytes",
     "download_messages",
     "file_size",
+    "local_message_offsets",
     "store_for_url",
 ]
 
@@ -153,7 +154,7 @@ def _call[T](url: str, operation: Callable[[], T]) -> T:
     """Run one obstore operation, translating its errors into source errors naming ``url``."""
     try:
         return operation()
-    except (NotFoundError, PermissionDeniedError, UnauthenticatedError) as error:
+    except (NotFoundError, FileNotFoundError, PermissionDeniedError, UnauthenticatedError) as error:
         raise SourceFileMissingError(url, type(error).__name__) from error
     except NotSupportedError as error:
         raise RangeNotHonouredError(
@@ -163,8 +164,14 @@ def _call[T](url: str, operation: Callable[[], T]) -> T:
         ) from error
     except BaseError as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        if " 403 " in first_line or "403 Forbidden" in first_line:
+        if "403 Forbidden" in first_line:
             raise SourceFileMissingError(url, first_line) from error
+        if "416 Range Not Satisfiable" in first_line:
+            raise CorruptMessageError(
+                url,
+                f"{url}: a requested byte range starts beyond the end of the file (HTTP 416): "
+                "the file is shorter than its inventory says (still uploading?); retry later.",
+            ) from error
         raise SourceDownloadError(
             url, f"{url}: download failed after retries: {first_line}"
         ) from error
@@ -258,6 +265,9 @@ def download_message_bytes(
             ),
         )
         block_data = [bytes(data) for data in fetched]
+    except CorruptMessageError as error:
+        labels = "; ".join(entry.label for entry in entries)
+        raise CorruptMessageError(url, f"{error} Requested: {labels}") from error
     except RangeNotHonouredError:
         if not full_file_fallback:
             raise
@@ -288,10 +298,10 @@ def download_messages(
     atomically (temporary file, then ``os.replace``).
     """
     unique: list[ByteRange] = []
-    seen: set[tuple[int, int | None]] = set()
+    seen: set[int] = set()
     for entry in entries:
-        if (entry.offset, entry.end) not in seen:
-            seen.add((entry.offset, entry.end))
+        if entry.offset not in seen:
+            seen.add(entry.offset)
             unique.append(entry)
     messages = download_message_bytes(
         url, unique, max_gap=max_gap, retry=retry, full_file_fallback=full_file_fallback
@@ -303,6 +313,27 @@ def download_messages(
             out.write(data)
     temporary.replace(dest_path)
     return dest_path
+
+
+def local_message_offsets(path: Path, entries: Sequence[ByteRange]) -> list[int]:
+    """For each entry, the offset of its message in a file written by ``download_messages``."""
+    offsets: list[int] = []
+    local: dict[int, int] = {}
+    position = 0
+    with path.open("rb") as handle:
+        for entry in entries:
+            if entry.offset not in local:
+                handle.seek(position)
+                header = handle.read(16)
+                declared = _grib_declared_length(header)
+                if declared is None:
+                    raise CorruptMessageError(
+                        str(path), f"{path}: no GRIB message at byte {position} for {entry.label}"
+                    )
+                local[entry.offset] = position
+                position += declared
+            offsets.append(local[entry.offset])
+    return offsets
 
 
 class ScratchDir:

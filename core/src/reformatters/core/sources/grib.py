@@ -341,6 +341,8 @@ NOAA_PARAMETERS: Mapping[str, tuple[int, int, int]] = {
     "CFRZR": (0, 1, 193),
     "CICEP": (0, 1, 194),
     "CSNOW": (0, 1, 195),
+    "WDIR": (0, 2, 0),
+    "WIND": (0, 2, 1),
     "UGRD": (0, 2, 2),
     "VGRD": (0, 2, 3),
     "GUST": (0, 2, 22),

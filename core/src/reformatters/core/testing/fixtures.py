@@ -58,11 +58,16 @@ class MotoS3Server:
     bucket: str
 
     def put(self, key: str, data: bytes) -> None:
-        request = urllib.request.Request(
-            f"{self.endpoint}/{self.bucket}/{key}", data=data, method="PUT"
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            response.read()
+        client.put_object(Bucket=self.bucket, Key=key, Body=data)
 
     def env(self) -> dict[str, str]:
         """The AWS_* variables that point obstore at this server (set them with monkeypatch)."""

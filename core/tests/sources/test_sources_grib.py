@@ -1,0 +1,266 @@
+# pyproj must be imported before eccodes (see the shared README): eccodes' wheel bundles PROJ.
+import pyproj  # noqa: F401  # isort: skip
+import pygrib  # isort: skip
+import eccodes  # isort: skip
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reformatters.core.sources.grib import (
+    GribDecodeError,
+    GribGridMismatchError,
+    GribIdentity,
+    GribIdentityMismatchError,
+    GridSpec,
+    build_noaa_inventory,
+    noaa_identity,
+    read_message,
+    scan_messages,
+)
+from reformatters.core.sources.inventory import format_noaa_idx, parse_noaa_idx
+
+GFS_GRID_0P25 = GridSpec("regular_ll", 1440, 721, 90.0, 0.0, -90.0, 359.75)
+GFS_GRID_2P5 = GridSpec("regular_ll", 144, 73, 90.0, 0.0, -90.0, 357.5)
+HRRR_GRID = GridSpec(
+    "lambert", 1799, 1059, 21.138123, 237.280472, lov=262.5, latin1=38.5, latin2=38.5,
+    dx_m=3000.0, dy_m=3000.0,
+)  # fmt: skip
+
+REAL_FILES = [
+    "gfs/gfs.complex.grib2",
+    "gfs/test_NOAAS3_HRES-GFS_10u_20210509T06_S00.grib",
+    "gfs/test_NOAAS3_HRES-GFS_dswrf-dlwrf_20250129T06_S27.grib",
+    "hrrr/subset_20201214_hrrr.t00z.wrfsfcf12.grib2",
+    "gefs/gec00_20250101_00_soilw.grib",
+    "misc/gdaswave.t00z.wcoast.0p16.f000.grib2",
+]
+
+
+def test_noaa_identity_mapping() -> None:
+    tmp = noaa_identity("TMP", "2 m above ground", "7 hour fcst")
+    assert tmp == GribIdentity(0, 0, 0, 103, 2.0, "instant", timedelta(hours=7), timedelta(hours=7))
+    apcp = noaa_identity("APCP", "surface", "6-7 hour acc fcst")
+    assert (apcp.parameter_category, apcp.parameter_number, apcp.surface_type) == (1, 8, 1)
+    assert (apcp.step_type, apcp.start_step, apcp.end_step) == (
+        "accum", timedelta(hours=6), timedelta(hours=7),
+    )  # fmt: skip
+    assert noaa_identity("TCDC", "entire atmosphere", "0-7 hour ave fcst").step_type == "avg"
+    assert noaa_identity("TMAX", "2 m above ground", "6-7 hour max fcst").step_type == "max"
+    assert noaa_identity("PRMSL", "mean sea level", "anl").surface_type == 101
+    assert noaa_identity("HGT", "cloud ceiling", "anl").surface_type == 215
+    assert (
+        noaa_identity(
+            "PWAT", "entire atmosphere (considered as a single layer)", "anl"
+        ).surface_type
+        == 200
+    )
+    assert noaa_identity("TMP", "500 mb", "anl").level == 500.0
+    assert noaa_identity("APCP", "surface", "0-1 day acc fcst").end_step == timedelta(days=1)
+    with pytest.raises(KeyError, match="FOO"):
+        noaa_identity("FOO", "surface", "anl")
+    with pytest.raises(KeyError, match="level"):
+        noaa_identity("TMP", "3 sigma things", "anl")
+
+
+def test_required_elements_are_mapped() -> None:
+    required = (
+        "PRES TMP RH DPT TMAX TMIN UGRD VGRD GUST CPOFP APCP CSNOW CICEP CFRZR CRAIN PWAT TCDC "
+        "HGT DSWRF DLWRF PRMSL MSLMA REFC VIS"
+    )
+    for element in required.split():
+        noaa_identity(element, "surface", "anl")
+
+
+def _gfs_2p5(real_fixtures_dir: Path) -> Path:
+    return real_fixtures_dir / "gfs" / "gfs.t12z.pgrbf120.2p5deg.grib2"
+
+
+def test_gfs_2p5_by_idx_description(real_fixtures_dir: Path) -> None:
+    path = _gfs_2p5(real_fixtures_dir)
+    entries = parse_noaa_idx(format_noaa_idx(build_noaa_inventory(path.read_bytes())))
+    wanted = {
+        ("TMP", "2 m above ground"),
+        ("RH", "2 m above ground"),
+        ("UGRD", "10 m above ground"),
+        ("VGRD", "10 m above ground"),
+        ("APCP", "surface"),
+        ("CRAIN", "surface"),
+        ("CSNOW", "surface"),
+        ("PRMSL", "mean sea level"),
+        ("PWAT", "entire atmosphere (considered as a single layer)"),
+        ("DSWRF", "surface"),
+        ("GUST", "surface"),
+        ("TMP", "500 mb"),
+    }
+    checked = 0
+    reference = {(m.shortName, m.typeOfLevel, m.level): m.values for m in pygrib.open(str(path))}
+    for entry in entries:
+        if (entry.element, entry.level) not in wanted:
+            continue
+        expected = noaa_identity(entry.element, entry.level, entry.forecast)
+        values = read_message(path, entry.offset, expected=expected, grid=GFS_GRID_2P5)
+        assert (
+            values.dtype == np.float32 and values.flags.c_contiguous and values.shape == (73, 144)
+        )
+        checked += 1
+        if entry.element == "VGRD":
+            # A sub-message (196.2): found by identity inside the shared U/V message.
+            np.testing.assert_array_equal(
+                values, reference[("10v", "heightAboveGround", 10)].astype(np.float32)
+            )
+    assert checked == len(wanted)
+
+
+def test_identity_mismatch_names_file_and_difference(real_fixtures_dir: Path) -> None:
+    path = real_fixtures_dir / "gfs" / "gfs.complex.grib2"
+    wrong = noaa_identity("TMP", "500 mb", "24 hour fcst")
+    with pytest.raises(GribIdentityMismatchError) as error:
+        read_message(path, 0, expected=wrong, url="https://example/gfs.complex.grib2")
+    text = str(error.value)
+    assert "https://example/gfs.complex.grib2 message at byte 0" in text
+    assert "parameter_category: expected 0, found 3" in text
+    right = noaa_identity("HGT", "500 mb", "24 hour fcst")
+    read_message(path, 0, expected=right, grid=GFS_GRID_0P25)
+    with pytest.raises(GribIdentityMismatchError, match="end_step"):
+        read_message(path, 0, expected=replace(right, end_step=timedelta(hours=25)))
+
+
+def test_grid_mismatch(real_fixtures_dir: Path) -> None:
+    path = real_fixtures_dir / "gfs" / "gfs.complex.grib2"
+    expected = noaa_identity("HGT", "500 mb", "24 hour fcst")
+    with pytest.raises(GribGridMismatchError, match=r"ni: expected 1441, found 1440"):
+        read_message(path, 0, expected=expected, grid=replace(GFS_GRID_0P25, ni=1441))
+    with pytest.raises(GribGridMismatchError, match="first_lat"):
+        read_message(path, 0, expected=expected, grid=replace(GFS_GRID_0P25, first_lat=-90.0))
+
+
+def test_truncated_and_corrupt_messages(real_fixtures_dir: Path) -> None:
+    data = (real_fixtures_dir / "gfs" / "gfs.complex.grib2").read_bytes()
+    expected = noaa_identity("HGT", "500 mb", "24 hour fcst")
+    with pytest.raises(GribDecodeError, match=r"u://x message at byte 0: truncated"):
+        read_message(data[: len(data) // 2], expected=expected, url="u://x")
+    with pytest.raises(GribDecodeError, match="not the start of a GRIB2 message"):
+        read_message(b"<html>oops</html>" * 3, expected=expected, url="u://x")
+    # Garble the data section (section 7) but keep framing intact.
+    corrupt = bytearray(data)
+    corrupt[200:-4] = b"\xff" * (len(data) - 204)
+    with pytest.raises((GribDecodeError, GribIdentityMismatchError), match="u://x"):
+        read_message(bytes(corrupt), expected=expected, url="u://x")
+
+
+def test_hrrr_lambert_and_minutes(real_fixtures_dir: Path) -> None:
+    path = real_fixtures_dir / "hrrr" / "subset_20201214_hrrr.t00z.wrfsfcf12.grib2"
+    (first, _), (second, _) = scan_messages(path.read_bytes())
+    total = read_message(
+        path, first, expected=noaa_identity("APCP", "surface", "0-12 hour acc fcst"), grid=HRRR_GRID
+    )
+    hourly = read_message(
+        path,
+        second,
+        expected=noaa_identity("APCP", "surface", "11-12 hour acc fcst"),
+        grid=HRRR_GRID,
+    )
+    assert total.shape == (1059, 1799)
+    assert np.nanmax(total) >= np.nanmax(hourly) > 0
+    sub = real_fixtures_dir / "hrrr" / "hrrr.wrfsubhf.sample.grib2"
+    offsets = [offset for offset, _ in scan_messages(sub.read_bytes())]
+    refc = noaa_identity("REFC", "entire atmosphere", "15 min fcst")
+    read_message(sub, offsets[0], expected=refc, grid=HRRR_GRID)
+    vbdsf = GribIdentity(0, 4, 200, 1, 0.0, "avg", timedelta(0), timedelta(minutes=15))
+    read_message(sub, offsets[1], expected=vbdsf)
+
+
+def test_gefs_bitmap_becomes_nan(real_fixtures_dir: Path) -> None:
+    path = real_fixtures_dir / "gefs" / "gec00_20250101_00_soilw.grib"
+    soilw = GribIdentity(2, 0, 192, 106, None, "instant", timedelta(hours=3), timedelta(hours=3))
+    values = read_message(
+        path, 0, expected=soilw, grid=GridSpec("regular_ll", 720, 361, 90.0, 0.0, -90.0, 359.5)
+    )
+    assert np.isnan(values).any() and np.isfinite(values).any()
+    assert np.nanmax(values) <= 1.0
+
+
+def test_gdaswave_with_real_idx(real_fixtures_dir: Path) -> None:
+    path = real_fixtures_dir / "misc" / "gdaswave.t00z.wcoast.0p16.f000.grib2"
+    entries = parse_noaa_idx(Path(f"{path}.idx").read_text())
+    grid = GridSpec("regular_ll", 241, 151, 50.0, 210.0, 25.0, 250.0)
+    by_element = {e.element: e for e in entries}
+    for element in ("WIND", "UGRD", "VGRD"):
+        entry = by_element[element]
+        # The wave model writes level value 1 for its surface: leave the level unchecked.
+        expected = replace(noaa_identity(element, entry.level, entry.forecast), level=None)
+        values = read_message(path, entry.offset, expected=expected, grid=grid)
+        assert np.isnan(values).any()  # land mask bitmap
+
+
+def _eccodes_fields(path: Path) -> list[dict[str, object]]:
+    fields: list[dict[str, object]] = []
+    with path.open("rb") as handle:
+        while (gid := eccodes.codes_grib_new_from_file(handle)) is not None:
+            try:
+                ni = eccodes.codes_get(gid, "Nx")
+                nj = eccodes.codes_get(gid, "Ny")
+                values = eccodes.codes_get_values(gid).reshape(nj, ni)
+                if eccodes.codes_get(gid, "bitmapPresent"):
+                    values = np.where(
+                        values == eccodes.codes_get(gid, "missingValue"), np.nan, values
+                    )
+                fields.append(
+                    {
+                        "offset": eccodes.codes_get(gid, "offset"),
+                        "values": values,
+                        "identity": (
+                            eccodes.codes_get(gid, "discipline"),
+                            eccodes.codes_get(gid, "parameterCategory"),
+                            eccodes.codes_get(gid, "parameterNumber"),
+                            eccodes.codes_get(gid, "typeOfFirstFixedSurface", ktype=int),
+                        ),
+                        "grid": {
+                            key: eccodes.codes_get(gid, key)
+                            for key in (
+                                "gridType",
+                                "latitudeOfFirstGridPointInDegrees",
+                                "longitudeOfFirstGridPointInDegrees",
+                                "jScansPositively",
+                            )
+                        },
+                    }
+                )
+            finally:
+                eccodes.codes_release(gid)
+    return fields
+
+
+@pytest.mark.parametrize("relative", REAL_FILES)
+def test_matches_eccodes(real_fixtures_dir: Path, relative: str) -> None:
+    path = real_fixtures_dir / relative
+    fields = _eccodes_fields(path)
+    assert fields
+    for field in fields:
+        discipline, category, number, surface = field["identity"]  # type: ignore[misc]
+        grid_keys = field["grid"]
+        assert isinstance(grid_keys, dict)
+        reference = field["values"]
+        assert isinstance(reference, np.ndarray)
+        grid = GridSpec(
+            str(grid_keys["gridType"]),
+            reference.shape[1],
+            reference.shape[0],
+            float(grid_keys["latitudeOfFirstGridPointInDegrees"]),
+            float(grid_keys["longitudeOfFirstGridPointInDegrees"]),
+        )
+        values = read_message(
+            path,
+            int(field["offset"]),  # type: ignore[call-overload]
+            expected=GribIdentity(discipline, category, number, surface),
+            grid=grid,
+        )
+        # Same orientation as eccodes' file-order values: row 0 is the first scanned row.
+        np.testing.assert_array_equal(np.isnan(values), np.isnan(reference))
+        np.testing.assert_allclose(values, reference.astype(np.float32), rtol=1e-6, equal_nan=True)
+        if grid_keys["gridType"] == "regular_ll" and relative.startswith("gfs/"):
+            assert grid_keys["latitudeOfFirstGridPointInDegrees"] == 90.0  # GFS: north -> south
