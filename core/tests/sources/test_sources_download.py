@@ -35,7 +35,9 @@ from reformatters.core.sources.inventory import (
     InventoryEntry,
     MessageSelector,
     format_noaa_idx,
+    parse_ecmwf_index,
     parse_noaa_idx,
+    select_ecmwf_entries,
     select_entries,
 )
 from reformatters.core.sources.mirror import resolve_source_url
@@ -165,6 +167,10 @@ def test_group_via_moto_s3(
     selected, path = _fetch_group(url, scratch, max_gap=0)
     assert path.stat().st_size == _unique_bytes(selected)
     _assert_values_match(mirror, selected, path)
+    # moto logs every request; the GRIB file was only ever read with partial (206) responses.
+    gets = [line for line in moto_s3_server.request_log() if f"GET /test-bucket/{KEY} " in line]
+    assert len(gets) == len({e.offset for e in selected})
+    assert all('" 206 ' in line for line in gets), gets
     assert file_size(url, retry=FAST) == len(mirror.data)
     with pytest.raises(SourceFileMissingError, match="not published yet"):
         download_file(f"s3://{moto_s3_server.bucket}/missing.grib2", retry=FAST)
@@ -287,3 +293,30 @@ def test_truncated_last_message_names_it(
             download_messages(url, [apcp], scratch.file_for(url), retry=FAST)
     text = str(error.value)
     assert url in text and apcp.label in text and "truncated or corrupt GRIB message" in text
+
+
+def test_last_message_end_resolved_by_head(mirror: Mirror, scratch: ScratchDir) -> None:
+    entries = parse_noaa_idx(Path(f"{mirror.grib}.idx").read_text())
+    last = entries[-1]
+    assert last.end is None
+    with serve_mirror(mirror.folder) as server:
+        url = f"{server.url}/{BUCKET}/{KEY}"
+        path = download_messages(url, [last], scratch.file_for(url), retry=FAST)
+        assert server.stats.bytes_by_path[f"/{BUCKET}/{KEY}"] == len(mirror.data) - last.offset
+        assert server.stats.range_headers == [None, f"bytes={last.offset}-{len(mirror.data) - 1}"]
+    assert path.read_bytes() == mirror.data[last.offset :]
+
+
+def test_ecmwf_index_entries_download(real_fixtures_dir: Path, scratch: ScratchDir) -> None:
+    blob = real_fixtures_dir / "ecmwf" / "s2s_control_2026-08-10T00Z.grib2"
+    entries = parse_ecmwf_index(Path(f"{blob}.index").read_text())
+    wanted = select_ecmwf_entries(
+        entries, [{"variable": "temperature", "lead_hours": "24"}], url=str(blob)
+    )
+    with serve_mirror(blob.parent) as server:
+        url = f"{server.url}/{blob.name}"
+        path = download_messages(url, wanted, scratch.file_for(url), retry=FAST)
+        assert server.stats.bytes_sent == wanted[0].length
+    original = pygrib.fromstring(blob.read_bytes()[wanted[0].offset : wanted[0].end])
+    decoded = pygrib.fromstring(path.read_bytes())
+    np.testing.assert_array_equal(decoded.values, original.values)

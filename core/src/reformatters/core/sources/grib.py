@@ -213,7 +213,7 @@ def _size(message: Any, key: str, alternative: str) -> int:
     return int(message[key] if message.has_key(key) else message[alternative])
 
 
-def check_grid(message: Any, grid: GridSpec, where: str) -> None:
+def check_grid(message: Any, grid: GridSpec, where: str, url: str = "") -> None:
     """Raise ``GribGridMismatchError`` (naming ``where``) if the message's grid differs."""
     problems: list[str] = []
 
@@ -244,7 +244,7 @@ def check_grid(message: Any, grid: GridSpec, where: str) -> None:
     compare("dy_m", "DyInMetres", grid.dy_m, 1e-3)
     if problems:
         raise GribGridMismatchError(
-            where.split(" ", 1)[0],
+            url or where,
             f"{where}: grid differs from the dataset's grid: {'; '.join(problems)}. The provider "
             "may have changed its grid; the dataset's template must be updated before reading.",
         )
@@ -311,7 +311,7 @@ def read_message(
             origin, f"{where}: cannot decode GRIB2 message: {error}; the file may be corrupt."
         ) from error
     if grid is not None:
-        check_grid(message, grid, where)
+        check_grid(message, grid, where, origin)
     data = np.ma.filled(np.ma.asarray(values, dtype=np.float32), np.float32(np.nan))
     expected_shape = (_size(message, "Nj", "Ny"), _size(message, "Ni", "Nx"))
     if data.shape != expected_shape:

@@ -56,6 +56,11 @@ class MotoS3Server:
 
     endpoint: str
     bucket: str
+    log_path: Path
+
+    def request_log(self) -> list[str]:
+        """moto's access-log lines so far (e.g. ``"GET /bucket/key HTTP/1.1" 206 -``)."""
+        return self.log_path.read_text(errors="replace").splitlines()
 
     def put(self, key: str, data: bytes) -> None:
         import boto3
@@ -81,14 +86,16 @@ class MotoS3Server:
 
 
 @pytest.fixture(scope="session")
-def moto_s3_server() -> Iterator[MotoS3Server]:
+def moto_s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3Server]:
     """Start ``moto_server`` on a free loopback port with bucket ``test-bucket``; no global env."""
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
+    log_path = tmp_path_factory.mktemp("moto") / "access.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
@@ -101,7 +108,7 @@ def moto_s3_server() -> Iterator[MotoS3Server]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"moto_server did not start on {endpoint}")
                 time.sleep(0.1)
-        server = MotoS3Server(endpoint=endpoint, bucket="test-bucket")
+        server = MotoS3Server(endpoint=endpoint, bucket="test-bucket", log_path=log_path)
         request = urllib.request.Request(f"{endpoint}/{server.bucket}", method="PUT")
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
@@ -109,3 +116,4 @@ def moto_s3_server() -> Iterator[MotoS3Server]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        log.close()
