@@ -1,0 +1,223 @@
+"""Backfills of the provider-free example dataset: values, workers, readers, S3 output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from helpers import reformat_command, run_reformat
+
+from reformatters.core import JobFilters
+from reformatters.core.rounding import round_float32_mantissa
+from reformatters.core.storage import StoreLocation
+from reformatters.core.testing.fixtures import MotoS3Server
+from reformatters.example_plugin.dataset import (
+    DATA_VARS,
+    LATITUDES,
+    LONGITUDES,
+    make_dataset,
+    source_value,
+    write_example_source,
+)
+
+WITHHELD = pd.Timestamp("2000-01-01T05")
+SOURCE_TIMES = pd.date_range("2000-01-01", "2000-01-06", freq="h", inclusive="left")
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Path:
+    path = tmp_path / "mirror"
+    write_example_source(path, SOURCE_TIMES, skip=[WITHHELD])
+    return path
+
+
+@pytest.fixture
+def env(tmp_path: Path, mirror: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    values = {
+        "REFORMATTERS_SOURCE_MIRROR": str(mirror),
+        "REFORMATTERS_OUTPUT_URL": str(tmp_path / "output"),
+        "REFORMATTERS_SCRATCH": str(tmp_path / "scratch"),
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+def open_store(url: str) -> xr.Dataset:
+    return xr.open_zarr(StoreLocation(url).zarr_store(read_only=True), decode_timedelta=True)
+
+
+def expected_values(var_name: str, times: pd.DatetimeIndex) -> np.ndarray:
+    var = next(v for v in DATA_VARS if v.name == var_name)
+    lat, lon = np.meshgrid(LATITUDES, LONGITUDES, indexing="ij")
+    fields = []
+    for t in times:
+        raw = source_value(var.internal_attrs.source_key, np.datetime64(t), lat, lon)
+        value = raw.astype(np.float32) * np.float32(var.internal_attrs.scale) + np.float32(
+            var.internal_attrs.offset
+        )
+        value = value.astype(np.float32)
+        if t == WITHHELD:
+            value[:] = np.nan
+        fields.append(value)
+    stacked = np.stack(fields)
+    if var.internal_attrs.keep_mantissa_bits != "no-rounding":
+        round_float32_mantissa(stacked, var.internal_attrs.keep_mantissa_bits)
+    return stacked
+
+
+def test_backfill_local_writes_expected_values(env: dict[str, str]) -> None:
+    dataset = make_dataset()
+    report = dataset.backfill_local(datetime(2000, 1, 2, 12))
+    assert report.jobs_run == 2
+    ds = open_store(dataset.output_stores().primary.url)
+    times = pd.date_range("2000-01-01", "2000-01-02T12", freq="h", inclusive="left")
+    np.testing.assert_array_equal(ds["time"].values, times.values)
+    np.testing.assert_array_equal(ds["latitude"].values, LATITUDES)
+    for var in DATA_VARS:
+        np.testing.assert_array_equal(ds[var.name].values, expected_values(var.name, times))
+        assert ds[var.name].attrs["units"] == var.attrs.units
+        assert ds[var.name].encoding["shards"] == var.encoding.shards
+    assert ds.attrs["dataset_id"] == "example-tiny"
+    assert ds["temperature_2m"].sel(time=WITHHELD).isnull().all()
+    assert ds["temperature_2m"].drop_sel(time=WITHHELD).notnull().all()
+
+
+def test_store_opens_without_reformatters(env: dict[str, str]) -> None:
+    dataset = make_dataset()
+    dataset.backfill_local(datetime(2000, 1, 1, 12))
+    store = dataset.output_stores().primary.url
+    code = (
+        "import sys, xarray as xr; sys.modules['reformatters'] = None\n"
+        f"ds = xr.open_zarr({store!r}); print(ds.sizes['time'], float(ds.temperature_2m.mean()))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split()[0] == "12"
+
+
+def test_variable_filter_writes_only_that_variable(env: dict[str, str]) -> None:
+    dataset = make_dataset()
+    dataset.backfill_local(
+        datetime(2000, 1, 2), JobFilters(filter_variable_names=("wind_speed_10m",))
+    )
+    ds = open_store(dataset.output_stores().primary.url)
+    assert ds["wind_speed_10m"].sel(time="2000-01-01T03").notnull().all()
+    assert ds["temperature_2m"].isnull().all()
+
+
+def _load_all(url: str) -> xr.Dataset:
+    return open_store(url).load()
+
+
+@pytest.mark.slow
+def test_workers_write_the_same_store_as_one_process(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    end = "2000-01-04T06"
+    single = str(tmp_path / "single")
+    run_reformat("example-tiny", "backfill-local", end, "--output-url", single, env=env)
+    expected = _load_all(f"{single}/example-tiny/v0.1.0.zarr")
+    for workers in (1, 2, 3):
+        out = str(tmp_path / f"workers-{workers}")
+        processes = [
+            subprocess.Popen(
+                reformat_command(
+                    "example-tiny", "process-backfill-region-jobs", end, "--output-url", out
+                ),
+                env={
+                    **os.environ,
+                    **env,
+                    "WORKER_INDEX": str(i),
+                    "WORKERS_TOTAL": str(workers),
+                    "REFORMATTERS_LOG_LEVEL": "WARNING",
+                },
+            )
+            for i in range(workers)
+        ]
+        assert [p.wait(timeout=300) for p in processes] == [0] * workers
+        actual = _load_all(f"{out}/example-tiny/v0.1.0.zarr")
+        xr.testing.assert_identical(actual, expected)
+
+
+def test_reader_never_sees_inconsistent_data_while_backfill_extends(
+    env: dict[str, str],
+) -> None:
+    dataset = make_dataset()
+    # Published store ending mid-shard, so the extension rewrites a published shard too.
+    dataset.backfill_local(datetime(2000, 1, 2, 12))
+    url = dataset.output_stores().primary.url
+    expected = {
+        var.name: expected_values(var.name, SOURCE_TIMES) for var in DATA_VARS
+    }
+    stop = threading.Event()
+    seen_lengths: list[int] = []
+    errors: list[str] = []
+
+    def read_loop() -> None:
+        while not stop.is_set():
+            try:
+                ds = open_store(url).load()
+            except Exception as e:  # noqa: BLE001 - the test records any reader failure
+                errors.append(f"{type(e).__name__}: {e}")
+                continue
+            n = ds.sizes["time"]
+            seen_lengths.append(n)
+            np.testing.assert_array_equal(ds["time"].values, SOURCE_TIMES[:n].values)
+            for name, values in expected.items():
+                try:
+                    np.testing.assert_array_equal(ds[name].values, values[:n])
+                except AssertionError as e:
+                    errors.append(f"{name} at length {n}: {e}")
+
+    reader = threading.Thread(target=read_loop)
+    reader.start()
+    try:
+        process = subprocess.run(
+            reformat_command("example-tiny", "backfill-local", "2000-01-06"),
+            env={**os.environ, **env, "REFORMATTERS_LOG_LEVEL": "WARNING"},
+            check=True,
+            timeout=300,
+        )
+        assert process.returncode == 0
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        reader.join()
+    assert errors == []
+    assert set(seen_lengths) <= {36, 120}
+    assert seen_lengths[-1] == 120
+    assert len(seen_lengths) > 3
+
+
+def test_backfill_to_s3_output(
+    env: dict[str, str], moto_s3_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in moto_s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    dataset = make_dataset()
+    output = f"s3://{moto_s3_server.bucket}/datasets"
+    dataset.backfill_local(datetime(2000, 1, 1, 12), output_url=output)
+    ds = open_store(f"{output}/example-tiny/v0.1.0.zarr")
+    times = pd.date_range("2000-01-01", "2000-01-01T12", freq="h", inclusive="left")
+    np.testing.assert_array_equal(
+        ds["temperature_2m"].values, expected_values("temperature_2m", times)
+    )
+
+
+def test_published_extent_never_shrinks(env: dict[str, str]) -> None:
+    dataset = make_dataset()
+    dataset.backfill_local(datetime(2000, 1, 3))
+    dataset.backfill_local(datetime(2000, 1, 2))
+    ds = open_store(dataset.output_stores().primary.url)
+    assert ds.sizes["time"] == 48
