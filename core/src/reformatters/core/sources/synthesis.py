@@ -429,6 +429,11 @@ _RANGES: dict[str, tuple[float, float]] = {
     "SOILW": (0.3, 0.2),
     "TSOIL": (285.0, 20.0),
     "CPOFP": (50.0, 50.0),
+    # Categorical indicators are ``pattern > 0``.
+    "CRAIN": (-0.1, 1.0),
+    "CSNOW": (-0.3, 1.0),
+    "CICEP": (-0.4, 1.0),
+    "CFRZR": (-0.4, 1.0),
 }
 _DEFAULT_RANGE = (100.0, 50.0)
 _TEMPERATURES = frozenset({"TMP", "TMAX", "TMIN", "DPT", "POT", "APTMP", "TSOIL"})
