@@ -10,12 +10,14 @@ import pygrib
 import pytest
 
 from reformatters.core.sources.download import (
+    DEFAULT_COALESCE_GAP,
     RetryPolicy,
     ScratchDir,
     coalesce_ranges,
     collect_outcomes,
     download_file,
     download_messages,
+    fetch_noaa_messages,
     file_size,
     local_message_offsets,
 )
@@ -104,12 +106,11 @@ def scratch(tmp_path: Path) -> Iterator[ScratchDir]:
 
 
 def _fetch_group(
-    url: str, scratch: ScratchDir, **kwargs: object
+    url: str, scratch: ScratchDir, max_gap: int = DEFAULT_COALESCE_GAP
 ) -> tuple[list[InventoryEntry], Path]:
-    entries = parse_noaa_idx(download_file(f"{url}.idx", retry=FAST).decode())
-    selected = select_entries(entries, GROUP, url=url)
-    path = download_messages(url, selected, scratch.file_for(url), retry=FAST, **kwargs)  # type: ignore[arg-type]
-    return selected, path
+    fetched = fetch_noaa_messages(url, GROUP, scratch.file_for(url), retry=FAST, max_gap=max_gap)
+    assert fetched.offsets == local_message_offsets(fetched.path, fetched.entries)
+    return fetched.entries, fetched.path
 
 
 def _assert_values_match(mirror: Mirror, selected: list[InventoryEntry], path: Path) -> None:
@@ -260,6 +261,7 @@ def test_bad_files_fail_alone(mirror: Mirror, scratch: ScratchDir, tmp_path: Pat
     assert isinstance(corrupt.error, GribDecodeError | CorruptMessageError)
     assert corrupt.url in str(corrupt.error) and "message at byte" in str(corrupt.error)
     assert isinstance(missing.error, SourceFileMissingError)
+    assert f"{missing.url}.idx" in str(missing.error)
 
 
 def test_coalesce_ranges() -> None:

@@ -45,13 +45,20 @@ from reformatters.core.sources.errors import (
     SourceError,
     SourceFileMissingError,
 )
-from reformatters.core.sources.inventory import ByteRange
+from reformatters.core.sources.inventory import (
+    ByteRange,
+    InventoryEntry,
+    MessageSelector,
+    parse_noaa_idx,
+    select_entries,
+)
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, ObjectStore, RetryConfig, S3Config
 
 __all__ = [
     "DEFAULT_COALESCE_GAP",
+    "FetchedMessages",
     "FileOutcome",
     "RetryPolicy",
     "ScratchDir",
@@ -60,6 +67,7 @@ __all__ = [
     "download_file",
     "download_message_bytes",
     "download_messages",
+    "fetch_noaa_messages",
     "file_size",
     "local_message_offsets",
     "store_for_url",
@@ -334,6 +342,43 @@ def local_message_offsets(path: Path, entries: Sequence[ByteRange]) -> list[int]
                 position += declared
             offsets.append(local[entry.offset])
     return offsets
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedMessages:
+    """Messages fetched from one source file: ``offsets[i]`` locates ``entries[i]`` in ``path``."""
+
+    url: str
+    path: Path
+    entries: list[InventoryEntry]
+    offsets: list[int]
+
+
+def fetch_noaa_messages(
+    url: str,
+    selectors: Sequence[MessageSelector],
+    dest_path: Path,
+    *,
+    idx_url: str | None = None,
+    max_gap: int = DEFAULT_COALESCE_GAP,
+    retry: RetryPolicy | None = None,
+    full_file_fallback: bool = False,
+) -> FetchedMessages:
+    """Read ``<url>.idx``, select the messages and download only their bytes to ``dest_path``.
+
+    Read each message with ``grib.read_message(result.path, result.offsets[i], expected=...)``.
+    """
+    inventory = download_file(idx_url or f"{url}.idx", retry=retry).decode()
+    entries = select_entries(parse_noaa_idx(inventory), selectors, url=url)
+    path = download_messages(
+        url,
+        entries,
+        dest_path,
+        max_gap=max_gap,
+        retry=retry,
+        full_file_fallback=full_file_fallback,
+    )
+    return FetchedMessages(url, path, entries, local_message_offsets(path, entries))
 
 
 class ScratchDir:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
+from reformatters.core.sources.errors import SourceError
+
 __all__ = [
     "ByteRange",
     "EcmwfIndexEntry",
@@ -36,17 +38,17 @@ class InventoryParseError(ValueError):
     """An inventory line could not be parsed."""
 
 
-class MissingMessagesError(LookupError):
+class MissingMessagesError(SourceError, LookupError):
     """Requested messages are absent from a source file's inventory."""
 
     def __init__(self, url: str, missing: Sequence[str], detail: str = "") -> None:
-        self.url = url
         self.missing = list(missing)
         listing = "; ".join(self.missing)
         super().__init__(
+            url,
             f"{url}: inventory lacks {len(self.missing)} requested message(s): {listing}."
             f"{' ' + detail if detail else ''} Check the variable's source configuration "
-            "against the provider's inventory, or whether the file is only partially published."
+            "against the provider's inventory, or whether the file is only partially published.",
         )
 
 
