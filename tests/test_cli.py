@@ -26,7 +26,7 @@ def test_dataset_help_lists_commands() -> None:
         assert command in result.stdout
 
 
-def _assert_one_line_error(result, *fragments: str) -> None:  # noqa: ANN001
+def _assert_one_line_error(result, *fragments: str) -> None:
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert "Traceback" not in result.stderr
@@ -67,14 +67,20 @@ def test_unwritable_output_location(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     result = run_reformat(
-        "example-tiny", "backfill-local", "2000-01-02", "--output-url", str(blocker / "out"),
+        "example-tiny",
+        "backfill-local",
+        "2000-01-02",
+        "--output-url",
+        str(blocker / "out"),
         check=False,
     )
     _assert_one_line_error(result, "output", str(blocker))
 
 
 def test_broken_plugin_is_reported_and_others_work(tmp_path: Path) -> None:
-    (tmp_path / "broken_reformatters_plugin.py").write_text("raise ImportError('boom: missing lib')\n")
+    (tmp_path / "broken_reformatters_plugin.py").write_text(
+        "raise ImportError('boom: missing lib')\n"
+    )
     dist_info = tmp_path / "broken_reformatters_plugin-0.1.dist-info"
     dist_info.mkdir()
     (dist_info / "METADATA").write_text(

@@ -121,9 +121,7 @@ def _load_all(url: str) -> xr.Dataset:
 
 
 @pytest.mark.slow
-def test_workers_write_the_same_store_as_one_process(
-    env: dict[str, str], tmp_path: Path
-) -> None:
+def test_workers_write_the_same_store_as_one_process(env: dict[str, str], tmp_path: Path) -> None:
     end = "2000-01-04T06"
     single = str(tmp_path / "single")
     run_reformat("example-tiny", "backfill-local", end, "--output-url", single, env=env)
@@ -157,9 +155,7 @@ def test_reader_never_sees_inconsistent_data_while_backfill_extends(
     # Published store ending mid-shard, so the extension rewrites a published shard too.
     dataset.backfill_local(datetime(2000, 1, 2, 12))
     url = dataset.output_stores().primary.url
-    expected = {
-        var.name: expected_values(var.name, SOURCE_TIMES) for var in DATA_VARS
-    }
+    expected = {var.name: expected_values(var.name, SOURCE_TIMES) for var in DATA_VARS}
     stop = threading.Event()
     seen_lengths: list[int] = []
     errors: list[str] = []

@@ -27,7 +27,8 @@ def test_checked_in_template_matches_code(dataset_id: str, tmp_path: Path) -> No
     checked_in = _files(config.template_path())
     assert checked_in, f"no template checked in at {config.template_path()}"
     assert _files(rendered) == checked_in, (
-        f"templates/latest.zarr of {dataset_id} is stale: run `reformat {dataset_id} update-template`"
+        f"templates/latest.zarr of {dataset_id} is stale: "
+        f"run `reformat {dataset_id} update-template`"
     )
 
 

@@ -58,8 +58,14 @@ def test_jobs_filters_select_whole_regions() -> None:
 def test_job_list_is_deterministic() -> None:
     dataset = make_dataset()
     end = datetime(2000, 1, 6)
-    first = [j.summary() for j in dataset.get_jobs(dataset.template_config.get_template(end), JobFilters())]
-    second = [j.summary() for j in dataset.get_jobs(dataset.template_config.get_template(end), JobFilters())]
+    first = [
+        j.summary()
+        for j in dataset.get_jobs(dataset.template_config.get_template(end), JobFilters())
+    ]
+    second = [
+        j.summary()
+        for j in dataset.get_jobs(dataset.template_config.get_template(end), JobFilters())
+    ]
     assert first == second
 
 

@@ -61,9 +61,7 @@ def _parse_int_env(name: str, value: str) -> int:
         raise InvalidArgumentError(f"{name}={value!r} is not an integer") from None
 
 
-EndArg = Annotated[
-    str, typer.Argument(help="End of the append dimension (exclusive), ISO 8601.")
-]
+EndArg = Annotated[str, typer.Argument(help="End of the append dimension (exclusive), ISO 8601.")]
 StartOpt = Annotated[
     str | None, typer.Option(help="Only regions that reach this time or later (ISO 8601).")
 ]
@@ -101,7 +99,7 @@ def _print_report(dataset_id: str, report: BackfillReport, elapsed_s: float) -> 
         f"[bold]{dataset_id}[/bold]: ran {report.jobs_run} of {report.jobs_total} jobs in "
         f"{elapsed_s:.1f} s, wrote {report.bytes_written / 1e6:.1f} MB; "
         f"source files missing: {report.count(SourceFileStatus.MISSING)}, failed: "
-        f"{report.count(SourceFileStatus.DOWNLOAD_FAILED) + report.count(SourceFileStatus.READ_FAILED)}"
+        f"{report.count(SourceFileStatus.DOWNLOAD_FAILED, SourceFileStatus.READ_FAILED)}"
     )
 
 

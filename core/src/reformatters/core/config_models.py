@@ -1,4 +1,4 @@
-"""Declarative configuration models: dataset attributes, coordinates, data variables and encodings."""
+"""Declarative configuration: dataset attributes, coordinates, data variables, encodings."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class DatasetAttributes(FrozenModel):
 
 
 class BloscCompression(FrozenModel):
-    """Blosc with zstd and bitshuffle: measured fastest with a good ratio on smooth float32 fields."""
+    """Blosc zstd with bitshuffle: measured fastest, with a good ratio, on smooth float32 fields."""
 
     cname: Literal["zstd", "lz4", "lz4hc"] = "zstd"
     clevel: int = 3
@@ -95,7 +95,7 @@ class Encoding(FrozenModel):
 
 
 class CoordinateAttrs(FrozenModel):
-    """CF attributes of a coordinate; extra keys (e.g. CRS attributes of spatial_ref) are allowed."""
+    """CF attributes of a coordinate; extra keys (e.g. CRS attributes of spatial_ref) allowed."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
 

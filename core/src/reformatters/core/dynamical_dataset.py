@@ -43,8 +43,8 @@ class BackfillReport:
     jobs_run: int
     results: list[RegionJobResult] = field(default_factory=list)
 
-    def count(self, status: SourceFileStatus) -> int:
-        return sum(r.count(status) for r in self.results)
+    def count(self, *statuses: SourceFileStatus) -> int:
+        return sum(r.count(*statuses) for r in self.results)
 
     @property
     def bytes_written(self) -> int:
@@ -235,8 +235,8 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                 report.results.append(result)
                 report.jobs_run += 1
                 missing = result.count(SourceFileStatus.MISSING)
-                failed = result.count(SourceFileStatus.DOWNLOAD_FAILED) + result.count(
-                    SourceFileStatus.READ_FAILED
+                failed = result.count(
+                    SourceFileStatus.DOWNLOAD_FAILED, SourceFileStatus.READ_FAILED
                 )
                 log.info(
                     "region job done",

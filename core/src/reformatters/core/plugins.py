@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -72,11 +73,11 @@ def load_registry() -> Registry:
         try:
             module = ep.load()
             pm.register(module, name=ep.name)
-            provided = [
+            provided: list[DynamicalDataset[Any, Any]] = [
                 dataset
                 for hook_impl in pm.hook.reformatters_datasets.get_hookimpls()
                 if hook_impl.plugin_name == ep.name
-                for dataset in hook_impl.function()
+                for dataset in cast(Iterable[DynamicalDataset[Any, Any]], hook_impl.function())
             ]
         # The plugin boundary: any error in a plugin's code is reported by name, not raised.
         except Exception as e:  # noqa: BLE001

@@ -46,7 +46,7 @@ class SourceFileCoord(FrozenModel):
 
     @abstractmethod
     def out_loc(self) -> Mapping[str, Any]:
-        """Labels of the output position(s) this file fills, e.g. {"init_time": t, "lead_time": l}."""
+        """Labels of the output position this file fills, e.g. {"init_time": t, "lead_time": l}."""
 
 
 @dataclass
@@ -64,8 +64,8 @@ class RegionJobResult:
     files: dict[str, list[SourceFileResult]] = field(default_factory=dict)
     bytes_written: int = 0
 
-    def count(self, status: SourceFileStatus) -> int:
-        return sum(r.status == status for results in self.files.values() for r in results)
+    def count(self, *statuses: SourceFileStatus) -> int:
+        return sum(r.status in statuses for results in self.files.values() for r in results)
 
 
 @dataclass
@@ -101,7 +101,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
 
     @abstractmethod
     def download_file(self, coord: SourceFileCoordT, scratch: Path) -> Path:
-        """Fetch what `data_vars` need from one source file; raise SourceFileMissingError if absent."""
+        """Fetch what `data_vars` need from one file; raise SourceFileMissingError if absent."""
 
     @abstractmethod
     def read_data(self, coord: SourceFileCoordT, path: Path, data_var: DataVarT) -> ArrayFloat32:

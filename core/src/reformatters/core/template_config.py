@@ -17,7 +17,6 @@ import pandas as pd
 import xarray as xr
 
 from reformatters.core.config_models import (
-    BaseInternalAttrs,
     Coordinate,
     DatasetAttributes,
     DataVar,
@@ -102,13 +101,14 @@ class TemplateConfig[DataVarT: DataVar[Any]](FrozenModel, ABC):
         data_vars = {}
         for var in self.data_vars:
             shape = tuple(sizes[d] for d in self.dims)
-            data = dask.array.full(shape, np.nan, dtype=np.float32, chunks=-1)
+            data = dask.array.full(shape, np.nan, dtype=np.float32, chunks=-1)  # type: ignore[no-untyped-call]
             data_vars[var.name] = xr.Variable(self.dims, data, attrs=var.attrs.to_dict())
         ds = xr.Dataset(data_vars, coords={d: dim_coords[d] for d in self.dims})
         ds = ds.assign_coords(self.derive_coordinates(ds))
         declared = {c.name for c in self.coords}
-        assert set(ds.coords) == declared, (
-            f"{self.dataset_id}: coordinates {sorted(ds.coords)} != declared {sorted(declared)}"
+        present = {str(name) for name in ds.coords}
+        assert present == declared, (
+            f"{self.dataset_id}: coordinates {sorted(present)} != declared {sorted(declared)}"
         )
         for coord in self.coords:
             ds[coord.name].attrs = coord.attrs.to_dict()
@@ -147,7 +147,8 @@ class TemplateConfig[DataVarT: DataVar[Any]](FrozenModel, ABC):
                 f"run `reformat {self.dataset_id} update-template`"
             )
         _silence_consolidated_warning()
-        return xr.open_zarr(path, decode_timedelta=True, chunks=None)
+        ds: xr.Dataset = xr.open_zarr(path, decode_timedelta=True, chunks=None)
+        return ds
 
     def get_template(self, append_dim_end: datetime) -> xr.Dataset:
         """The checked-in template expanded along the append dim up to (excluding) the end."""

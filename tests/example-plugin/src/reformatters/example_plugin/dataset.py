@@ -136,7 +136,7 @@ def write_example_source(
             ).astype(np.float32)
             for var in DATA_VARS
         }
-        np.savez(path, **arrays)  # type: ignore[arg-type]
+        np.savez(path, **arrays)
         written.append(path)
     return written
 
@@ -234,7 +234,10 @@ class ExampleRegionJob(RegionJob[ExampleDataVar, ExampleSourceFileCoord]):
         with np.load(io.BytesIO(path.read_bytes())) as npz:
             raw = npz[data_var.internal_attrs.source_key]
         attrs = data_var.internal_attrs
-        return (raw * np.float32(attrs.scale) + np.float32(attrs.offset)).astype(np.float32)
+        values: ArrayFloat32 = (raw * np.float32(attrs.scale) + np.float32(attrs.offset)).astype(
+            np.float32
+        )
+        return values
 
 
 class ExampleDataset(DynamicalDataset[ExampleDataVar, ExampleSourceFileCoord]):
