@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import xarray as xr
@@ -19,6 +19,7 @@ from reformatters.core.config_models import DataVar
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.core.logging import get_logger
 from reformatters.core.metadata import publish_metadata
+from reformatters.core.operations.config import OperationsConfig
 from reformatters.core.region_job import (
     RegionJob,
     RegionJobResult,
@@ -28,6 +29,9 @@ from reformatters.core.region_job import (
 )
 from reformatters.core.storage import OutputStores
 from reformatters.core.template_config import TemplateConfig, write_metadata
+
+if TYPE_CHECKING:
+    from reformatters.core.operations.validation import Validator
 
 log = get_logger(__name__)
 
@@ -249,6 +253,22 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                 if on_progress is not None:
                     on_progress(report.jobs_run, len(jobs), job.summary())
         return report
+
+    # ---- operations ---------------------------------------------------------------------------
+
+    def operations_config(self) -> OperationsConfig:
+        """Hook: Kubernetes resources, update/validate schedules and validator thresholds.
+
+        Datasets override it and return their own ``OperationsConfig`` (see
+        ``reformatters.core.operations.config``); the default suits a small hourly dataset.
+        """
+        return OperationsConfig()
+
+    def validators(self) -> Sequence[Validator]:
+        """Hook: the checks ``reformat <dataset-id> validate`` runs (default: the standard four)."""
+        from reformatters.core.operations.validation import standard_validators
+
+        return standard_validators()
 
     # ---- offline sources ------------------------------------------------------------------------
 

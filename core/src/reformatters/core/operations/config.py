@@ -1,0 +1,138 @@
+"""What a dataset declares about how it is operated: resources, schedules, thresholds.
+
+Every model is frozen; a dataset overrides ``DynamicalDataset.operations_config()`` and returns an
+``OperationsConfig`` built from these (``model_copy(update=...)`` works for small changes).
+Quantities use Kubernetes notation ("4Gi", "500m").
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from pydantic import Field, field_validator
+
+from reformatters.core.config_models import FrozenModel
+
+DEFAULT_IMAGE = "ghcr.io/dynamical-org/reformatters:latest"
+
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_HINTS = ("SECRET", "PASSWORD", "TOKEN", "CREDENTIAL", "PRIVATE", "ACCESS_KEY")
+
+
+def _check_quantity(value: str) -> str:
+    if not _QUANTITY.match(value):
+        raise ValueError(f"{value!r} is not a Kubernetes quantity (e.g. '2', '500m', '4Gi')")
+    return value
+
+
+class ContainerResources(FrozenModel):
+    """CPU and memory of one container, its memory-backed /dev/shm and its scratch volume.
+
+    Memory is both request and limit (a pod that swaps or gets OOM-killed mid-shard is worse than
+    one that is scheduled later); /dev/shm counts against the memory limit.
+    """
+
+    cpu: str = "1"
+    cpu_limit: str | None = None
+    memory: str = "4Gi"
+    shared_memory: str = "512Mi"
+    ephemeral_storage: str = "10Gi"
+
+    @field_validator("cpu", "cpu_limit", "memory", "shared_memory", "ephemeral_storage")
+    @classmethod
+    def _quantities(cls, value: str | None) -> str | None:
+        return value if value is None else _check_quantity(value)
+
+
+class PodSettings(FrozenModel):
+    """Settings shared by every pod of a dataset (backfill workers, update, validate)."""
+
+    # Each Secret is mounted with envFrom: keys become environment variables (e.g. AWS_*).
+    secret_names: tuple[str, ...] = ("reformatters-storage",)
+    # Plain, non-secret environment (e.g. REFORMATTERS_OUTPUT_URL, AWS_REGION).
+    env: dict[str, str] = Field(default_factory=dict)
+    service_account_name: str | None = None
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    run_as_user: int = 1000
+    image_pull_policy: str = "IfNotPresent"
+
+    @field_validator("env")
+    @classmethod
+    def _no_credentials_in_plain_env(cls, env: dict[str, str]) -> dict[str, str]:
+        for name in env:
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid environment variable name")
+            if any(hint in name.upper() for hint in _SECRET_HINTS):
+                raise ValueError(
+                    f"{name} looks like a credential: put it in a Secret named in secret_names"
+                )
+        return env
+
+
+class CronJobConfig(FrozenModel):
+    """One scheduled command (``update`` or ``validate``)."""
+
+    schedule: str
+    resources: ContainerResources = ContainerResources()
+    active_deadline: timedelta = timedelta(minutes=30)
+    starting_deadline: timedelta = timedelta(minutes=10)
+    ttl_after_finished: timedelta = timedelta(days=1)
+    backoff_limit: int = 1
+    suspend: bool = False
+
+    @field_validator("schedule")
+    @classmethod
+    def _five_fields(cls, schedule: str) -> str:
+        from cronsim import CronSim, CronSimError
+
+        from reformatters.core.operations.schedule import SCHEDULE_ORIGIN
+
+        if len(schedule.split()) != 5:
+            raise ValueError(f"schedule {schedule!r} must have five cron fields")
+        try:
+            CronSim(schedule, SCHEDULE_ORIGIN)
+        except CronSimError as e:
+            raise ValueError(f"schedule {schedule!r}: {e}") from e
+        return schedule
+
+
+class BackfillJobConfig(FrozenModel):
+    """The Indexed Job of ``backfill-kubernetes``."""
+
+    resources: ContainerResources = ContainerResources(cpu="2", memory="8Gi")
+    backoff_limit_per_index: int = 3
+    active_deadline: timedelta = timedelta(days=3)
+    ttl_after_finished: timedelta = timedelta(days=7)
+
+
+class ValidationThresholds(FrozenModel):
+    """What ``validate`` checks against."""
+
+    # The newest append-dim value must be at most this old (relative to the check's time).
+    max_latency: timedelta = timedelta(days=1)
+    # Largest tolerated fraction of NaN in the newest append-dim position, per variable.
+    max_nan_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    nan_fraction_by_variable: dict[str, float] = Field(default_factory=dict)
+
+    def nan_threshold(self, variable: str) -> float:
+        return self.nan_fraction_by_variable.get(variable, self.max_nan_fraction)
+
+
+class OperationsConfig(FrozenModel):
+    """Everything operational a dataset declares; defaults suit a small hourly dataset."""
+
+    update_cronjob: CronJobConfig = CronJobConfig(schedule="0 * * * *")
+    validate_cronjob: CronJobConfig = CronJobConfig(
+        schedule="30 * * * *",
+        resources=ContainerResources(cpu="500m", memory="2Gi"),
+        active_deadline=timedelta(minutes=15),
+    )
+    backfill: BackfillJobConfig = BackfillJobConfig()
+    pod: PodSettings = PodSettings()
+    validation: ValidationThresholds = ValidationThresholds()
+    # The update publishes positions up to its scheduled time minus this lag (sources are
+    # rarely complete the moment a run starts; missing files are trimmed anyway).
+    update_lag: timedelta = timedelta(0)
+    image: str | None = None

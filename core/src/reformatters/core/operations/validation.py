@@ -1,0 +1,214 @@
+"""Validators: is the published dataset current, complete and replicated?
+
+A validator is a function of a ``ValidationContext`` returning ``CheckResult``s. Datasets pick
+theirs with ``DynamicalDataset.validators()`` and set thresholds in ``OperationsConfig.validation``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import obstore
+import pandas as pd
+import xarray as xr
+
+from reformatters.core.config_models import DataVar
+from reformatters.core.errors import UserError
+from reformatters.core.operations.config import ValidationThresholds
+from reformatters.core.storage import OutputStores, StoreLocation
+
+if TYPE_CHECKING:
+    from reformatters.core.dynamical_dataset import DynamicalDataset
+
+_SHOW = 5
+
+
+class StoreNotFoundError(UserError):
+    pass
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    dataset_id: str
+    append_dim: str
+    append_dim_frequency: timedelta
+    data_vars: tuple[DataVar[Any], ...]
+    thresholds: ValidationThresholds
+    outputs: OutputStores
+    ds: xr.Dataset
+    now: datetime
+
+
+type Validator = Callable[[ValidationContext], Sequence[CheckResult]]
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    dataset_id: str
+    store: str
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+
+def open_published(location: StoreLocation) -> xr.Dataset:
+    ds: xr.Dataset = xr.open_zarr(
+        location.zarr_store(read_only=True), decode_timedelta=True, chunks=None
+    )
+    return ds
+
+
+def check_latest_data_latency(ctx: ValidationContext) -> list[CheckResult]:
+    newest = pd.Timestamp(ctx.ds[ctx.append_dim].values[-1]).to_pydatetime()
+    age = ctx.now - newest
+    limit = ctx.thresholds.max_latency
+    return [
+        CheckResult(
+            "latest data within latency",
+            age <= limit,
+            f"newest {ctx.append_dim} {newest:%Y-%m-%dT%H:%M} is {_duration(age)} old "
+            f"at {ctx.now:%Y-%m-%dT%H:%M} (limit {_duration(limit)})",
+        )
+    ]
+
+
+def check_newest_nan_fraction(ctx: ValidationContext) -> list[CheckResult]:
+    newest = ctx.ds.isel({ctx.append_dim: -1})
+    label = np.datetime_as_string(newest[ctx.append_dim].values, unit="m")
+    results = []
+    for var in ctx.data_vars:
+        values = np.asarray(newest[var.name].values)
+        fraction = float(np.isnan(values).mean()) if values.size else 0.0
+        limit = ctx.thresholds.nan_threshold(var.name)
+        results.append(
+            CheckResult(
+                f"NaN fraction of {var.name}",
+                fraction <= limit,
+                f"{fraction:.1%} NaN at {ctx.append_dim} {label} (limit {limit:.1%})",
+            )
+        )
+    return results
+
+
+def expected_shard_keys(var: DataVar[Any], shape: tuple[int, ...]) -> set[str]:
+    """Object keys of every shard of `var` (zarr v3 default chunk key encoding)."""
+    shards = var.encoding.shards
+    assert shards is not None
+    counts = [math.ceil(size / shard) for size, shard in zip(shape, shards, strict=True)]
+    return {
+        "/".join([var.name, "c", *map(str, index)])
+        for index in itertools.product(*(range(n) for n in counts))
+    }
+
+
+def check_expected_shards(ctx: ValidationContext) -> list[CheckResult]:
+    results = []
+    for var in ctx.data_vars:
+        shape = tuple(int(n) for n in ctx.ds[var.name].shape)
+        expected = expected_shard_keys(var, shape)
+        present = set(ctx.outputs.primary.list_files(f"{var.name}/c/"))
+        missing = sorted(expected - present)
+        detail = f"{len(expected) - len(missing)} of {len(expected)} shards present"
+        if missing:
+            detail += f"; missing: {', '.join(missing[:_SHOW])}" + (" ..." * (len(missing) > _SHOW))
+        results.append(CheckResult(f"shards of {var.name}", not missing, detail))
+    return results
+
+
+def _listing(location: StoreLocation) -> dict[str, int]:
+    store = location.object_store()
+    return {
+        meta["path"]: int(meta["size"])
+        for batch in obstore.list(store)
+        for meta in batch
+        if not meta["path"].startswith(".")
+    }
+
+
+def check_replicas_match(ctx: ValidationContext) -> list[CheckResult]:
+    """Each replica holds the primary's objects with the same sizes and the same root metadata."""
+    if not ctx.outputs.replicas:
+        return [CheckResult("replicas equal primary", True, "no replicas configured")]
+    primary = ctx.outputs.primary
+    primary_listing = _listing(primary)
+    primary_root = bytes(obstore.get(primary.object_store(), "zarr.json").bytes())
+    results = []
+    for replica in ctx.outputs.replicas:
+        listing = _listing(replica) if replica.exists() else {}
+        problems = []
+        missing = sorted(set(primary_listing) - set(listing))
+        extra = sorted(set(listing) - set(primary_listing))
+        differ = sorted(
+            p for p in set(primary_listing) & set(listing) if primary_listing[p] != listing[p]
+        )
+        for label, paths in (("missing", missing), ("extra", extra), ("size differs", differ)):
+            if paths:
+                problems.append(
+                    f"{label}: {', '.join(paths[:_SHOW])}" + (" ..." * (len(paths) > _SHOW))
+                )
+        if "zarr.json" in listing:
+            root = bytes(obstore.get(replica.object_store(), "zarr.json").bytes())
+            if root != primary_root:
+                problems.append("root metadata differs")
+        results.append(
+            CheckResult(
+                f"replica {replica.url}",
+                not problems,
+                "; ".join(problems) or f"{len(listing)} objects equal to the primary",
+            )
+        )
+    return results
+
+
+def standard_validators() -> list[Validator]:
+    return [
+        check_latest_data_latency,
+        check_newest_nan_fraction,
+        check_expected_shards,
+        check_replicas_match,
+    ]
+
+
+def validate_dataset(
+    dataset: DynamicalDataset[Any, Any], now: datetime, output_url: str | None = None
+) -> ValidationReport:
+    outputs = dataset.output_stores(output_url)
+    if not outputs.primary.exists():
+        raise StoreNotFoundError(f"no published dataset at {outputs.primary.url}")
+    config = dataset.template_config
+    ctx = ValidationContext(
+        dataset_id=dataset.dataset_id,
+        append_dim=dataset.append_dim,
+        append_dim_frequency=config.append_dim_frequency,
+        data_vars=tuple(config.data_vars),
+        thresholds=dataset.operations_config().validation,
+        outputs=outputs,
+        ds=open_published(outputs.primary),
+        now=now,
+    )
+    checks = [check for validator in dataset.validators() for check in validator(ctx)]
+    return ValidationReport(dataset.dataset_id, outputs.primary.url, tuple(checks))
+
+
+def _duration(delta: timedelta) -> str:
+    total_minutes = int(delta.total_seconds() // 60)
+    sign = "-" if total_minutes < 0 else ""
+    days, rem = divmod(abs(total_minutes), 24 * 60)
+    hours, minutes = divmod(rem, 60)
+    parts = [f"{days}d"] * bool(days) + [f"{hours}h"] * bool(hours) + [f"{minutes}m"]
+    return sign + "".join(parts)
