@@ -35,6 +35,7 @@ from reformatters.core.sources.synthesis import (
     GridTemplate,
     MessageSpec,
     StatisticalProcess,
+    StepType,
     SyntheticIdentity,
     gfs_0p25_grid,
     hrrr_conus_grid,
@@ -321,7 +322,7 @@ class NoaaMessage:
     kind: WindowKind | None
 
     @property
-    def step_type(self) -> str:
+    def step_type(self) -> StepType:
         return "instant" if self.kind is None else STEP_TYPE_OF_PROCESS[_KIND_TO_PROCESS[self.kind]]
 
 
@@ -417,7 +418,7 @@ def message_spec(
             init_time,
             start,
             end,
-            message.step_type,  # type: ignore[arg-type]
+            message.step_type,
             grid.lats,
             grid.lons,
         )

@@ -41,6 +41,9 @@ from reformatters.core.sources.inventory import InventoryEntry, format_noaa_idx
 
 __all__ = [
     "DATA_DIR",
+    "NO_CEILING_HGT",
+    "NO_PRECIPITATION_CPOFP",
+    "STEP_TYPE_OF_PROCESS",
     "FixedSurface",
     "GridTemplate",
     "MessageSpec",
@@ -546,7 +549,7 @@ def _epoch_hours(time: np.datetime64 | datetime) -> float:
     return (_as_datetime(time) - datetime(1970, 1, 1)) / timedelta(hours=1)
 
 
-def synthetic_field(  # noqa: PLR0917 - the signature datasets and tests call positionally
+def synthetic_field(
     element: str,
     level: str,
     init_time: np.datetime64 | datetime,
