@@ -166,5 +166,8 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
         report = dataset.process_backfill_region_jobs(end, index, total, filters, output_url)
         _print_report(dataset.dataset_id, report, (datetime.now(UTC) - started).total_seconds())
 
+    from reformatters.core.operations.cli import add_operations_commands
+
+    add_operations_commands(app, dataset)
     dataset.extend_cli(app)
     return app
