@@ -84,7 +84,7 @@ def load_registry() -> Registry:
             if pm.has_plugin(ep.name):
                 pm.unregister(name=ep.name)
             registry.failures.append(PluginFailure(ep.name, dist, f"{type(e).__name__}: {e}"))
-            log.warning("plugin failed to load", plugin=ep.name, distribution=dist, error=str(e))
+            log.debug("plugin failed to load", plugin=ep.name, distribution=dist, error=str(e))
             continue
         for dataset in provided:
             if dataset.dataset_id in registry.datasets:

@@ -98,13 +98,13 @@ def moto_s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3S
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while True:
             try:
                 with urllib.request.urlopen(f"{endpoint}/", timeout=1) as response:
                     response.read()
                 break
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:  # URLError, refused connections and timeouts while it starts
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"moto_server did not start on {endpoint}")
                 time.sleep(0.1)
