@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -110,7 +109,7 @@ def moto_s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3S
                 time.sleep(0.1)
         server = MotoS3Server(endpoint=endpoint, bucket="test-bucket", log_path=log_path)
         request = urllib.request.Request(f"{endpoint}/{server.bucket}", method="PUT")
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             response.read()
         yield server
     finally:
