@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 import xarray as xr
@@ -19,7 +19,7 @@ from reformatters.core.config_models import DataVar
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.core.logging import get_logger
 from reformatters.core.metadata import publish_metadata
-from reformatters.core.operations.config import OperationsConfig
+from reformatters.core.operations.config import OperationsSpec
 from reformatters.core.region_job import (
     RegionJob,
     RegionJobResult,
@@ -83,6 +83,8 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
 
     template_config: TemplateConfig[DataVarT]
     region_job_class: type[RegionJob[DataVarT, SourceFileCoordT]]
+    # Update/validate schedules, validator thresholds and Kubernetes resources, as data.
+    operations: ClassVar[OperationsSpec] = OperationsSpec()
 
     def __init__(
         self,
@@ -256,13 +258,9 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
 
     # ---- operations ---------------------------------------------------------------------------
 
-    def operations_config(self) -> OperationsConfig:
-        """Hook: Kubernetes resources, update/validate schedules and validator thresholds.
-
-        Datasets override it and return their own ``OperationsConfig`` (see
-        ``reformatters.core.operations.config``); the default suits a small hourly dataset.
-        """
-        return OperationsConfig()
+    def operations_config(self) -> OperationsSpec:
+        """Hook: the dataset's ``OperationsSpec`` (default: the ``operations`` class attribute)."""
+        return self.operations
 
     def validators(self) -> Sequence[Validator]:
         """Hook: the checks ``reformat <dataset-id> validate`` runs (default: the standard four)."""

@@ -4,3 +4,23 @@ Modules: ``config`` (what datasets declare), ``schedule`` (cron arithmetic), ``m
 (Kubernetes objects), ``kube_api`` (applying them), ``backfill`` (the Indexed Job driver),
 ``update`` (the operational update), ``validation`` (validators) and ``cli`` (the commands).
 """
+
+from reformatters.core.operations.config import (
+    BackfillJobConfig,
+    ContainerResources,
+    OperationsSpec,
+    PodSettings,
+    ScheduledCommand,
+    UpdateSchedule,
+    ValidationSpec,
+)
+
+__all__ = [
+    "BackfillJobConfig",
+    "ContainerResources",
+    "OperationsSpec",
+    "PodSettings",
+    "ScheduledCommand",
+    "UpdateSchedule",
+    "ValidationSpec",
+]

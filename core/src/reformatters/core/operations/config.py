@@ -1,7 +1,7 @@
 """What a dataset declares about how it is operated: resources, schedules, thresholds.
 
-Every model is frozen; a dataset overrides ``DynamicalDataset.operations_config()`` and returns an
-``OperationsConfig`` built from these (``model_copy(update=...)`` works for small changes).
+Every model is frozen. A dataset declares ``operations: ClassVar[OperationsSpec] = ...`` (or
+overrides ``DynamicalDataset.operations_config()``); ``model_copy(update=...)`` suits small changes.
 Quantities use Kubernetes notation ("4Gi", "500m").
 """
 
@@ -71,10 +71,11 @@ class PodSettings(FrozenModel):
         return env
 
 
-class CronJobConfig(FrozenModel):
-    """One scheduled command (``update`` or ``validate``)."""
+class ScheduledCommand(FrozenModel):
+    """A command run by a CronJob (``update`` or ``validate``): when, with what, for how long."""
 
-    schedule: str
+    # Five-field cron expression, evaluated in UTC.
+    cron: str
     resources: ContainerResources = ContainerResources()
     active_deadline: timedelta = timedelta(minutes=30)
     starting_deadline: timedelta = timedelta(minutes=10)
@@ -82,20 +83,47 @@ class CronJobConfig(FrozenModel):
     backoff_limit: int = 1
     suspend: bool = False
 
-    @field_validator("schedule")
+    @field_validator("cron")
     @classmethod
-    def _five_fields(cls, schedule: str) -> str:
+    def _five_fields(cls, cron: str) -> str:
         from cronsim import CronSim, CronSimError
 
         from reformatters.core.operations.schedule import SCHEDULE_ORIGIN
 
-        if len(schedule.split()) != 5:
-            raise ValueError(f"schedule {schedule!r} must have five cron fields")
+        if len(cron.split()) != 5:
+            raise ValueError(f"cron {cron!r} must have five fields")
         try:
-            CronSim(schedule, SCHEDULE_ORIGIN)
+            CronSim(cron, SCHEDULE_ORIGIN)
         except CronSimError as e:
-            raise ValueError(f"schedule {schedule!r}: {e}") from e
-        return schedule
+            raise ValueError(f"cron {cron!r}: {e}") from e
+        return cron
+
+
+class UpdateSchedule(ScheduledCommand):
+    """When new source data is expected and when the update job runs."""
+
+    # Hours (UTC) of the provider's runs, e.g. (0, 6, 12, 18); informational.
+    run_hours_utc: tuple[int, ...] = ()
+    # Time from a position (e.g. an init time) until its files are typically all published. The
+    # update processes positions up to its scheduled time minus this latency (files that are
+    # still missing are trimmed and picked up by a later run).
+    typical_latency: timedelta = timedelta(0)
+
+
+class ValidationSpec(ScheduledCommand):
+    """What the validator checks after each update."""
+
+    # The newest append-dim value must be at most this old (relative to the check's time).
+    max_latest_age: timedelta = timedelta(days=1)
+    # NaN fraction checks look at the append-dim positions within this window of the newest one
+    # (zero: only the newest)...
+    recent_window: timedelta = timedelta(0)
+    # ...and fail if any checked variable's NaN fraction there exceeds this.
+    max_nan_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Variables checked for NaN fraction (None: all data variables).
+    nan_check_variables: tuple[str, ...] | None = None
+    # Lead times left out of the NaN check (forecasts; e.g. window statistics at lead 0).
+    nan_check_exclude_leads: tuple[timedelta, ...] = ()
 
 
 class BackfillJobConfig(FrozenModel):
@@ -107,32 +135,20 @@ class BackfillJobConfig(FrozenModel):
     ttl_after_finished: timedelta = timedelta(days=7)
 
 
-class ValidationThresholds(FrozenModel):
-    """What ``validate`` checks against."""
+class OperationsSpec(FrozenModel):
+    """Everything operational a dataset declares; the defaults suit a small hourly dataset.
 
-    # The newest append-dim value must be at most this old (relative to the check's time).
-    max_latency: timedelta = timedelta(days=1)
-    # Largest tolerated fraction of NaN in the newest append-dim position, per variable.
-    max_nan_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
-    nan_fraction_by_variable: dict[str, float] = Field(default_factory=dict)
+    Datasets set it as a class attribute, ``operations: ClassVar[OperationsSpec] = ...``, or
+    override ``DynamicalDataset.operations_config()``.
+    """
 
-    def nan_threshold(self, variable: str) -> float:
-        return self.nan_fraction_by_variable.get(variable, self.max_nan_fraction)
-
-
-class OperationsConfig(FrozenModel):
-    """Everything operational a dataset declares; defaults suit a small hourly dataset."""
-
-    update_cronjob: CronJobConfig = CronJobConfig(schedule="0 * * * *")
-    validate_cronjob: CronJobConfig = CronJobConfig(
-        schedule="30 * * * *",
+    update: UpdateSchedule = UpdateSchedule(cron="0 * * * *")
+    validation: ValidationSpec = ValidationSpec(
+        cron="30 * * * *",
         resources=ContainerResources(cpu="500m", memory="2Gi"),
         active_deadline=timedelta(minutes=15),
     )
     backfill: BackfillJobConfig = BackfillJobConfig()
     pod: PodSettings = PodSettings()
-    validation: ValidationThresholds = ValidationThresholds()
-    # The update publishes positions up to its scheduled time minus this lag (sources are
-    # rarely complete the moment a run starts; missing files are trimmed anyway).
-    update_lag: timedelta = timedelta(0)
+    # Default container image of this dataset's pods (else $REFORMATTERS_IMAGE or DEFAULT_IMAGE).
     image: str | None = None

@@ -20,9 +20,9 @@ from reformatters.core.operations.config import (
     DEFAULT_IMAGE,
     BackfillJobConfig,
     ContainerResources,
-    CronJobConfig,
-    OperationsConfig,
+    OperationsSpec,
     PodSettings,
+    ScheduledCommand,
 )
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -180,7 +180,7 @@ class BackfillJobRequest:
     env: Mapping[str, str]
 
 
-def backfill_job(request: BackfillJobRequest, config: OperationsConfig) -> client.V1Job:
+def backfill_job(request: BackfillJobRequest, config: OperationsSpec) -> client.V1Job:
     """An Indexed Job: pod `i` runs worker `i` of `workers` (JOB_COMPLETION_INDEX)."""
     backfill: BackfillJobConfig = config.backfill
     env = {**request.env, "WORKERS_TOTAL": str(request.workers)}
@@ -212,11 +212,9 @@ def backfill_job(request: BackfillJobRequest, config: OperationsConfig) -> clien
 
 
 def operational_cronjob(
-    dataset_id: str, component: Literal["update", "validate"], config: OperationsConfig, image: str
+    dataset_id: str, component: Literal["update", "validate"], config: OperationsSpec, image: str
 ) -> client.V1CronJob:
-    cron: CronJobConfig = (
-        config.update_cronjob if component == "update" else config.validate_cronjob
-    )
+    cron: ScheduledCommand = config.update if component == "update" else config.validation
     return client.V1CronJob(
         api_version="batch/v1",
         kind="CronJob",
@@ -224,7 +222,7 @@ def operational_cronjob(
             name=cronjob_name(dataset_id, component), labels=labels(dataset_id, component)
         ),
         spec=client.V1CronJobSpec(
-            schedule=cron.schedule,
+            schedule=cron.cron,
             time_zone="Etc/UTC",
             concurrency_policy="Forbid",
             starting_deadline_seconds=_seconds(cron.starting_deadline),
@@ -253,14 +251,14 @@ def operational_cronjob(
     )
 
 
-def dataset_cronjobs(dataset_id: str, config: OperationsConfig, image: str) -> list[Manifest]:
+def dataset_cronjobs(dataset_id: str, config: OperationsSpec, image: str) -> list[Manifest]:
     return [
         to_manifest(operational_cronjob(dataset_id, component, config, image))
         for component in ("update", "validate")
     ]
 
 
-def resolve_image(image: str | None, config: OperationsConfig) -> str:
+def resolve_image(image: str | None, config: OperationsSpec) -> str:
     return image or os.environ.get("REFORMATTERS_IMAGE") or config.image or DEFAULT_IMAGE
 
 

@@ -77,7 +77,7 @@ def run_update(
     config = dataset.operations_config()
     template_config = dataset.template_config
     append_dim, frequency = dataset.append_dim, template_config.append_dim_frequency
-    scheduled = most_recent_tick(config.update_cronjob.schedule, now)
+    scheduled = most_recent_tick(config.update.cron, now)
     outputs = dataset.output_stores(output_url)
     published_end = dataset.published_append_dim_end(outputs)
     if published_end is None:
@@ -87,7 +87,7 @@ def run_update(
     for location in outputs.write_order:
         location.check_writable()
     target_end = append_dim_end_at(
-        template_config.append_dim_start, frequency, scheduled - config.update_lag
+        template_config.append_dim_start, frequency, scheduled - config.update.typical_latency
     )
     template_ds = template_config.get_template(max(target_end, published_end))
     published_len = len(template_config.append_dim_coordinates(published_end))

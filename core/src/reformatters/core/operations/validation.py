@@ -1,7 +1,7 @@
 """Validators: is the published dataset current, complete and replicated?
 
 A validator is a function of a ``ValidationContext`` returning ``CheckResult``s. Datasets pick
-theirs with ``DynamicalDataset.validators()`` and set thresholds in ``OperationsConfig.validation``.
+theirs with ``DynamicalDataset.validators()`` and set thresholds in ``OperationsSpec.validation``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import xarray as xr
 
 from reformatters.core.config_models import DataVar
 from reformatters.core.errors import UserError
-from reformatters.core.operations.config import ValidationThresholds
+from reformatters.core.operations.config import ValidationSpec
 from reformatters.core.storage import OutputStores, StoreLocation
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class ValidationContext:
     append_dim: str
     append_dim_frequency: timedelta
     data_vars: tuple[DataVar[Any], ...]
-    thresholds: ValidationThresholds
+    spec: ValidationSpec
     outputs: OutputStores
     ds: xr.Dataset
     now: datetime
@@ -76,7 +76,7 @@ def open_published(location: StoreLocation) -> xr.Dataset:
 def check_latest_data_latency(ctx: ValidationContext) -> list[CheckResult]:
     newest = pd.Timestamp(ctx.ds[ctx.append_dim].values[-1]).to_pydatetime()
     age = ctx.now - newest
-    limit = ctx.thresholds.max_latency
+    limit = ctx.spec.max_latest_age
     return [
         CheckResult(
             "latest data within latency",
@@ -87,19 +87,37 @@ def check_latest_data_latency(ctx: ValidationContext) -> list[CheckResult]:
     ]
 
 
+def recent_data(ctx: ValidationContext) -> xr.Dataset:
+    """The positions within ``recent_window`` of the newest one, minus excluded lead times."""
+    values = pd.DatetimeIndex(ctx.ds[ctx.append_dim].values)
+    recent = ctx.ds.isel({ctx.append_dim: values >= values[-1] - ctx.spec.recent_window})
+    if ctx.spec.nan_check_exclude_leads and "lead_time" in recent.dims:
+        excluded = pd.TimedeltaIndex(list(ctx.spec.nan_check_exclude_leads))
+        recent = recent.isel(
+            lead_time=~pd.TimedeltaIndex(recent["lead_time"].values).isin(excluded)
+        )
+    return recent
+
+
 def check_newest_nan_fraction(ctx: ValidationContext) -> list[CheckResult]:
-    newest = ctx.ds.isel({ctx.append_dim: -1})
-    label = np.datetime_as_string(newest[ctx.append_dim].values, unit="m")
+    recent = recent_data(ctx)
+    times = recent[ctx.append_dim].values
+    span = np.datetime_as_string(times[0], unit="m")
+    if len(times) > 1:
+        span += f"..{np.datetime_as_string(times[-1], unit='m')}"
+    names = ctx.spec.nan_check_variables
+    if names is None:
+        names = tuple(var.name for var in ctx.data_vars)
+    limit = ctx.spec.max_nan_fraction
     results = []
-    for var in ctx.data_vars:
-        values = np.asarray(newest[var.name].values)
+    for name in names:
+        values = np.asarray(recent[name].values)
         fraction = float(np.isnan(values).mean()) if values.size else 0.0
-        limit = ctx.thresholds.nan_threshold(var.name)
         results.append(
             CheckResult(
-                f"NaN fraction of {var.name}",
+                f"NaN fraction of {name}",
                 fraction <= limit,
-                f"{fraction:.1%} NaN at {ctx.append_dim} {label} (limit {limit:.1%})",
+                f"{fraction:.1%} NaN at {ctx.append_dim} {span} (limit {limit:.1%})",
             )
         )
     return results
@@ -196,7 +214,7 @@ def validate_dataset(
         append_dim=dataset.append_dim,
         append_dim_frequency=config.append_dim_frequency,
         data_vars=tuple(config.data_vars),
-        thresholds=dataset.operations_config().validation,
+        spec=dataset.operations_config().validation,
         outputs=outputs,
         ds=open_published(outputs.primary),
         now=now,
