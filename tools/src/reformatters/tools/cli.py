@@ -11,6 +11,7 @@ from rich.table import Table
 from reformatters.core.errors import UserError
 from reformatters.core.logging import configure_logging
 from reformatters.core.plugins import Registry, get_registry
+from reformatters.tools.dataset_commands import add_dataset_tool_commands
 from reformatters.tools.deploy import register_deploy_command
 
 stderr = Console(stderr=True)
@@ -52,7 +53,9 @@ def build_app(registry: Registry) -> typer.Typer:
 
     for dataset_id, entry in sorted(registry.datasets.items()):
         attrs = entry.dataset.template_config.dataset_attributes
-        app.add_typer(entry.dataset.get_cli(), name=dataset_id, help=f"{attrs.name}.")
+        sub = entry.dataset.get_cli()
+        add_dataset_tool_commands(sub, entry.dataset)
+        app.add_typer(sub, name=dataset_id, help=f"{attrs.name}.")
     register_deploy_command(app, registry)
     registry.add_cli_commands(app)
     return app

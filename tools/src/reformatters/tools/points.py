@@ -539,8 +539,10 @@ class CountingStore(WrapperStore[Store]):
 
 def open_store(store: Store) -> xr.Dataset:
     """Lazily open a dataset store (no dask; arrays are read on indexing)."""
-    warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
-    ds: xr.Dataset = xr.open_zarr(store, decode_timedelta=True, chunks=None)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Failed to open Zarr store with consolidated")
+        ds: xr.Dataset = xr.open_zarr(store, decode_timedelta=True, chunks=None)
     return ds
 
 
@@ -569,15 +571,6 @@ def write_benchmark_store(
     lat = np.linspace(90.0, -90.0, grid[0])
     lon = np.linspace(-180.0, 180.0, grid[1], endpoint=False)
     times = pd.date_range("2024-01-01", periods=hours, freq="h")
-    template = xr.Dataset(
-        {
-            "temperature_2m": (
-                ("time", "latitude", "longitude"),
-                np.empty((0, grid[0], grid[1]), np.float32),
-            )
-        },
-        coords={"latitude": lat, "longitude": lon},
-    )
     encoding = {"temperature_2m": {"chunks": chunks, "shards": shards}}
     lat_r, lon_r = np.deg2rad(lat)[:, None], np.deg2rad(lon)[None, :]
     block = shards[0]
@@ -587,9 +580,16 @@ def write_benchmark_store(
         values = (15 + 20 * np.cos(lat_r) * np.sin(lon_r + hours_since / 24 * 2 * np.pi)).astype(
             np.float32
         )
-        piece = template.isel(time=slice(0, 0)).assign_coords(time=block_times)
-        piece["temperature_2m"] = (("time", "latitude", "longitude"), values)
-        piece["temperature_2m"].attrs = {"units": "degree_Celsius", "long_name": "2 m temperature"}
+        piece = xr.Dataset(
+            {
+                "temperature_2m": xr.Variable(
+                    ("time", "latitude", "longitude"),
+                    values,
+                    attrs={"units": "degree_Celsius", "long_name": "2 metre temperature"},
+                )
+            },
+            coords={"time": block_times, "latitude": lat, "longitude": lon},
+        )
         if first == 0:
             piece.to_zarr(path, mode="w", zarr_format=3, encoding=encoding, consolidated=False)
         else:
