@@ -248,7 +248,7 @@ def test_eccodes_agrees_with_pygrib(tmp_path: Path):
     np.testing.assert_allclose(decoded, pygrib.open(str(path)).message(1).values)
 
 
-def test_shape_mismatch_is_rejected(tmp_path: Path):
+def test_shape_mismatch_is_rejected_without_leftovers(tmp_path: Path):
     spec = _spec(
         "TMP",
         "surface",
@@ -259,3 +259,4 @@ def test_shape_mismatch_is_rejected(tmp_path: Path):
     )
     with pytest.raises(ValueError, match="shape"):
         write_grib_file(tmp_path / "x.grib2", [spec], init_time=INIT, grid=gfs_0p25_grid())
+    assert list(tmp_path.iterdir()) == []  # no partial file or temporary left behind

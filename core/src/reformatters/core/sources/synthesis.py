@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -315,28 +316,34 @@ def write_grib_file(
     idx_path = idx_path if idx_path is not None else path.with_name(path.name + ".idx")
     path.parent.mkdir(parents=True, exist_ok=True)
     entries: list[InventoryEntry] = []
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    offset = 0
-    with temporary.open("wb") as out:
-        for number, spec in enumerate(messages, start=1):
-            encoded = encode_message(spec, grid, init_time)
-            out.write(encoded)
-            entries.append(
-                InventoryEntry(
-                    message=str(number),
-                    offset=offset,
-                    reference_time=reference,
-                    element=spec.element,
-                    level=spec.level,
-                    forecast=spec.forecast,
-                    end=offset + len(encoded),
+    suffix = f"{os.getpid()}.{threading.get_ident()}.tmp"
+    temporary = path.with_name(f".{path.name}.{suffix}")
+    temporary_idx = idx_path.with_name(f".{idx_path.name}.{suffix}")
+    try:
+        offset = 0
+        with temporary.open("wb") as out:
+            for number, spec in enumerate(messages, start=1):
+                encoded = encode_message(spec, grid, init_time)
+                out.write(encoded)
+                entries.append(
+                    InventoryEntry(
+                        message=str(number),
+                        offset=offset,
+                        reference_time=reference,
+                        element=spec.element,
+                        level=spec.level,
+                        forecast=spec.forecast,
+                        end=offset + len(encoded),
+                    )
                 )
-            )
-            offset += len(encoded)
-    temporary_idx = idx_path.with_name(f".{idx_path.name}.{os.getpid()}.tmp")
-    temporary_idx.write_text(format_noaa_idx(entries))
-    temporary.replace(path)
-    temporary_idx.replace(idx_path)
+                offset += len(encoded)
+        temporary_idx.write_text(format_noaa_idx(entries))
+        # Data first, inventory last: whoever sees the new .idx finds the matching file.
+        temporary.replace(path)
+        temporary_idx.replace(idx_path)
+    finally:
+        temporary.unlink(missing_ok=True)
+        temporary_idx.unlink(missing_ok=True)
     return entries
 
 
