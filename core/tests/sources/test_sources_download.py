@@ -24,6 +24,7 @@ from reformatters.core.sources.download import (
 from reformatters.core.sources.errors import (
     CorruptMessageError,
     RangeNotHonouredError,
+    SourceDownloadError,
     SourceFileMissingError,
 )
 from reformatters.core.sources.grib import (
@@ -322,3 +323,23 @@ def test_ecmwf_index_entries_download(real_fixtures_dir: Path, scratch: ScratchD
     original = pygrib.fromstring(blob.read_bytes()[wanted[0].offset : wanted[0].end])
     decoded = pygrib.fromstring(path.read_bytes())
     np.testing.assert_array_equal(decoded.values, original.values)
+
+
+def test_forbidden_is_missing_and_timeouts_fail_clearly(mirror: Mirror) -> None:
+    url_path = f"{BUCKET}/{KEY}.idx"
+    with serve_mirror(
+        mirror.folder, faults=FaultConfig(error_rate=1.0, error_status=403)
+    ) as server:
+        with pytest.raises(SourceFileMissingError, match="not published yet"):
+            download_file(f"{server.url}/{url_path}", retry=FAST)
+        assert server.stats.requests == 1  # 4xx are not retried
+    impatient = RetryPolicy(
+        max_retries=1,
+        initial_backoff=timedelta(milliseconds=1),
+        request_timeout=timedelta(milliseconds=300),
+    )
+    with serve_mirror(mirror.folder, faults=FaultConfig(delay_seconds=1.0)) as server:
+        url = f"{server.url}/{url_path}"
+        with pytest.raises(SourceDownloadError, match=f"{url}: download failed after retries"):
+            download_file(url, retry=impatient)
+        assert server.stats.requests == 2  # first try + one retry
