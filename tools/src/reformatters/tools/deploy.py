@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -9,7 +10,6 @@ from rich.console import Console
 
 from reformatters.core.plugins import Registry
 
-stdout = Console()
 stderr = Console(stderr=True)
 
 
@@ -44,7 +44,7 @@ def register_deploy_command(app: typer.Typer, registry: Registry) -> None:
         datasets = {name: registry.get(name) for name in selected}
         manifests = deploy_manifests(datasets, selected, image)
         if dry_run:
-            stdout.print(to_yaml(manifests), end="", highlight=False, markup=False)
+            sys.stdout.write(to_yaml(manifests))
             return
         ns = namespace or kube_api.default_namespace()
         result = kube_api.deploy_cronjobs(kube_api.batch_api(), ns, manifests, selected, installed)

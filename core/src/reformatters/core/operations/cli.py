@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -80,7 +81,7 @@ def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any
             f"({plan.parallelism} at once), store {plan.output_base}"
         )
         if dry_run:
-            stdout.print(to_yaml([to_manifest(plan.job)]), end="", highlight=False, markup=False)
+            sys.stdout.write(to_yaml([to_manifest(plan.job)]))
             stderr.print(f"dry run: {summary}", highlight=False)
             return
         backfill.prepare_store(dataset, plan)

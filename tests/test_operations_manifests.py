@@ -1,0 +1,187 @@
+"""Every manifest `backfill-kubernetes --dry-run` and `deploy --dry-run` print, for every installed
+dataset, validates strictly against the Kubernetes 1.33 schema and has the fields we rely on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from helpers import run_reformat
+from typer.testing import CliRunner
+
+from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters
+from reformatters.core.errors import InvalidArgumentError
+from reformatters.core.operations.manifests import MANAGED_BY_LABEL
+from reformatters.core.plugins import get_registry
+from reformatters.tools.cli import build_app
+
+KUBERNETES_VERSION = "1.33"
+SECRET_VALUE = "do-not-print-this-secret-value"
+REGISTRY = get_registry()
+DATASET_IDS = sorted(REGISTRY.datasets)
+CREDENTIAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "AKIA-do-not-print",
+    "AWS_SECRET_ACCESS_KEY": SECRET_VALUE,
+    "REFORMATTERS_OUTPUT_URL": "s3://example-bucket/datasets",
+}
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Any:
+    """Run `reformat` in this process (the same app as the console script; much faster)."""
+    return CliRunner().invoke(build_app(REGISTRY), list(args), env=env, catch_exceptions=True)
+
+
+def _backfill_end(dataset: DynamicalDataset[Any, Any]) -> str:
+    config = dataset.template_config
+    return (config.append_dim_start + 3 * config.append_dim_frequency).isoformat()
+
+
+def _containers(pod_spec: dict[str, Any]) -> list[dict[str, Any]]:
+    containers: list[dict[str, Any]] = pod_spec["containers"]
+    return containers
+
+
+def assert_pod_is_hardened(pod_spec: dict[str, Any], secret_names: tuple[str, ...]) -> None:
+    assert pod_spec["restartPolicy"] == "Never"
+    assert pod_spec["securityContext"]["runAsNonRoot"] is True
+    assert pod_spec["securityContext"]["runAsUser"] != 0
+    volumes = {v["name"]: v for v in pod_spec["volumes"]}
+    assert volumes["dshm"]["emptyDir"]["medium"] == "Memory"
+    assert volumes["dshm"]["emptyDir"]["sizeLimit"]
+    assert volumes["scratch"]["emptyDir"]["sizeLimit"]
+    (container,) = _containers(pod_spec)
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts == {"dshm": "/dev/shm", "scratch": "/scratch"}
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    for kind in ("requests", "limits"):
+        assert container["resources"][kind]["memory"]
+        assert container["resources"][kind]["ephemeral-storage"]
+    assert container["resources"]["requests"]["cpu"]
+    # Credentials only through Secret references, never as plain values.
+    refs = [e["secretRef"]["name"] for e in container.get("envFrom", [])]
+    assert refs == list(secret_names)
+    for env in container.get("env", []):
+        assert "valueFrom" in env or not any(
+            hint in env["name"] for hint in ("SECRET", "PASSWORD", "TOKEN", "ACCESS_KEY")
+        ), env
+
+
+def assert_no_plain_credentials(text: str) -> None:
+    for value in CREDENTIAL_ENV.values():
+        if "s3://" not in value:
+            assert value not in text
+
+
+@pytest.mark.parametrize("dataset_id", DATASET_IDS)
+def test_backfill_kubernetes_dry_run_manifest(dataset_id: str) -> None:
+    dataset = REGISTRY.get(dataset_id)
+    end = _backfill_end(dataset)
+    result = invoke(
+        dataset_id,
+        "backfill-kubernetes",
+        end,
+        "--jobs-per-pod",
+        "1",
+        "--max-parallelism",
+        "2",
+        "--image",
+        "registry.example/reformatters:test",
+        "--dry-run",
+        env=CREDENTIAL_ENV,
+    )
+    assert result.exit_code == 0, result.output
+    assert_no_plain_credentials(result.stdout)
+    (job,) = list(yaml.safe_load_all(result.stdout))
+    kubernetes_validate.validate(job, KUBERNETES_VERSION, strict=True)
+
+    config = dataset.operations_config()
+    template_ds = dataset.template_config.get_template(datetime.fromisoformat(end))
+    n_jobs = len(dataset.get_jobs(template_ds, JobFilters()))
+    spec = job["spec"]
+    assert job["kind"] == "Job"
+    assert job["metadata"]["labels"][MANAGED_BY_LABEL] == "reformatters"
+    assert spec["completionMode"] == "Indexed"
+    assert spec["completions"] == n_jobs
+    assert spec["parallelism"] == min(2, n_jobs)
+    assert spec["backoffLimitPerIndex"] == config.backfill.backoff_limit_per_index
+    assert "backoffLimit" not in spec
+    assert spec["podFailurePolicy"]["rules"] == [
+        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}
+    ]
+    assert spec["ttlSecondsAfterFinished"] > 0
+    assert spec["activeDeadlineSeconds"] > 0
+    pod_spec = spec["template"]["spec"]
+    assert_pod_is_hardened(pod_spec, config.pod.secret_names)
+    (container,) = _containers(pod_spec)
+    assert container["image"] == "registry.example/reformatters:test"
+    assert container["command"] == ["reformat"]
+    assert container["args"][:3] == [dataset_id, "process-backfill-region-jobs", end]
+    assert container["args"][-2:] == ["--output-url", "s3://example-bucket/datasets"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["WORKERS_TOTAL"] == str(n_jobs)
+
+
+def test_deploy_dry_run_manifests() -> None:
+    result = run_reformat("deploy", "--dry-run", env=CREDENTIAL_ENV)
+    assert_no_plain_credentials(result.stdout)
+    manifests = list(yaml.safe_load_all(result.stdout))
+    names = {m["metadata"]["name"] for m in manifests}
+    assert names == {f"{i}-{c}" for i in DATASET_IDS for c in ("update", "validate")}
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+        labels = manifest["metadata"]["labels"]
+        dataset_id, component = (
+            labels["reformatters.dynamical.org/dataset-id"],
+            labels["app.kubernetes.io/component"],
+        )
+        config = REGISTRY.get(dataset_id).operations_config()
+        declared = config.update if component == "update" else config.validation
+        spec = manifest["spec"]
+        assert manifest["kind"] == "CronJob"
+        assert labels[MANAGED_BY_LABEL] == "reformatters"
+        assert spec["schedule"] == declared.cron
+        assert spec["timeZone"] == "Etc/UTC"
+        assert spec["concurrencyPolicy"] == "Forbid"
+        assert spec["startingDeadlineSeconds"] > 0
+        job_spec = spec["jobTemplate"]["spec"]
+        assert job_spec["activeDeadlineSeconds"] == declared.active_deadline.total_seconds()
+        pod_spec = job_spec["template"]["spec"]
+        assert_pod_is_hardened(pod_spec, config.pod.secret_names)
+        (container,) = _containers(pod_spec)
+        assert container["args"] == [dataset_id, component]
+        assert container["resources"]["requests"]["memory"] == declared.resources.memory
+
+
+def test_deploy_selects_datasets_and_rejects_unknown_ids() -> None:
+    result = invoke("deploy", "--dry-run", "--dataset-id", "example-tiny")
+    assert result.exit_code == 0, result.output
+    names = [m["metadata"]["name"] for m in yaml.safe_load_all(result.stdout)]
+    assert names == ["example-tiny-update", "example-tiny-validate"]
+    bad = run_reformat("deploy", "--dry-run", "--dataset-id", "nope", check=False)
+    assert bad.returncode == 1
+    assert "unknown dataset id 'nope'" in bad.stderr
+
+
+def test_schemas_before_1_28_reject_backoff_limit_per_index() -> None:
+    """The validation is strict for real: an older schema refuses the per-index backoff."""
+    result = invoke(
+        "example-tiny", "backfill-kubernetes", "2000-01-03", "--dry-run", env=CREDENTIAL_ENV
+    )
+    job = yaml.safe_load(result.stdout)
+    kubernetes_validate.validate(job, "1.28", strict=True)
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(job, "1.27", strict=True)
+
+
+def test_backfill_kubernetes_rejects_bad_arguments() -> None:
+    for args, fragment in (
+        (("--jobs-per-pod", "0"), "--jobs-per-pod must be at least 1"),
+        (("--max-parallelism", "0"), "--max-parallelism must be at least 1"),
+    ):
+        result = invoke("example-tiny", "backfill-kubernetes", "2000-01-03", *args, "--dry-run")
+        assert isinstance(result.exception, InvalidArgumentError)
+        assert fragment in str(result.exception)
