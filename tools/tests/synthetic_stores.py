@@ -9,6 +9,7 @@ Values are random, so any wrong cell choice shows up.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +52,20 @@ def _write(ds: xr.Dataset, path: Path, chunks: tuple[int, ...], shards: tuple[in
         name: {"chunks": chunks, "shards": shards, "fill_value": np.float32(np.nan)}
         for name in ds.data_vars
     }
-    ds.to_zarr(path, mode="w", zarr_format=3, encoding=encoding, consolidated=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        ds.to_zarr(path, mode="w", zarr_format=3, encoding=encoding, consolidated=True)
     return path
+
+
+def write_store(ds: xr.Dataset, path: Path) -> Path:
+    """Write any of these datasets with small chunks in one shard per 32x32 cells."""
+    chunks = tuple(
+        min(16, ds.sizes[d]) if i >= ds["temperature_2m"].ndim - 2 else ds.sizes[d]
+        for i, d in enumerate(ds["temperature_2m"].dims)
+    )
+    shards = tuple(2 * c if i >= len(chunks) - 2 else c for i, c in enumerate(chunks))
+    return _write(ds, path, chunks, shards)
 
 
 def forecast_dataset(seed: int = 1, n_init: int = 3) -> xr.Dataset:

@@ -6,24 +6,25 @@
         --latitude 40 --longitude -105 --output ts.png
 
 They read the dataset's published store (``--output-url`` overrides the base location, as for the
-other commands) and only the chunks they need.
+other commands) and only the chunks they need. Their modules (matplotlib, DuckDB) are imported
+when a command runs, so they do not slow down ``reformat`` itself.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import xarray as xr
 from rich.console import Console
 
 from reformatters.core.cli import OutputOpt, parse_timestamp
 from reformatters.core.dynamical_dataset import DynamicalDataset
 from reformatters.core.errors import InvalidArgumentError, OutputLocationError
-from reformatters.tools.plots import parse_lead_time, plot_map, plot_timeseries
-from reformatters.tools.points import extract_points, open_store, read_points_csv, write_points
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 stderr = Console(stderr=True)
 
@@ -52,6 +53,8 @@ InitTimeOpt = Annotated[
 
 def open_dataset(dataset: DynamicalDataset[Any, Any], output_url: str | None) -> xr.Dataset:
     """The dataset's published primary store, opened lazily for reading."""
+    from reformatters.tools.points import open_store
+
     location = dataset.output_stores(output_url).primary
     if not location.exists():
         raise OutputLocationError(
@@ -89,6 +92,14 @@ def add_dataset_tool_commands(app: typer.Typer, dataset: DynamicalDataset[Any, A
         output_url: OutputOpt = None,
     ) -> None:
         """Values at the grid cell nearest to each point, one row per point and time step."""
+        from reformatters.tools.points import (
+            check_output_path,
+            extract_points,
+            read_points_csv,
+            write_points,
+        )
+
+        check_output_path(output)
         sites = read_points_csv(points)
         start_time, end_time = _timestamp(start, "--start"), _timestamp(end, "--end")
         if start_time and end_time and start_time >= end_time:
@@ -119,6 +130,8 @@ def add_dataset_tool_commands(app: typer.Typer, dataset: DynamicalDataset[Any, A
         output_url: OutputOpt = None,
     ) -> None:
         """Map of one field with a colour bar in the variable's units."""
+        from reformatters.tools.plots import parse_lead_time, plot_map
+
         ds = open_dataset(dataset, output_url)
         path = plot_map(
             ds,
@@ -142,6 +155,8 @@ def add_dataset_tool_commands(app: typer.Typer, dataset: DynamicalDataset[Any, A
         output_url: OutputOpt = None,
     ) -> None:
         """Time series at the nearest grid cell (a forecast run, or an analysis period)."""
+        from reformatters.tools.plots import plot_timeseries
+
         ds = open_dataset(dataset, output_url)
         path = plot_timeseries(
             ds,

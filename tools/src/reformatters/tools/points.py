@@ -385,16 +385,21 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def write_points(frame: pd.DataFrame, output: Path, table: str = "points") -> int:
-    """Write an extracted table to .csv, .parquet or .duckdb (upsert into `table`); rows written."""
-    suffix = output.suffix.lower()
-    if suffix not in OUTPUT_FORMATS:
+def check_output_path(output: Path) -> None:
+    """Fail early on an output file we cannot write (unknown extension, missing folder)."""
+    if output.suffix.lower() not in OUTPUT_FORMATS:
         raise InvalidArgumentError(
             f"--output {output}: unknown extension {output.suffix or '(none)'!r}; use one of "
             f"{', '.join(OUTPUT_FORMATS)}"
         )
     if not output.parent.is_dir():
         raise InvalidArgumentError(f"--output {output}: folder {output.parent} does not exist")
+
+
+def write_points(frame: pd.DataFrame, output: Path, table: str = "points") -> int:
+    """Write an extracted table to .csv, .parquet or .duckdb (upsert into `table`); rows written."""
+    check_output_path(output)
+    suffix = output.suffix.lower()
     if suffix == ".csv":
         frame.to_csv(output, index=False, date_format="%Y-%m-%dT%H:%M:%S")
     elif suffix == ".parquet":

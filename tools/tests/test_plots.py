@@ -1,0 +1,101 @@
+"""Plots render non-blank PNGs for regular, forecast and projected grids."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import synthetic_stores as stores
+from matplotlib.image import imread
+from zarr.storage import LocalStore
+
+from reformatters.core.errors import InvalidArgumentError
+from reformatters.tools.plots import (
+    parse_lead_time,
+    plot_map,
+    plot_timeseries,
+    select_map_time,
+)
+from reformatters.tools.points import open_store
+
+
+def assert_rich_png(path: Path, min_colours: int = 50) -> None:
+    assert path.stat().st_size > 10_000
+    image = imread(path)
+    height, width = image.shape[:2]
+    assert height >= 300 and width >= 600
+    rgb = (image[..., :3] * 255).astype(np.uint8).reshape(-1, 3)
+    colours = np.unique(rgb, axis=0)
+    assert len(colours) >= min_colours, len(colours)
+    not_white = np.any(rgb < 245, axis=1).mean()
+    assert not_white > 0.2, not_white
+
+
+STORES = {
+    "forecast": stores.write_forecast_store,
+    "analysis": stores.write_analysis_store,
+    "lambert": stores.write_lambert_store,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(STORES))
+def test_map_and_timeseries_render(tmp_path: Path, kind: str) -> None:
+    path = STORES[kind](tmp_path / f"{kind}.zarr")
+    ds = open_store(LocalStore(path, read_only=True))
+    map_png = plot_map(ds, "temperature_2m", tmp_path / "map.png")
+    assert_rich_png(map_png)
+    ts_png = plot_timeseries(ds, "precipitation_surface", 39.5, -98.0, tmp_path / "ts.png")
+    assert_rich_png(ts_png, min_colours=20)
+
+
+def test_map_default_is_latest_time_with_data() -> None:
+    ds = stores.analysis_dataset(hours=10)
+    ds["temperature_2m"][-3:] = np.nan
+    selection = select_map_time(ds, "temperature_2m")
+    assert selection.positions == {"time": 6}
+    assert "2024-03-01 06:00" in selection.label
+    forecast = stores.forecast_dataset()
+    chosen = select_map_time(forecast, "temperature_2m", lead_time=timedelta(hours=6))
+    assert chosen.positions == {"init_time": 2, "lead_time": 2}
+    assert "valid 2024-03-01 18:00" in chosen.label
+
+
+def test_map_explicit_times_and_errors(tmp_path: Path) -> None:
+    forecast = stores.forecast_dataset()
+    init = pd.Timestamp("2024-03-01T06").to_pydatetime()
+    out = plot_map(
+        forecast, "temperature_2m", tmp_path / "f.png", init_time=init, lead_time=timedelta(hours=3)
+    )
+    assert_rich_png(out)
+    with pytest.raises(InvalidArgumentError, match="--init-time"):
+        select_map_time(forecast, "temperature_2m", init_time=pd.Timestamp("2020-01-01"))
+    with pytest.raises(InvalidArgumentError, match="--time is for analyses"):
+        select_map_time(forecast, "temperature_2m", time=init)
+    with pytest.raises(InvalidArgumentError, match="unknown variable"):
+        plot_map(forecast, "nope", tmp_path / "x.png")
+    with pytest.raises(InvalidArgumentError, match=r"\.png"):
+        plot_map(forecast, "temperature_2m", tmp_path / "x.jpg")
+
+
+def test_timeseries_analysis_window_and_outside_point(tmp_path: Path) -> None:
+    ds = stores.lambert_dataset()
+    start = pd.Timestamp("2024-03-01T01").to_pydatetime()
+    out = plot_timeseries(ds, "temperature_2m", 35.0, -95.0, tmp_path / "t.png", start=start)
+    assert_rich_png(out, min_colours=20)
+    with pytest.raises(InvalidArgumentError, match="outside the projected grid"):
+        plot_timeseries(ds, "temperature_2m", -35.0, 20.0, tmp_path / "t.png")
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"), [("6", 6.0), ("6h", 6.0), ("PT90M", 1.5), ("1 day", 24.0)]
+)
+def test_parse_lead_time(text: str, hours: float) -> None:
+    assert parse_lead_time(text) == timedelta(hours=hours)
+
+
+def test_parse_lead_time_rejects_garbage() -> None:
+    with pytest.raises(InvalidArgumentError, match="--lead-time"):
+        parse_lead_time("soon")
