@@ -217,3 +217,18 @@ def test_published_extent_never_shrinks(env: dict[str, str]) -> None:
     dataset.backfill_local(datetime(2000, 1, 2))
     ds = open_store(dataset.output_stores().primary.url)
     assert ds.sizes["time"] == 48
+
+
+def test_decoding_in_worker_processes_gives_the_same_values(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reformatters.example_plugin.dataset import ExampleRegionJob
+
+    monkeypatch.setattr(ExampleRegionJob, "decode_in_processes", True)
+    monkeypatch.setenv("REFORMATTERS_DECODE_PROCESSES", "2")
+    dataset = make_dataset()
+    dataset.backfill_local(datetime(2000, 1, 1, 12))
+    ds = open_store(dataset.output_stores().primary.url)
+    times = pd.date_range("2000-01-01", "2000-01-01T12", freq="h", inclusive="left")
+    for var in DATA_VARS:
+        np.testing.assert_array_equal(ds[var.name].values, expected_values(var.name, times))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import shutil
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,15 @@ from numpy.typing import NDArray
 
 from reformatters.core.config_models import DataVar, FrozenModel
 from reformatters.core.logging import get_logger
+from reformatters.core.parallel import (
+    Indexer,
+    InlineExecutor,
+    attach_float32_array,
+    decode_pool,
+    decode_processes,
+    shared_float32_array,
+    write_into_shared,
+)
 from reformatters.core.rounding import round_float32_mantissa
 from reformatters.core.sources.errors import SourceError, SourceFileMissingError
 from reformatters.core.storage import OutputStores
@@ -81,7 +91,8 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
     append_dim: str
     region: slice
     download_threads: int = 8
-    read_threads: int = 2
+    # Decode in worker processes (pygrib holds the GIL). Cheap readers can decode inline.
+    decode_in_processes: ClassVar[bool] = True
 
     # ---- hooks for dataset packages ---------------------------------------------------------
 
@@ -178,18 +189,56 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         coords = list(self.generate_source_file_coords(processing_ds, self.data_vars))
         downloads = self._download_all(coords, scratch)
         result = RegionJobResult(region=self.region)
-        for data_var in self.data_vars:
-            data, file_results = self._read_variable(processing_ds, data_var, coords, downloads)
-            self.apply_data_transformations(data, data_var)
-            region_data = self._trim_to_region(data)
-            result.bytes_written += self._write_shards(region_data, data_var, outputs, tmp_store)
-            result.files[data_var.name] = file_results
-            if on_progress is not None:
-                on_progress()
+        processes = decode_processes() if self.decode_in_processes else 0
+        executor: Executor = decode_pool(processes) if processes > 0 else InlineExecutor()
+        # Decode variable k+1 (worker processes) while variable k is transformed, encoded and
+        # uploaded (a thread: blosc and numpy release the GIL). At most two variables in memory.
+        with ThreadPoolExecutor(1) as writer:
+            pending: tuple[Future[int], ExitStack] | None = None
+            for data_var in self.data_vars:
+                shape = processing_ds[data_var.name].shape
+                var_stack = ExitStack()
+                shm_name = var_stack.enter_context(shared_float32_array(shape))
+                result.files[data_var.name] = self._read_variable(
+                    executor, processing_ds, data_var, coords, downloads, shm_name, shape
+                )
+                if pending is not None:
+                    result.bytes_written += _finish(*pending)
+                write = writer.submit(
+                    self._transform_and_write, processing_ds, shm_name, data_var, outputs, tmp_store
+                )
+                pending = (write, var_stack)
+                if on_progress is not None:
+                    on_progress()
+            if pending is not None:
+                result.bytes_written += _finish(*pending)
         for path in downloads.values():
             if isinstance(path, Path):
                 path.unlink(missing_ok=True)
         return result
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Sent to decode worker processes: read_data must not need the (large) template.
+        state = self.__dict__.copy()
+        state["template_ds"] = None
+        return state
+
+    def _transform_and_write(
+        self,
+        processing_ds: xr.Dataset,
+        shm_name: str,
+        data_var: DataVarT,
+        outputs: OutputStores,
+        tmp_store: Path,
+    ) -> int:
+        template = processing_ds[data_var.name]
+        with attach_float32_array(shm_name, template.shape) as values:
+            data = xr.DataArray(values, coords=template.coords, dims=template.dims)
+            self.apply_data_transformations(data, data_var)
+            region_data = self._trim_to_region(data)
+            written = self._write_shards(region_data, data_var, outputs, tmp_store)
+            del data, values, region_data
+        return written
 
     def _download_all(
         self, coords: Sequence[SourceFileCoordT], scratch: Path
@@ -209,34 +258,41 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
 
     def _read_variable(
         self,
+        executor: Executor,
         processing_ds: xr.Dataset,
         data_var: DataVarT,
         coords: Sequence[SourceFileCoordT],
         downloads: Mapping[SourceFileCoordT, Path | SourceFileResult],
-    ) -> tuple[xr.DataArray, list[SourceFileResult]]:
-        template_var = processing_ds[data_var.name]
-        values = np.full(template_var.shape, np.nan, dtype=np.float32)
-        data = xr.DataArray(values, coords=template_var.coords, dims=template_var.dims)
-
-        def read(coord: SourceFileCoordT) -> SourceFileResult:
+        shm_name: str,
+        shape: tuple[int, ...],
+    ) -> list[SourceFileResult]:
+        dims = processing_ds[data_var.name].dims
+        futures: dict[SourceFileCoordT, Future[str | None]] = {}
+        results: dict[SourceFileCoordT, SourceFileResult] = {}
+        for coord in coords:
             downloaded = downloads[coord]
             if isinstance(downloaded, SourceFileResult):
-                return SourceFileResult(coord, downloaded.status, downloaded.error)
-            try:
-                field_values = self.read_data(coord, downloaded, data_var)
-            except (SourceError, OSError, ValueError, RuntimeError) as e:
-                log.warning("read failed", url=coord.get_url(), var=data_var.name, error=str(e))
-                return SourceFileResult(coord, SourceFileStatus.READ_FAILED, str(e))
-            data.loc[coord.out_loc()] = field_values
-            return SourceFileResult(coord, SourceFileStatus.SUCCEEDED)
-
-        with ThreadPoolExecutor(self.read_threads) as pool:
-            results = list(pool.map(read, coords))
-        return data, results
+                results[coord] = SourceFileResult(coord, downloaded.status, downloaded.error)
+                continue
+            index = _positional_index(processing_ds, dims, coord.out_loc())
+            futures[coord] = executor.submit(
+                _read_into_shared, self, coord, downloaded, data_var, shm_name, shape, index
+            )
+        for coord, future in futures.items():
+            error = future.result()
+            if error is None:
+                results[coord] = SourceFileResult(coord, SourceFileStatus.SUCCEEDED)
+            else:
+                log.warning("read failed", url=coord.get_url(), var=data_var.name, error=error)
+                results[coord] = SourceFileResult(coord, SourceFileStatus.READ_FAILED, error)
+        return [results[coord] for coord in coords]
 
     def _trim_to_region(self, data: xr.DataArray) -> xr.DataArray:
-        region_values = self.template_ds[self.append_dim].values[self.region]
-        return data.sel({self.append_dim: region_values})
+        processing = self.processing_region()
+        start = self.region.start - processing.start
+        return data.isel(
+            {self.append_dim: slice(start, start + self.region.stop - self.region.start)}
+        )
 
     def _write_shards(
         self, data: xr.DataArray, data_var: DataVarT, outputs: OutputStores, tmp_store: Path
@@ -254,6 +310,48 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         for location in outputs.write_order:
             bytes_written += location.upload_files(tmp_store, written)
         return bytes_written
+
+
+def _finish(write: Future[int], shared: ExitStack) -> int:
+    try:
+        return write.result()
+    finally:
+        shared.close()
+
+
+def _read_into_shared[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
+    job: RegionJob[DataVarT, SourceFileCoordT],
+    coord: SourceFileCoordT,
+    path: Path,
+    data_var: DataVarT,
+    shm_name: str,
+    shape: tuple[int, ...],
+    index: Indexer,
+) -> str | None:
+    """Runs in a decode worker: returns None, or the error (exceptions with custom __init__
+    arguments do not survive pickling back to the parent)."""
+    try:
+        values = job.read_data(coord, path, data_var)
+    except (SourceError, OSError, ValueError, RuntimeError) as e:
+        return f"{type(e).__name__}: {e}"
+    write_into_shared(shm_name, shape, index, values)
+    return None
+
+
+def _positional_index(
+    ds: xr.Dataset, dims: tuple[Hashable, ...], labels: Mapping[str, Any]
+) -> Indexer:
+    unknown = set(labels) - {str(d) for d in dims}
+    assert not unknown, f"out_loc names dims {unknown} that are not in {dims}"
+    index: list[int | slice] = []
+    for dim in dims:
+        if dim in labels:
+            position = ds.indexes[dim].get_loc(labels[str(dim)])
+            assert isinstance(position, int | np.integer), f"{dim}={labels[str(dim)]} not unique"
+            index.append(int(position))
+        else:
+            index.append(slice(None))
+    return tuple(index)
 
 
 def _relative_files(root: Path, folder: Path) -> list[str]:

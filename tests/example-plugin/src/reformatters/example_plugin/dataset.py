@@ -212,6 +212,8 @@ class ExampleSourceFileCoord(SourceFileCoord):
 
 
 class ExampleRegionJob(RegionJob[ExampleDataVar, ExampleSourceFileCoord]):
+    decode_in_processes = False
+
     def generate_source_file_coords(
         self, processing_region_ds: xr.Dataset, data_var_group: Sequence[ExampleDataVar]
     ) -> Sequence[ExampleSourceFileCoord]:
