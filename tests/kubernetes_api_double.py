@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 import uvicorn
 import yaml
 from starlette.applications import Starlette
@@ -151,3 +152,10 @@ def serve_kubernetes_api() -> Iterator[tuple[str, ApiState]]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def api_env() -> Iterator[tuple[dict[str, str], ApiState]]:
+    """The double running, and the environment that points reformatters at it."""
+    with serve_kubernetes_api() as (url, state):
+        yield {"REFORMATTERS_KUBERNETES_API": url, "REFORMATTERS_NAMESPACE": "weather"}, state
