@@ -13,6 +13,7 @@ from reformatters.core.logging import configure_logging
 from reformatters.core.plugins import Registry, get_registry
 from reformatters.tools.dataset_commands import add_dataset_tool_commands
 from reformatters.tools.deploy import register_deploy_command
+from reformatters.tools.mirror import build_mirror_app
 
 stderr = Console(stderr=True)
 stdout = Console()
@@ -57,6 +58,7 @@ def build_app(registry: Registry) -> typer.Typer:
         add_dataset_tool_commands(sub, entry.dataset)
         app.add_typer(sub, name=dataset_id, help=f"{attrs.name}.")
     register_deploy_command(app, registry)
+    app.add_typer(build_mirror_app(registry), name="mirror")
     registry.add_cli_commands(app)
     return app
 
