@@ -61,6 +61,12 @@ def test_map_default_is_latest_time_with_data() -> None:
     chosen = select_map_time(forecast, "temperature_2m", lead_time=timedelta(hours=6))
     assert chosen.positions == {"init_time": 2, "lead_time": 2}
     assert "valid 2024-03-01 18:00" in chosen.label
+    # An accumulation has no lead-0 value, and the newest run is not written yet.
+    forecast["precipitation_surface"][:, 0] = np.nan
+    forecast["precipitation_surface"][-1] = np.nan
+    chosen = select_map_time(forecast, "precipitation_surface")
+    assert chosen.positions == {"init_time": 1, "lead_time": 1}
+    assert "init 2024-03-01 06:00 UTC + 3 h" in chosen.label
 
 
 def test_map_explicit_times_and_errors(tmp_path: Path) -> None:

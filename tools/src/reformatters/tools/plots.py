@@ -29,6 +29,8 @@ from reformatters.tools.points import (
 )
 
 LATEST_SEARCH_STEPS = 48
+FORECAST_SEARCH_INITS = 8
+FORECAST_SEARCH_LEADS = 3
 DEFAULT_ANALYSIS_WINDOW = timedelta(days=30)
 
 
@@ -79,6 +81,31 @@ def _latest_with_data(da: xr.DataArray, dim: str) -> int:
     return last
 
 
+def _latest_forecast_field(
+    da: xr.DataArray, init_time: datetime | None, lead_time: timedelta | None, ds: xr.Dataset
+) -> tuple[int, int]:
+    """(init, lead) positions: the given ones, else the latest run and earliest lead with data.
+
+    Accumulated and averaged variables have no value at lead 0, so the first few leads are tried.
+    """
+    if init_time is not None:
+        inits = [_position(ds, "init_time", init_time, "--init-time")]
+    else:
+        last = da.sizes["init_time"] - 1
+        inits = list(range(last, max(-1, last - FORECAST_SEARCH_INITS), -1))
+    if lead_time is not None:
+        leads = [_position(ds, "lead_time", lead_time, "--lead-time")]
+    else:
+        leads = list(range(min(FORECAST_SEARCH_LEADS, da.sizes["lead_time"])))
+    if len(inits) == 1 and len(leads) == 1:
+        return inits[0], leads[0]
+    for init_pos in inits:
+        for lead_pos in leads:
+            if _has_data(da.isel(init_time=init_pos, lead_time=lead_pos)):
+                return init_pos, lead_pos
+    return inits[0], leads[0]
+
+
 def _fmt(value: Any) -> str:
     return f"{pd.Timestamp(value):%Y-%m-%d %H:%M} UTC"
 
@@ -100,11 +127,7 @@ def select_map_time(
     if append_dim == "init_time":
         if time is not None:
             raise InvalidArgumentError("--time is for analyses; use --init-time and --lead-time")
-        lead_pos = 0 if lead_time is None else _position(ds, "lead_time", lead_time, "--lead-time")
-        if init_time is None:
-            init_pos = _latest_with_data(da.isel(lead_time=lead_pos), "init_time")
-        else:
-            init_pos = _position(ds, "init_time", init_time, "--init-time")
+        init_pos, lead_pos = _latest_forecast_field(da, init_time, lead_time, ds)
         positions = {"init_time": init_pos, "lead_time": lead_pos}
         init = ds["init_time"].values[init_pos]
         lead = ds["lead_time"].values[lead_pos]

@@ -17,9 +17,10 @@ A point farther than half a grid spacing beyond the grid's edge is an error nami
 ``write_points`` writes .csv, .parquet or .duckdb; DuckDB writes are upserts keyed on the point id
 and the time keys, so re-running over the same range updates rows instead of duplicating them.
 
-Benchmark (a year of hourly data at 100 points from a local store)::
+Benchmark (a year of hourly data at 100 points from a local store; chunk and shard shapes are
+optional, time x latitude x longitude)::
 
-    uv run python -m reformatters.tools.points /tmp/points-benchmark
+    uv run python -m reformatters.tools.points /tmp/points-benchmark [730x32x32 2190x64x64]
 """
 
 from __future__ import annotations
@@ -563,6 +564,8 @@ class BenchmarkResult:
     store_bytes: int
     shape: tuple[int, ...]
     chunks: tuple[int, ...]
+    duckdb_seconds: float
+    """Time to upsert the extracted rows into a new DuckDB file."""
 
 
 def write_benchmark_store(
@@ -635,6 +638,12 @@ def benchmark_extraction(
     ds = open_store(counting)
     frame = extract_points(ds, points)
     seconds = time_module.perf_counter() - started
+    database = folder / "benchmark.duckdb"
+    database.unlink(missing_ok=True)
+    started = time_module.perf_counter()
+    write_points(frame, database)
+    duckdb_seconds = time_module.perf_counter() - started
+    database.unlink()
     return BenchmarkResult(
         seconds=seconds,
         bytes_read=counting.stats.bytes_read,
@@ -643,17 +652,28 @@ def benchmark_extraction(
         store_bytes=store_bytes,
         shape=(hours, *grid),
         chunks=chunks,
+        duckdb_seconds=duckdb_seconds,
     )
 
 
 def _benchmark_main(argv: Sequence[str]) -> None:
+    """``python -m reformatters.tools.points [FOLDER [CHUNKS [SHARDS]]]``, e.g. 730x32x32."""
+
+    def shape(text: str) -> tuple[int, int, int]:
+        t, y, x = (int(v) for v in text.split("x"))
+        return t, y, x
+
     folder = Path(argv[0]) if argv else Path("./data/points-benchmark")
-    result = benchmark_extraction(folder)
+    if len(argv) > 2:
+        result = benchmark_extraction(folder, chunks=shape(argv[1]), shards=shape(argv[2]))
+    else:
+        result = benchmark_extraction(folder)
     print(
         f"{result.rows} rows ({result.shape[0]} hours x 100 points) from a "
         f"{'x'.join(map(str, result.shape))} store (chunks {'x'.join(map(str, result.chunks))}, "
         f"{result.store_bytes / 1e6:.0f} MB on disk): {result.seconds:.2f} s, read "
-        f"{result.bytes_read / 1e6:.1f} MB in {result.requests} requests"
+        f"{result.bytes_read / 1e6:.1f} MB in {result.requests} requests; DuckDB upsert "
+        f"{result.duckdb_seconds:.2f} s"
     )
 
 
