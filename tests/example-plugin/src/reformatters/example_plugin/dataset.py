@@ -243,7 +243,9 @@ class ExampleRegionJob(RegionJob[ExampleDataVar, ExampleSourceFileCoord]):
 
 
 class ExampleDataset(DynamicalDataset[ExampleDataVar, ExampleSourceFileCoord]):
-    pass
+    def synthesize_source_mirror(self, start: datetime, end: datetime, folder: Path) -> list[Path]:
+        times = pd.date_range(start, end, freq=self.template_config.append_dim_frequency)
+        return write_example_source(folder, [t for t in times if t < end])
 
 
 def make_dataset() -> ExampleDataset:
