@@ -1,0 +1,215 @@
+"""Indexed-Job semantics on one machine: `backfill-kubernetes` publishes the metadata and creates
+the Job (through the Kubernetes API test double); its pods are then run here as W separate
+`process-backfill-region-jobs` processes, one per completion index, against a loopback source
+mirror and a local S3 server. The store equals a single-process backfill, also after one worker
+is killed with SIGKILL mid-run and its index re-run."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import obstore
+import pandas as pd
+import pytest
+import xarray as xr
+from helpers import reformat_command, run_reformat
+from kubernetes_api_double import ApiState, api_env
+
+from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters
+from reformatters.core.plugins import get_registry
+from reformatters.core.region_job import get_worker_jobs
+from reformatters.core.sources.server import FaultConfig, serve_mirror
+from reformatters.core.storage import StoreLocation
+from reformatters.core.testing.fixtures import MotoS3Server
+from reformatters.example_plugin.dataset import write_example_source
+
+__all__ = ["api_env"]
+
+ALL_DATASETS_ENV = "REFORMATTERS_OPERATIONS_ALL_DATASETS"
+REGISTRY = get_registry()
+
+
+def _example_mirror(folder: Path, start: datetime, end: datetime) -> None:
+    times = pd.date_range(start, end, freq="h", inclusive="left")
+    # One file withheld: missing data must come out the same way in both runs.
+    write_example_source(folder, times, skip=[times[30]])
+
+
+def _synthesized_mirror(dataset_id: str) -> Callable[[Path, datetime, datetime], None]:
+    def write(folder: Path, start: datetime, end: datetime) -> None:
+        REGISTRY.get(dataset_id).synthesize_source_mirror(start, end, folder)
+
+    return write
+
+
+def _cases() -> Iterator[Any]:
+    yield pytest.param("example-tiny", _example_mirror, 5, id="example-tiny")
+    # Other installed datasets that can synthesize their sources (e.g. NOAA GFS) run the same
+    # test on request: they are much larger.
+    for dataset_id in sorted(REGISTRY.datasets):
+        if dataset_id == "example-tiny":
+            continue
+        yield pytest.param(
+            dataset_id,
+            _synthesized_mirror(dataset_id),
+            3,
+            id=dataset_id,
+            marks=pytest.mark.skipif(
+                os.environ.get(ALL_DATASETS_ENV) != "1", reason=f"set {ALL_DATASETS_ENV}=1"
+            ),
+        )
+
+
+def _shards_per_region(dataset: DynamicalDataset[Any, Any]) -> int:
+    var = dataset.template_config.data_vars[0]
+    assert var.encoding.shards is not None
+    return var.encoding.shards[dataset.template_config.dims.index(dataset.append_dim)]
+
+
+def _objects(url: str) -> dict[str, bytes]:
+    store = StoreLocation(url).object_store()
+    paths = [m["path"] for batch in obstore.list(store) for m in batch]
+    return {p: bytes(obstore.get(store, p).bytes()) for p in paths if not p.startswith(".")}
+
+
+def _region_shard_prefixes(
+    dataset: DynamicalDataset[Any, Any], end: datetime, index: int, workers: int
+) -> list[str]:
+    template_ds = dataset.template_config.get_template(end)
+    jobs = get_worker_jobs(dataset.get_jobs(template_ds, JobFilters()), index, workers)
+    size = _shards_per_region(dataset)
+    return [f"{v.name}/c/{job.region.start // size}/" for job in jobs for v in job.data_vars]
+
+
+def _start_worker(args: list[str], env: dict[str, str], index: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        reformat_command(*args),
+        env={**os.environ, **env, "JOB_COMPLETION_INDEX": str(index)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _kill_mid_run(
+    process: subprocess.Popen[str], store: StoreLocation, prefixes: list[str], rng: random.Random
+) -> str:
+    """SIGKILL `process` at a random point shortly after it wrote its first shard."""
+    deadline = time.monotonic() + 240
+    object_store = store.object_store()
+    while process.poll() is None and time.monotonic() < deadline:
+        written = [
+            m["path"]
+            for prefix in prefixes
+            for batch in obstore.list(object_store, prefix=prefix)
+            for m in batch
+        ]
+        if written:
+            time.sleep(rng.uniform(0.0, 0.4))
+            break
+        time.sleep(0.05)
+    if process.poll() is not None:
+        return f"finished before the kill (exit {process.returncode})"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    return f"killed (exit {process.returncode})"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("dataset_id", "write_mirror", "n_regions"), list(_cases()))
+def test_indexed_job_workers_equal_single_process_even_after_sigkill(
+    dataset_id: str,
+    write_mirror: Callable[[Path, datetime, datetime], None],
+    n_regions: int,
+    tmp_path: Path,
+    moto_s3_server: MotoS3Server,
+    api_env: tuple[dict[str, str], ApiState],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in moto_s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    dataset = REGISTRY.get(dataset_id)
+    config = dataset.template_config
+    start = config.append_dim_start
+    # n_regions shards along the append dim, the last one partial.
+    end = start + config.append_dim_frequency * (_shards_per_region(dataset) * (n_regions - 1) + 2)
+    write_mirror(tmp_path / "mirror", start, end + timedelta(days=1))
+    base = f"s3://{moto_s3_server.bucket}/{uuid.uuid4().hex}"
+    single, indexed = f"{base}/single", f"{base}/indexed"
+    api, state = api_env
+    seed = random.randrange(1_000_000)
+    rng = random.Random(seed)
+
+    with serve_mirror(tmp_path / "mirror", faults=FaultConfig(delay_seconds=0.02)) as mirror:
+        env = {
+            **moto_s3_server.env(),
+            **api,
+            "REFORMATTERS_SOURCE_MIRROR": mirror.url,
+            "REFORMATTERS_SCRATCH": str(tmp_path / "scratch"),
+        }
+        run_reformat(dataset_id, "backfill-local", end.isoformat(), "--output-url", single, env=env)
+
+        driver = run_reformat(
+            dataset_id,
+            "backfill-kubernetes",
+            end.isoformat(),
+            "--jobs-per-pod",
+            "2",
+            "--max-parallelism",
+            "2",
+            "--output-url",
+            indexed,
+            env=env,
+        )
+        assert "created job weather/" in driver.stderr
+        # The metadata is published before any pod runs: full extent, no data yet.
+        store = StoreLocation(f"{indexed}/{dataset_id}/v{config.version}.zarr")
+        published = xr.open_zarr(store.zarr_store(read_only=True), decode_timedelta=True)
+        assert published.sizes[dataset.append_dim] == len(config.append_dim_coordinates(end))
+        data_var_names = {v.name for v in config.data_vars}
+        objects = _objects(store.url)
+        assert [p for p in objects if p.split("/")[0] in data_var_names and "/c/" in p] == []
+
+        (job,) = state.stored("jobs", "weather").values()
+        spec = job["spec"]
+        workers = spec["completions"]
+        assert workers == -(-n_regions // 2) >= 2
+        assert spec["completionMode"] == "Indexed"
+        (container,) = spec["template"]["spec"]["containers"]
+        pod_env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+        assert pod_env["WORKERS_TOTAL"] == str(workers)
+        worker_env = {**env, "WORKERS_TOTAL": pod_env["WORKERS_TOTAL"]}
+        args = container["args"]
+
+        victim = rng.randrange(workers)
+        processes = {i: _start_worker(args, worker_env, i) for i in range(workers)}
+        outcome = _kill_mid_run(
+            processes[victim],
+            store,
+            _region_shard_prefixes(dataset, end, victim, workers),
+            rng,
+        )
+        for i, process in processes.items():
+            if i != victim:
+                _, stderr = process.communicate(timeout=600)
+                assert process.returncode == 0, stderr
+        # Kubernetes would start a new pod for the failed index; so do we.
+        rerun = _start_worker(args, worker_env, victim)
+        _, stderr = rerun.communicate(timeout=600)
+        assert rerun.returncode == 0, stderr
+
+    expected = _objects(f"{single}/{dataset_id}/v{config.version}.zarr")
+    actual = _objects(store.url)
+    assert sorted(actual) == sorted(expected), f"seed {seed}, victim {victim}: {outcome}"
+    different = [p for p in expected if actual[p] != expected[p]]
+    assert different == [], f"seed {seed}, victim {victim}: {outcome}"
+    print(f"seed {seed}: worker {victim} of {workers} {outcome}")
