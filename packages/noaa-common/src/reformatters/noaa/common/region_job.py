@@ -1,0 +1,211 @@
+"""NoaaRegionJob: fetch a variable group's GRIB messages by ``.idx`` byte ranges and read them.
+
+For every source file the job downloads the ``.idx``, selects one message per variable (element,
+level and the forecast description of the variable's window at that lead), fetches just those
+byte ranges into one local file and records where each variable's message sits in it (a small
+JSON sidecar). Reading checks each message's GRIB identity (parameter, level, statistic and
+window) and grid before the values are used, converts units as declared and returns the field
+in the output layout (latitude descending, longitude -180..180 for global grids).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from numpy.typing import NDArray
+
+from reformatters.core.deaccumulation import deaccumulate_to_rates
+from reformatters.core.region_job import ArrayFloat32, RegionJob, SourceFileCoord
+from reformatters.core.rounding import round_float32_mantissa
+from reformatters.core.sources.download import (
+    download_file,
+    download_messages,
+    local_message_offsets,
+)
+from reformatters.core.sources.errors import SourceFileMissingError
+from reformatters.core.sources.grib import GridSpec, noaa_identity, read_message
+from reformatters.core.sources.inventory import InventoryEntry, MessageSelector, parse_noaa_idx
+from reformatters.core.sources.mirror import resolve_source_url
+from reformatters.noaa.common.internal_attrs import NoaaDataVar
+
+_KELVIN_OFFSET = np.float32(273.15)
+
+
+class NoaaSourceFileCoord(SourceFileCoord):
+    """One NOAA GRIB file: a model run (init time) at one lead time."""
+
+    init_time: pd.Timestamp
+    lead_time: pd.Timedelta
+
+    @property
+    def lead_hours(self) -> int:
+        hours, remainder = divmod(self.lead_time, pd.Timedelta(hours=1))
+        assert remainder == pd.Timedelta(0), f"lead {self.lead_time} is not whole hours"
+        return int(hours)
+
+    def idx_url(self) -> str:
+        return f"{self.get_url()}.idx"
+
+
+def select_messages(
+    entries: Sequence[InventoryEntry], wanted: Sequence[MessageSelector], url: str
+) -> list[InventoryEntry]:
+    """One entry per selector (the first if NOAA lists a message twice, as GFS does for the
+    ``0-6 hour acc`` APCP at f006). Raises SourceFileMissingError naming what is absent."""
+    selected: list[InventoryEntry] = []
+    missing: list[str] = []
+    for selector in wanted:
+        match = next((entry for entry in entries if selector.matches(entry)), None)
+        if match is None:
+            missing.append(selector.describe())
+        else:
+            selected.append(match)
+    if missing:
+        raise SourceFileMissingError(
+            url, f"its inventory lacks {', '.join(missing)} (partially published?)"
+        )
+    return selected
+
+
+class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
+    RegionJob[NoaaDataVar, SourceFileCoordT]
+):
+    """Region job for NOAA GRIB2 sources with wgrib2-style ``.idx`` inventories.
+
+    Subclasses set ``grid`` and implement ``generate_source_file_coords`` and
+    ``accumulation_steps`` (where each step's accumulation window starts).
+    """
+
+    grid: ClassVar[GridSpec]
+    # The output's latitude and longitude values (read_data runs in worker processes that do
+    # not get the template, so the layout comes from these class attributes).
+    output_latitudes: ClassVar[NDArray[np.float64]]
+    output_longitudes: ClassVar[NDArray[np.float64]]
+    _layout_index_cache: ClassVar[tuple[NDArray[np.intp], NDArray[np.intp]] | None] = None
+
+    # ---- hooks ------------------------------------------------------------------------------
+
+    @abstractmethod
+    def accumulation_steps(
+        self, data: xr.DataArray, data_var: NoaaDataVar
+    ) -> tuple[int, NDArray[np.int64], NDArray[np.int64]]:
+        """(axis, step end seconds, window start seconds) along the axis to deaccumulate."""
+
+    # ---- download ---------------------------------------------------------------------------
+
+    def _wanted(self, coord: SourceFileCoordT) -> list[tuple[NoaaDataVar, MessageSelector]]:
+        wanted = []
+        for var in self.data_vars:
+            attrs = var.internal_attrs
+            forecast = attrs.forecast_description(coord.lead_hours)
+            if forecast is not None:
+                wanted.append(
+                    (var, MessageSelector(attrs.grib_element, attrs.grib_level, forecast))
+                )
+        return wanted
+
+    def download_file(self, coord: SourceFileCoordT, scratch: Path) -> Path:
+        url = resolve_source_url(coord.get_url())
+        name = f"{coord.init_time:%Y%m%dT%H}-{coord.lead_hours:03d}-{id(self):x}.grib2"
+        path = scratch / name
+        wanted = self._wanted(coord)
+        locations: dict[str, tuple[int, str]] = {}
+        if wanted:
+            idx_text = download_file(resolve_source_url(coord.idx_url())).decode()
+            entries = parse_noaa_idx(idx_text)
+            selected = select_messages(entries, [s for _, s in wanted], url)
+            download_messages(url, selected, path)
+            offsets = local_message_offsets(path, selected)
+            for (var, _), entry, offset in zip(wanted, selected, offsets, strict=True):
+                locations[var.name] = (offset, entry.forecast)
+        else:
+            path.write_bytes(b"")
+        _sidecar(path).write_text(json.dumps(locations))
+        return path
+
+    # ---- read -------------------------------------------------------------------------------
+
+    def read_data(self, coord: SourceFileCoordT, path: Path, data_var: NoaaDataVar) -> ArrayFloat32:
+        locations = json.loads(_sidecar(path).read_text())
+        if data_var.name not in locations:
+            # A window statistic at lead 0: the provider issues no message, the value is NaN.
+            return np.full(self._output_shape, np.nan, dtype=np.float32)
+        offset, forecast = locations[data_var.name]
+        attrs = data_var.internal_attrs
+        values = read_message(
+            path,
+            offset,
+            expected=noaa_identity(attrs.grib_element, attrs.grib_level, forecast),
+            grid=self.grid,
+            url=coord.get_url(),
+        )
+        if attrs.unit_conversion == "kelvin_to_celsius":
+            values -= _KELVIN_OFFSET
+        return self.to_output_layout(values)
+
+    @property
+    def _output_shape(self) -> tuple[int, int]:
+        return (len(self.output_latitudes), len(self.output_longitudes))
+
+    @classmethod
+    def _layout_index(cls) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """Source row and column of every output latitude and longitude (regular lat/lon)."""
+        cached: tuple[NDArray[np.intp], NDArray[np.intp]] | None = cls.__dict__.get(
+            "_layout_index_cache"
+        )
+        if cached is not None:
+            return cached
+        grid = cls.grid
+        assert grid.last_lat is not None and grid.last_lon is not None
+        lat_step = (grid.last_lat - grid.first_lat) / (grid.nj - 1)
+        lon_step = (grid.last_lon - grid.first_lon) / (grid.ni - 1)
+        rows = np.rint((cls.output_latitudes - grid.first_lat) / lat_step).astype(np.intp)
+        cols = np.rint(((cls.output_longitudes - grid.first_lon) % 360.0) / lon_step).astype(
+            np.intp
+        )
+        assert rows.min() >= 0 and rows.max() < grid.nj, "output latitudes outside the grid"
+        assert cols.min() >= 0 and cols.max() < grid.ni, "output longitudes outside the grid"
+        cls._layout_index_cache = (rows, cols)
+        return rows, cols
+
+    def to_output_layout(self, values: ArrayFloat32) -> ArrayFloat32:
+        """Reorder a field from the file's scan order to the output's latitude/longitude.
+
+        For GFS: rows already run 90 -> -90; columns 0..359.75 are rolled to -180..179.75.
+        """
+        rows, cols = self._layout_index()
+        return np.ascontiguousarray(values[np.ix_(rows, cols)])
+
+    # ---- transform --------------------------------------------------------------------------
+
+    def apply_data_transformations(self, data: xr.DataArray, data_var: NoaaDataVar) -> None:
+        """Deaccumulate (if declared), then round mantissas field by field (skipping empty ones)."""
+        attrs = data_var.internal_attrs
+        if attrs.deaccumulate_to_rate:
+            axis, ends, starts = self.accumulation_steps(data, data_var)
+            data.values[...] = deaccumulate_to_rates(
+                data.values,
+                ends,
+                starts,
+                axis=axis,
+                negative_tolerance=attrs.deaccumulation_negative_tolerance,
+            )
+        bits = attrs.keep_mantissa_bits
+        if bits == "no-rounding":
+            return
+        values = data.values
+        for index in np.ndindex(values.shape[:-2]):
+            field = values[index]
+            if not np.isnan(field).all():
+                round_float32_mantissa(field, bits)
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".json")

@@ -1,0 +1,1 @@
+"""reformatters-noaa-gfs: NOAA GFS 0.25 degree datasets (noaa-gfs-forecast, noaa-gfs-analysis)."""

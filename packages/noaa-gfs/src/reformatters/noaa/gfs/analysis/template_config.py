@@ -1,0 +1,116 @@
+"""Structure of noaa-gfs-analysis.
+
+Dims (time, latitude, longitude), hourly from 2021-05-01T00. Chunks (24 h, 61 lat, 60 lon) and
+shards (96 h, 732 lat, 1440 lon) serve both access patterns:
+
+- a whole map at one hour reads 12 x 24 inner chunks (24 fields' worth of bytes, ~100 MB raw,
+  a fraction of that compressed) from one shard object;
+- a point's time series reads one 351 kB (raw) chunk per day: a year is 365 small byte-range
+  reads, ~128 MB raw, much less compressed. Larger spatial chunks (121 x 121) would make the
+  point read 4x bigger for a 2x smaller map read.
+
+A shard is 4 days of the whole grid (~430 MB raw per variable), which is also one region job:
+the job's memory holds one shard of one variable at a time. 732 rows = 12 x 61 overhangs the
+721-row grid; 1440 = 24 x 60 columns fit exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import xarray as xr
+
+from reformatters.core.config_models import (
+    Coordinate,
+    CoordinateAttrs,
+    DatasetAttributes,
+    Encoding,
+)
+from reformatters.core.template_config import TemplateConfig
+from reformatters.noaa.common.internal_attrs import NoaaDataVar
+from reformatters.noaa.gfs.common import (
+    APPEND_COORD_CHUNK,
+    DATASET_START,
+    LATITUDES,
+    LONGITUDES,
+    SPATIAL_REF,
+    gfs_data_vars,
+    spatial_coords,
+    time_encoding,
+)
+
+VAR_CHUNKS = (24, 61, 60)
+VAR_SHARDS = (96, 732, 1440)
+# Hourly time coordinate: one chunk holds ~4 years.
+TIME_COORD_CHUNK = APPEND_COORD_CHUNK * 6
+
+WINDOW_COMMENT = (
+    "Window statistic as GFS issues it over the window from the most recent 6-hourly run to the "
+    "valid time: at hour H the value covers (I, H] where I = floor((H - 1 h) / 6 h) * 6 h is the "
+    "run it comes from (lead 1-6), i.e. 1 to 6 hours."
+)
+RATE_COMMENT = (
+    "Mean rate over the hour ending at the valid time, deaccumulated from the 6-hourly-reset "
+    "accumulations of the run at floor((H - 1 h) / 6 h) * 6 h (leads 1-6). NaN at the dataset's "
+    "first hour (its previous hour is not in the dataset)."
+)
+
+
+def _var_encoding() -> Encoding:
+    return Encoding(dtype="float32", fill_value=float("nan"), chunks=VAR_CHUNKS, shards=VAR_SHARDS)
+
+
+DATA_VARS: tuple[NoaaDataVar, ...] = gfs_data_vars(
+    _var_encoding(), window_comment=WINDOW_COMMENT, rate_comment=RATE_COMMENT
+)
+
+
+class GfsAnalysisTemplateConfig(TemplateConfig[NoaaDataVar]):
+    """noaa-gfs-analysis: dims (time, latitude, longitude), append time hourly."""
+
+    dims: tuple[str, ...] = ("time", "latitude", "longitude")
+    append_dim: str = "time"
+    append_dim_start: datetime = DATASET_START
+    append_dim_frequency: timedelta = timedelta(hours=1)
+    dataset_attributes: DatasetAttributes = DatasetAttributes(
+        dataset_id="noaa-gfs-analysis",
+        dataset_version="0.1.0",
+        name="NOAA GFS analysis",
+        description=(
+            "An hourly, analysis-like time series from the Global Forecast System (GFS) operated "
+            "by NOAA NCEP, 0.25 degree, built from the first 6 hours of each 6-hourly run."
+        ),
+        attribution="NOAA NWS NCEP GFS data processed by reformatters.",
+        license="CC-BY-4.0",
+        spatial_domain="Global",
+        spatial_resolution="0.25 degrees (~20km)",
+        time_domain="2021-05-01 00:00 UTC to present",
+        time_resolution="1 hour",
+    )
+
+    @property
+    def coords(self) -> Sequence[Coordinate]:
+        return (
+            Coordinate(
+                name="time",
+                encoding=time_encoding((TIME_COORD_CHUNK,)),
+                attrs=CoordinateAttrs(long_name="Time", standard_name="time", axis="T"),
+            ),
+            *spatial_coords(),
+        )
+
+    @property
+    def data_vars(self) -> Sequence[NoaaDataVar]:
+        return DATA_VARS
+
+    def dimension_coordinates(self) -> dict[str, Any]:
+        return {
+            "time": self.append_dim_coordinates(self.append_dim_start + self.append_dim_frequency),
+            "latitude": LATITUDES,
+            "longitude": LONGITUDES,
+        }
+
+    def derive_coordinates(self, ds: xr.Dataset) -> dict[str, tuple[tuple[str, ...], Any]]:
+        return dict(SPATIAL_REF)

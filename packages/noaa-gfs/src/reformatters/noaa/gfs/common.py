@@ -1,0 +1,147 @@
+"""What both GFS datasets share: the source files, the grid, coordinates and variables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from reformatters.core.config_models import Coordinate, CoordinateAttrs, Encoding
+from reformatters.core.sources.grib import GridSpec
+from reformatters.noaa.common.internal_attrs import NoaaDataVar
+from reformatters.noaa.common.region_job import NoaaSourceFileCoord
+from reformatters.noaa.common.variables import noaa_data_var
+
+SOURCE_BUCKET = "noaa-gfs-bdp-pds"
+# The first init of both datasets: GFS v16 (0.25 degree pgrb2 with 80 m and 100 m winds).
+DATASET_START = datetime(2021, 5, 1, 0)
+INIT_FREQUENCY = timedelta(hours=6)
+# GFS statistics (accumulations, averages, max/min) reset every 6 hours.
+WINDOW_RESET_HOURS = 6
+
+# GFS 0.25 degree: 721 rows from 90 to -90, 1440 columns from 0 to 359.75 east.
+GFS_GRID = GridSpec(
+    grid_type="regular_ll",
+    ni=1440,
+    nj=721,
+    first_lat=90.0,
+    first_lon=0.0,
+    last_lat=-90.0,
+    last_lon=359.75,
+)
+LATITUDES = np.linspace(90.0, -90.0, 721, dtype=np.float64)
+# Output longitudes run -180..179.75; the source's 0..359.75 are rolled explicitly on read.
+LONGITUDES = np.arange(1440, dtype=np.float64) * 0.25 - 180.0
+# GFS's earth is a sphere of radius 6371229 m.
+GFS_CRS = CRS.from_proj4("+proj=longlat +a=6371229 +b=6371229 +no_defs +type=crs")
+
+VARIABLE_NAMES: tuple[str, ...] = (
+    "pressure_surface",
+    "temperature_2m",
+    "relative_humidity_2m",
+    "maximum_temperature_2m",
+    "minimum_temperature_2m",
+    "wind_u_10m",
+    "wind_v_10m",
+    "wind_u_100m",
+    "wind_v_100m",
+    "wind_u_80m",
+    "wind_v_80m",
+    "temperature_80m",
+    "pressure_80m",
+    "percent_frozen_precipitation_surface",
+    "precipitation_surface",
+    "categorical_snow_surface",
+    "categorical_ice_pellets_surface",
+    "categorical_freezing_rain_surface",
+    "categorical_rain_surface",
+    "precipitable_water_atmosphere",
+    "total_cloud_cover_atmosphere",
+    "geopotential_height_cloud_ceiling",
+    "downward_short_wave_radiation_flux_surface",
+    "downward_long_wave_radiation_flux_surface",
+    "pressure_reduced_to_mean_sea_level",
+)
+
+
+def gfs_data_vars(
+    encoding: Encoding, *, window_comment: str, rate_comment: str
+) -> tuple[NoaaDataVar, ...]:
+    return tuple(
+        noaa_data_var(
+            name,
+            encoding,
+            window_reset_hours=WINDOW_RESET_HOURS,
+            window_comment=window_comment,
+            rate_comment=rate_comment,
+        )
+        for name in VARIABLE_NAMES
+    )
+
+
+def gfs_source_url(init_time: pd.Timestamp, lead_hours: int) -> str:
+    return (
+        f"s3://{SOURCE_BUCKET}/gfs.{init_time:%Y%m%d}/{init_time:%H}/atmos/"
+        f"gfs.t{init_time:%H}z.pgrb2.0p25.f{lead_hours:03d}"
+    )
+
+
+class GfsSourceFileCoord(NoaaSourceFileCoord):
+    """A GFS pgrb2.0p25 file: ``gfs.YYYYMMDD/HH/atmos/gfs.tHHz.pgrb2.0p25.fFFF``."""
+
+    def get_url(self) -> str:
+        return gfs_source_url(self.init_time, self.lead_hours)
+
+
+# ---- coordinates ---------------------------------------------------------------------------
+
+TIME_UNITS = "seconds since 1970-01-01 00:00:00"
+TIMEDELTA_UNITS = "seconds"
+# Append-dim coordinates are small; one chunk holds about four years of 6-hourly inits.
+APPEND_COORD_CHUNK = 6000
+
+
+def time_encoding(chunks: tuple[int, ...]) -> Encoding:
+    return Encoding(
+        dtype="int64", fill_value=0, chunks=chunks, units=TIME_UNITS, calendar="proleptic_gregorian"
+    )
+
+
+def timedelta_encoding(chunks: tuple[int, ...]) -> Encoding:
+    # -1 s marks "not set" (NaT); 0 is a valid lead time.
+    return Encoding(dtype="int64", fill_value=-1, chunks=chunks, units=TIMEDELTA_UNITS)
+
+
+def spatial_coords() -> Sequence[Coordinate]:
+    crs_attrs = {k: v for k, v in GFS_CRS.to_cf().items() if v is not None}
+    return (
+        Coordinate(
+            name="latitude",
+            encoding=Encoding(dtype="float64", fill_value=float("nan"), chunks=(721,)),
+            attrs=CoordinateAttrs(
+                units="degree_north", long_name="Latitude", standard_name="latitude", axis="Y"
+            ),
+        ),
+        Coordinate(
+            name="longitude",
+            encoding=Encoding(dtype="float64", fill_value=float("nan"), chunks=(1440,)),
+            attrs=CoordinateAttrs(
+                units="degree_east", long_name="Longitude", standard_name="longitude", axis="X"
+            ),
+        ),
+        Coordinate(
+            name="spatial_ref",
+            encoding=Encoding(dtype="int64", fill_value=0, chunks=()),
+            attrs=CoordinateAttrs(
+                comment="GFS grid: a sphere of radius 6371229 m, regular 0.25 degree lat/lon.",
+                **crs_attrs,
+            ),
+        ),
+    )
+
+
+SPATIAL_REF: dict[str, tuple[tuple[str, ...], Any]] = {"spatial_ref": ((), np.int64(0))}

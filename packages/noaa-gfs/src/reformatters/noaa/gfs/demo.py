@@ -1,0 +1,7 @@
+"""placeholder"""
+
+from typing import Any
+
+
+def add_demo_command(app: Any) -> None:
+    pass

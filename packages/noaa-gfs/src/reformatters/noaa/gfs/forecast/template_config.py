@@ -1,0 +1,180 @@
+"""Structure of noaa-gfs-forecast.
+
+Chunks and shards serve two access patterns:
+
+- a whole map at one init and lead: an inner chunk is (1 init, 42 leads, 121 lat, 121 lon),
+  6 x 12 chunks cover the globe, so a map reads 72 compressed chunks (2.5 MB raw, well under
+  1 MB compressed each) by byte range from a single shard object;
+- a point's full forecast: the 209 leads of one init sit in 5 chunks of the same shard, so a
+  point's time series is 5 small reads per init.
+
+42 leads per chunk (rather than all 209 or 105) keeps a single map's read amplification at 42
+fields instead of 105-209, and makes writing a partially available run (the first leads of a
+new init) cheap: chunks without data are not stored.
+
+One shard is one init with all leads and the whole grid (1 x 210 x 726 x 1452: shards are whole
+multiples of the chunk and overhang the 209 x 721 x 1440 array edge), so a run is written as one
+object per variable and a region job is one init. The template keeps its append dimension at
+length 1; it is expanded at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from reformatters.core.config_models import (
+    Coordinate,
+    CoordinateAttrs,
+    DatasetAttributes,
+    Encoding,
+)
+from reformatters.core.template_config import TemplateConfig
+from reformatters.noaa.common.internal_attrs import NoaaDataVar
+from reformatters.noaa.gfs.common import (
+    APPEND_COORD_CHUNK,
+    DATASET_START,
+    INIT_FREQUENCY,
+    LATITUDES,
+    LONGITUDES,
+    SPATIAL_REF,
+    gfs_data_vars,
+    spatial_coords,
+    time_encoding,
+    timedelta_encoding,
+)
+
+# 0-120 h hourly, then 3-hourly to 384 h: 121 + 88 = 209 leads.
+LEAD_TIMES = pd.TimedeltaIndex(
+    [pd.Timedelta(hours=h) for h in (*range(121), *range(123, 385, 3))]
+)
+EXPECTED_FORECAST_LENGTH = pd.Timedelta(hours=384)
+
+VAR_CHUNKS = (1, 42, 121, 121)
+VAR_SHARDS = (1, 210, 726, 1452)
+
+WINDOW_COMMENT = (
+    "GFS window statistic as issued: the window resets every 6 hours and ends at the valid "
+    "time, so the value at lead L covers lead floor((L-1)/6)*6 to L (lead 8: 6-8 h; lead 12: "
+    "6-12 h; lead 123: 120-123 h). No value at lead 0."
+)
+RATE_COMMENT = (
+    "Mean rate over the interval since the previous lead (1 hour up to lead 120, 3 hours after). "
+    "No value at lead 0."
+)
+
+
+def _var_encoding() -> Encoding:
+    return Encoding(dtype="float32", fill_value=float("nan"), chunks=VAR_CHUNKS, shards=VAR_SHARDS)
+
+
+DATA_VARS: tuple[NoaaDataVar, ...] = gfs_data_vars(
+    _var_encoding(), window_comment=WINDOW_COMMENT, rate_comment=RATE_COMMENT
+)
+
+
+class GfsForecastTemplateConfig(TemplateConfig[NoaaDataVar]):
+    """noaa-gfs-forecast: dims (init_time, lead_time, latitude, longitude), append init_time."""
+
+    dims: tuple[str, ...] = ("init_time", "lead_time", "latitude", "longitude")
+    append_dim: str = "init_time"
+    append_dim_start: datetime = DATASET_START
+    append_dim_frequency: timedelta = INIT_FREQUENCY
+    dataset_attributes: DatasetAttributes = DatasetAttributes(
+        dataset_id="noaa-gfs-forecast",
+        dataset_version="0.1.0",
+        name="NOAA GFS forecast",
+        description=(
+            "Weather forecasts from the Global Forecast System (GFS) operated by NOAA NCEP, "
+            "0.25 degree, every run since 2021-05-01 as issued (init_time x lead_time)."
+        ),
+        attribution="NOAA NWS NCEP GFS data processed by reformatters.",
+        license="CC-BY-4.0",
+        spatial_domain="Global",
+        spatial_resolution="0.25 degrees (~20km)",
+        time_domain="Forecasts initialized 2021-05-01 00:00 UTC to present",
+        time_resolution="Forecasts initialized every 6 hours",
+        forecast_domain="Forecast lead time 0-384 hours (0-16 days) ahead",
+        forecast_resolution="Hourly up to 120 hours, 3 hourly to 384 hours",
+    )
+
+    @property
+    def coords(self) -> Sequence[Coordinate]:
+        return (
+            Coordinate(
+                name="init_time",
+                encoding=time_encoding((APPEND_COORD_CHUNK,)),
+                attrs=CoordinateAttrs(
+                    long_name="Forecast initialization time",
+                    standard_name="forecast_reference_time",
+                ),
+            ),
+            Coordinate(
+                name="lead_time",
+                encoding=timedelta_encoding((len(LEAD_TIMES),)),
+                attrs=CoordinateAttrs(
+                    long_name="Forecast lead time", standard_name="forecast_period"
+                ),
+            ),
+            *spatial_coords(),
+            Coordinate(
+                name="valid_time",
+                encoding=time_encoding((APPEND_COORD_CHUNK, len(LEAD_TIMES))),
+                attrs=CoordinateAttrs(long_name="Valid time", standard_name="time"),
+            ),
+            Coordinate(
+                name="expected_forecast_length",
+                encoding=timedelta_encoding((APPEND_COORD_CHUNK,)),
+                attrs=CoordinateAttrs(
+                    long_name="Expected forecast length",
+                    comment="The forecast length GFS issues for this init time.",
+                ),
+            ),
+            Coordinate(
+                name="ingested_forecast_length",
+                encoding=timedelta_encoding((APPEND_COORD_CHUNK,)),
+                attrs=CoordinateAttrs(
+                    long_name="Ingested forecast length",
+                    comment=(
+                        "The longest lead time for which source data was ingested; NaT if none "
+                        "yet. Smaller than expected_forecast_length when files were missing."
+                    ),
+                ),
+            ),
+        )
+
+    @property
+    def data_vars(self) -> Sequence[NoaaDataVar]:
+        return DATA_VARS
+
+    def dimension_coordinates(self) -> dict[str, Any]:
+        return {
+            "init_time": self.append_dim_coordinates(
+                self.append_dim_start + self.append_dim_frequency
+            ),
+            "lead_time": LEAD_TIMES,
+            "latitude": LATITUDES,
+            "longitude": LONGITUDES,
+        }
+
+    def derive_coordinates(self, ds: xr.Dataset) -> dict[str, tuple[tuple[str, ...], Any]]:
+        init = ds["init_time"].values
+        lead = ds["lead_time"].values
+        n = len(init)
+        return {
+            "valid_time": (("init_time", "lead_time"), init[:, None] + lead[None, :]),
+            "expected_forecast_length": (
+                ("init_time",),
+                np.full(n, EXPECTED_FORECAST_LENGTH.to_timedelta64()),
+            ),
+            "ingested_forecast_length": (
+                ("init_time",),
+                np.full(n, np.timedelta64("NaT"), dtype="timedelta64[ns]"),
+            ),
+            **SPATIAL_REF,
+        }
