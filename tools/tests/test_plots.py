@@ -91,7 +91,7 @@ def test_timeseries_analysis_window_and_outside_point(tmp_path: Path) -> None:
     start = pd.Timestamp("2024-03-01T01").to_pydatetime()
     out = plot_timeseries(ds, "temperature_2m", 35.0, -95.0, tmp_path / "t.png", start=start)
     assert_rich_png(out, min_colours=20)
-    with pytest.raises(InvalidArgumentError, match="outside the projected grid"):
+    with pytest.raises(InvalidArgumentError, match="outside the projected Lambert"):
         plot_timeseries(ds, "temperature_2m", -35.0, 20.0, tmp_path / "t.png")
 
 

@@ -161,7 +161,7 @@ def test_points_outside_the_grid_are_named(tmp_path: Path) -> None:
     points = pd.DataFrame(
         {"id": ["denver", "sydney"], "latitude": [39.7, -33.9], "longitude": [-105.0, 151.2]}
     )
-    with pytest.raises(UserError, match="'sydney' outside the projected grid"):
+    with pytest.raises(UserError, match="'sydney' outside the projected Lambert Conic Conformal"):
         extract_points(ds, points)
     regional = stores.analysis_dataset().sel(latitude=slice(20, 50), longitude=slice(230, 300))
     inside = pd.DataFrame({"id": ["edge"], "latitude": [50.9], "longitude": [-130.9]})

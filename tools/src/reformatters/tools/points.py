@@ -254,7 +254,12 @@ def _locate_projected(ds: xr.Dataset, points: pd.DataFrame) -> GridCells:
         | (py < y.min() - dy)
         | (py > y.max() + dy)
     )
-    _outside(list(points["id"]), outside, f"projected grid ({crs.name})")
+    method = crs.coordinate_operation.method_name if crs.coordinate_operation else crs.name
+    extent = (
+        f"{method} grid (x {x.min() / 1000:.0f} to {x.max() / 1000:.0f} km, "
+        f"y {y.min() / 1000:.0f} to {y.max() / 1000:.0f} km)"
+    )
+    _outside(list(points["id"]), outside, f"projected {extent}")
     i_x, i_y = _nearest_index(x, px), _nearest_index(y, py)
     if "latitude" in ds.variables and "longitude" in ds.variables:
         picks = {"y": xr.DataArray(i_y, dims=POINT_DIM), "x": xr.DataArray(i_x, dims=POINT_DIM)}
