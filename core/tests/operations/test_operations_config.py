@@ -1,0 +1,117 @@
+"""Operations declarations, cron arithmetic and manifest naming (no I/O)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pydantic
+import pytest
+import xarray as xr
+
+from reformatters.core.operations.config import (
+    ContainerResources,
+    OperationsSpec,
+    PodSettings,
+    UpdateSchedule,
+    ValidationSpec,
+)
+from reformatters.core.operations.manifests import cronjob_name, resource_name
+from reformatters.core.operations.schedule import append_dim_end_at, most_recent_tick
+from reformatters.core.operations.validation import ValidationContext, recent_data
+from reformatters.core.storage import OutputStores, StoreLocation
+
+
+@pytest.mark.parametrize(
+    ("cron", "now", "tick"),
+    [
+        ("0 * * * *", datetime(2024, 1, 1, 5, 0), datetime(2024, 1, 1, 5, 0)),
+        ("0 * * * *", datetime(2024, 1, 1, 5, 59, 59), datetime(2024, 1, 1, 5, 0)),
+        ("0 5,11,17,23 * * *", datetime(2024, 1, 1, 10, 59), datetime(2024, 1, 1, 5, 0)),
+        ("0 5,11,17,23 * * *", datetime(2024, 1, 1, 4, 0), datetime(2023, 12, 31, 23, 0)),
+        ("30 */6 * * *", datetime(2024, 3, 1, 0, 29), datetime(2024, 2, 29, 18, 30)),
+    ],
+)
+def test_most_recent_tick_is_at_or_before_now(cron: str, now: datetime, tick: datetime) -> None:
+    assert most_recent_tick(cron, now) == tick
+
+
+def test_most_recent_tick_accepts_aware_times() -> None:
+    now = pd.Timestamp("2024-01-01T07:10+02:00").to_pydatetime()
+    assert most_recent_tick("0 * * * *", now) == datetime(2024, 1, 1, 5)
+
+
+def test_append_dim_end_includes_positions_at_or_before_the_time() -> None:
+    start, six_hours = datetime(2021, 5, 1), timedelta(hours=6)
+    assert append_dim_end_at(start, six_hours, datetime(2024, 1, 1, 5)) == datetime(2024, 1, 1, 6)
+    assert append_dim_end_at(start, six_hours, datetime(2024, 1, 1, 6)) == datetime(2024, 1, 1, 12)
+    assert append_dim_end_at(start, six_hours, datetime(2020, 1, 1)) == start
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: UpdateSchedule(cron="0 * * *"), "five fields"),
+        (lambda: UpdateSchedule(cron="61 * * * *"), "cron"),
+        (lambda: ContainerResources(memory="4 GB"), "Kubernetes quantity"),
+        (lambda: PodSettings(env={"AWS_SECRET_ACCESS_KEY": "x"}), "looks like a credential"),
+        (lambda: PodSettings(env={"1BAD": "x"}), "not a valid environment variable"),
+        (lambda: ValidationSpec(cron="0 * * * *", max_nan_fraction=2), "less than or equal"),
+    ],
+)
+def test_bad_declarations_are_rejected(build: object, message: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match=message):
+        build()  # type: ignore[operator]
+
+
+def test_specs_are_frozen() -> None:
+    spec = OperationsSpec()
+    with pytest.raises(pydantic.ValidationError):
+        spec.update = UpdateSchedule(cron="0 0 * * *")  # type: ignore[misc]
+    changed = spec.model_copy(update={"image": "x:1"})
+    assert changed.image == "x:1" and spec.image is None
+
+
+def test_names_are_dns_labels() -> None:
+    assert resource_name("NOAA_GFS", "backfill", "20240101-000000") == (
+        "noaa-gfs-backfill-20240101-000000"
+    )
+    long_id = "a-very-long-dataset-identifier-that-keeps-going-and-going"
+    assert len(cronjob_name(long_id, "validate")) <= 52
+    assert not cronjob_name(long_id, "validate").endswith("-")
+
+
+def _forecast_context(spec: ValidationSpec) -> ValidationContext:
+    inits = pd.date_range("2024-01-01", periods=4, freq="6h")
+    leads = pd.to_timedelta([0, 3, 6], unit="h")
+    data = np.zeros((4, 3, 2), dtype=np.float32)
+    ds = xr.Dataset(
+        {"t": (("init_time", "lead_time", "x"), data)},
+        coords={"init_time": inits, "lead_time": leads, "x": [0, 1]},
+    )
+    return ValidationContext(
+        dataset_id="f",
+        append_dim="init_time",
+        append_dim_frequency=timedelta(hours=6),
+        data_vars=(),
+        spec=spec,
+        outputs=OutputStores(primary=StoreLocation("unused")),
+        ds=ds,
+        now=datetime(2024, 1, 2),
+    )
+
+
+def test_recent_data_window_and_excluded_leads() -> None:
+    newest_only = recent_data(_forecast_context(ValidationSpec(cron="0 * * * *")))
+    assert newest_only.sizes == {"init_time": 1, "lead_time": 3, "x": 2}
+    spec = ValidationSpec(
+        cron="0 * * * *",
+        recent_window=timedelta(hours=6),
+        nan_check_exclude_leads=(timedelta(0),),
+    )
+    window = recent_data(_forecast_context(spec))
+    assert list(window["init_time"].values) == list(
+        pd.to_datetime(["2024-01-01T12", "2024-01-01T18"]).values
+    )
+    assert list(window["lead_time"].values) == list(pd.to_timedelta([3, 6], unit="h").values)
