@@ -290,3 +290,25 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
     assert 0 < result.bytes_read < result.store_bytes
     assert result.requests > 0
     assert result.seconds > 0
+
+
+def test_points_near_cell_edges_use_great_circle_not_separable_nearest() -> None:
+    """Midway between two grid latitudes, and off the meridian, the great-circle nearest cell is
+    often the poleward one although the nearer latitude is the equatorward one."""
+    ds = stores.forecast_dataset(n_init=1)
+    lat, lon = ds["latitude"].values, ds["longitude"].values
+    rng = np.random.default_rng(21)
+    n = 300
+    plat = rng.integers(-44, 44, n) * 2.0 + 1.0 + rng.normal(0, 0.004, n)
+    plon = rng.uniform(-180, 180, n)
+    points = pd.DataFrame({"id": [f"e{i}" for i in range(n)], "latitude": plat, "longitude": plon})
+    frame = extract_points(ds, points).groupby("point_id", sort=False).first()
+    separable_wrong = 0
+    for _, point in points.iterrows():
+        cells = _nearest_cells_brute_force(lat, lon, point["latitude"], point["longitude"])
+        got = frame.loc[point["id"]]
+        chosen = [(lat[i], lon[j]) for i, j in cells]
+        assert (got["grid_latitude"], got["grid_longitude"]) in chosen
+        nearest_lat = lat[np.argmin(np.abs(lat - point["latitude"]))]
+        separable_wrong += all(c[0] != nearest_lat for c in chosen)
+    assert separable_wrong > 0  # the case this test is about does occur
