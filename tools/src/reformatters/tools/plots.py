@@ -182,34 +182,19 @@ def plot_map(
         if finite.size
         else (0.0, 1.0)
     )
-    if grid_kind(ds) == "latlon":
-        mesh = ax.pcolormesh(
-            np.asarray(ds["longitude"].values),
-            np.asarray(ds["latitude"].values),
-            values,
-            shading="nearest",
-            cmap="viridis",
-            vmin=vmin,
-            vmax=vmax,
-        )
-        ax.set_xlabel("longitude (degrees east)")
-        ax.set_ylabel("latitude (degrees north)")
-        ax.set_aspect("equal")
+    projected = grid_kind(ds) == "projected"
+    if projected:
+        xs, ys = np.asarray(ds["x"].values) / 1000.0, np.asarray(ds["y"].values) / 1000.0
+        labels = ("x (km, projected)", "y (km, projected)")
     else:
-        mesh = ax.pcolormesh(
-            np.asarray(ds["x"].values) / 1000.0,
-            np.asarray(ds["y"].values) / 1000.0,
-            values,
-            shading="nearest",
-            cmap="viridis",
-            vmin=vmin,
-            vmax=vmax,
-        )
-        ax.set_xlabel("x (km, projected)")
-        ax.set_ylabel("y (km, projected)")
-        ax.set_aspect("equal")
-        if "latitude" in ds.coords and "longitude" in ds.coords:
-            _draw_graticule(ax, ds)
+        xs, ys = np.asarray(ds["longitude"].values), np.asarray(ds["latitude"].values)
+        labels = ("longitude (degrees east)", "latitude (degrees north)")
+    mesh = ax.pcolormesh(xs, ys, values, shading="nearest", cmap="viridis", vmin=vmin, vmax=vmax)
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_aspect("equal")
+    if projected and "latitude" in ds.coords and "longitude" in ds.coords:
+        _draw_graticule(ax, ds)
     colorbar = fig.colorbar(mesh, ax=ax, shrink=0.85)
     colorbar.set_label(f"{_title_name(da, variable)} ({_units(da)})")
     empty = "" if finite.size else " [no data]"
