@@ -14,6 +14,7 @@ import xarray as xr
 from zarr.storage import LocalStore
 
 from reformatters.core.errors import InvalidArgumentError, UserError
+from reformatters.tools import points as points_module
 from reformatters.tools.points import (
     CountingStore,
     benchmark_extraction,
@@ -312,3 +313,13 @@ def test_points_near_cell_edges_use_great_circle_not_separable_nearest() -> None
         nearest_lat = lat[np.argmin(np.abs(lat - point["latitude"]))]
         separable_wrong += all(c[0] != nearest_lat for c in chosen)
     assert separable_wrong > 0  # the case this test is about does occur
+
+
+def test_batched_reads_give_the_same_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    ds = stores.forecast_dataset()
+    points = _random_points(23, seed=8)
+    whole = extract_points(ds, points)
+    monkeypatch.setattr(points_module, "MAX_VALUES_PER_READ", 4 * 12)  # 4 points per batch
+    batched = extract_points(ds, points)
+    pd.testing.assert_frame_equal(batched, whole)
+    assert list(dict.fromkeys(batched["point_id"])) == list(points["id"])

@@ -54,6 +54,8 @@ POINT_COLUMNS = (POINT_ID, "latitude", "longitude", GRID_LATITUDE, GRID_LONGITUD
 TIME_KEY_CANDIDATES = ("init_time", "time", "ensemble_member")
 EARTH_RADIUS_M = 6_371_229.0
 OUTPUT_FORMATS = (".csv", ".parquet", ".duckdb", ".db")
+MAX_VALUES_PER_READ = 4_000_000
+"""Points x time steps read per variable in one vectorised selection (bounds memory)."""
 
 type FloatArray = npt.NDArray[np.float64]
 type IntArray = npt.NDArray[np.intp]
@@ -331,6 +333,10 @@ def extract_points(
     ``grid_longitude``, the time keys (``init_time``, ``lead_time``, ``valid_time`` for forecasts;
     ``time`` for analyses), then one column per variable. `start`/`end` select the append dim
     (start inclusive, end exclusive). Rows are ordered by point, then time.
+
+    Many points over a long range are read in batches of neighbouring points (at most
+    ``MAX_VALUES_PER_READ`` values per variable and read), so memory stays bounded and a chunk
+    shared by neighbours is read once.
     """
     pts = validate_points(points)
     names = check_variables(ds, variables)
@@ -346,15 +352,35 @@ def extract_points(
         ]
     )
     subset = subset.isel({append_dim: time_slice(ds, append_dim, start, end)})
-    subset = subset.isel(
-        {dim: xr.DataArray(index, dims=POINT_DIM) for dim, index in cells.indexers.items()}
+    steps = int(np.prod([subset.sizes[d] for d in subset[names[0]].dims if d not in horizontal]))
+    batch = max(1, MAX_VALUES_PER_READ // max(steps, 1))
+    if len(pts) <= batch:
+        return _extract_batch(subset, names, pts, cells, np.arange(len(pts)))
+    # Neighbouring cells together (sorted by the cell's indices), then back to the given order.
+    order = np.lexsort(tuple(cells.indexers[d] for d in reversed(list(cells.indexers))))
+    frames = [
+        _extract_batch(subset, names, pts, cells, np.sort(order[i : i + batch]))
+        for i in range(0, len(pts), batch)
+    ]
+    frame = pd.concat(frames, ignore_index=True)
+    position = pd.Series(np.arange(len(pts)), index=pts["id"].to_numpy())
+    rank = position.loc[frame[POINT_ID].to_numpy()].to_numpy()
+    return frame.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+
+
+def _extract_batch(
+    subset: xr.Dataset, names: list[str], pts: pd.DataFrame, cells: GridCells, rows: IntArray
+) -> pd.DataFrame:
+    """The tidy table of the points at positions `rows` (one vectorised read per variable)."""
+    picked = subset.isel(
+        {dim: xr.DataArray(index[rows], dims=POINT_DIM) for dim, index in cells.indexers.items()}
     ).load()
-    other_dims = [str(d) for d in subset[names[0]].dims if d != POINT_DIM]
+    other_dims = [str(d) for d in picked[names[0]].dims if d != POINT_DIM]
     order = (POINT_DIM, *other_dims)
-    shape = tuple(subset.sizes[d] for d in order)
+    shape = tuple(picked.sizes[d] for d in order)
     n_rows = int(np.prod(shape))
     grids = np.meshgrid(*(np.arange(n) for n in shape), indexing="ij")
-    point_pos = grids[0].ravel()
+    point_pos = rows[grids[0].ravel()]
     columns: dict[str, Any] = {
         POINT_ID: pts["id"].to_numpy()[point_pos],
         "latitude": pts["latitude"].to_numpy()[point_pos],
@@ -363,15 +389,15 @@ def extract_points(
         GRID_LONGITUDE: cells.grid_longitude[point_pos],
     }
     for dim, positions in zip(other_dims, grids[1:], strict=True):
-        columns[dim] = subset[dim].values[positions.ravel()]
+        columns[dim] = picked[dim].values[positions.ravel()]
     if "lead_time" in other_dims and "init_time" in other_dims:
-        if "valid_time" in subset.coords:
-            valid = subset["valid_time"].broadcast_like(subset[names[0]]).transpose(*order)
+        if "valid_time" in picked.coords:
+            valid = picked["valid_time"].broadcast_like(picked[names[0]]).transpose(*order)
             columns["valid_time"] = valid.values.reshape(n_rows)
         else:
             columns["valid_time"] = columns["init_time"] + columns["lead_time"]
     for name in names:
-        columns[name] = subset[name].transpose(*order).values.reshape(n_rows)
+        columns[name] = picked[name].transpose(*order).values.reshape(n_rows)
     return pd.DataFrame(columns)
 
 
