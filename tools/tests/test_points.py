@@ -200,7 +200,7 @@ def test_bad_points_csv(tmp_path: Path, text: str, message: str) -> None:
 
 def test_points_csv_ids_stay_strings(tmp_path: Path) -> None:
     path = tmp_path / "sites.csv"
-    path.write_text("id, latitude, longitude, elevation\n007,40,-105,1600\n12,0,0,0\n")
+    path.write_text("ID, Latitude, Longitude, elevation\n007,40,-105,1600\n12,0,0,0\n")
     points = read_points_csv(path)
     assert list(points["id"]) == ["007", "12"]
 

@@ -70,7 +70,7 @@ def read_points_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InvalidArgumentError(f"--points: no such file {path}")
     try:
-        frame = pd.read_csv(path, dtype={"id": str}, skipinitialspace=True)
+        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise InvalidArgumentError(f"--points: cannot read {path} as CSV: {e}") from None
     return validate_points(frame, source=str(path))
