@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from reformatters.core.operations.config import (
 )
 from reformatters.core.operations.manifests import cronjob_name, resource_name
 from reformatters.core.operations.schedule import append_dim_end_at, most_recent_tick
+from reformatters.core.operations.update import carry_published_coords
 from reformatters.core.operations.validation import ValidationContext, recent_data
 from reformatters.core.storage import OutputStores, StoreLocation
 
@@ -115,3 +117,24 @@ def test_recent_data_window_and_excluded_leads() -> None:
         pd.to_datetime(["2024-01-01T12", "2024-01-01T18"]).values
     )
     assert list(window["lead_time"].values) == list(pd.to_timedelta([3, 6], unit="h").values)
+
+
+def test_update_carries_published_result_coordinates(tmp_path: Path) -> None:
+    times = pd.date_range("2024-01-01", periods=5, freq="6h")
+    nat = np.full(5, np.timedelta64("NaT", "ns"))
+    template = xr.Dataset(
+        {"t": (("init_time",), np.zeros(5, np.float32))},
+        coords={"init_time": times, "ingested": (("init_time",), nat)},
+    )
+    published = template.isel(init_time=slice(0, 3)).copy()
+    published["ingested"] = (("init_time",), pd.to_timedelta([6, 12, 3], unit="h").values)
+    published = published.set_coords("ingested")
+    published.to_zarr(tmp_path / "store.zarr", zarr_format=3, consolidated=True)
+    carried = carry_published_coords(
+        template, StoreLocation(str(tmp_path / "store.zarr")), "init_time"
+    )
+    assert list(carried["ingested"].values[:3]) == list(
+        pd.to_timedelta([6, 12, 3], unit="h").values
+    )
+    assert np.isnat(carried["ingested"].values[3:]).all()
+    assert "ingested" in carried.coords
