@@ -1,0 +1,143 @@
+"""`backfill`: time `reformat noaa-gfs-forecast backfill-local` in a fresh process against a
+synthesized full-resolution GFS mirror served on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import (
+    DATASET_ID,
+    FIELD_BYTES,
+    Row,
+    TreeMonitor,
+    Workload,
+    directory_size,
+    ensure_mirror,
+    load_average,
+    log,
+    print_table,
+    repeat,
+    summarize,
+)
+
+ROWS = (
+    Row("wall time", "wall_seconds", "s"),
+    Row("CPU time (process tree)", "cpu_seconds", "s"),
+    Row("CPU utilisation", "cpu_utilisation", "cores"),
+    Row("peak PSS (process tree)", "peak_tree_pss", "MB", 1e-6, 0),
+    Row("peak RSS (process tree, summed)", "peak_tree_rss", "MB", 1e-6, 0),
+    Row("peak RSS (largest process)", "peak_process_rss", "MB", 1e-6, 0),
+    Row("bytes fetched (server)", "bytes_fetched", "MB", 1e-6, 1),
+    Row("HTTP requests", "requests", "", 1.0, 0),
+    Row("bytes written (store)", "bytes_written", "MB", 1e-6, 1),
+    Row("GRIB messages per second", "messages_per_second", "msg/s", 1.0, 1),
+    Row("raw throughput", "raw_mb_per_second", "MB/s", 1.0, 1),
+    Row("load average (1 min) at start", "load_average", "", 1.0, 2),
+)
+
+
+def store_path(workload: Workload) -> Path:
+    return workload.work_dir / "backfill-output" / DATASET_ID / "v0.1.0.zarr"
+
+
+def reformat_command(workload: Workload, output: Path) -> list[str]:
+    import pandas as pd
+
+    from reformatters.noaa.gfs.common import INIT_FREQUENCY
+
+    init = pd.Timestamp(workload.init)
+    end = init + INIT_FREQUENCY
+    command = [
+        str(Path(sys.executable).parent / "reformat"),
+        DATASET_ID,
+        "backfill-local",
+        end.isoformat(),
+        "--filter-start",
+        init.isoformat(),
+        "--output-url",
+        str(output),
+    ]
+    for name in workload.variables:
+        command += ["--filter-variable-names", name]
+    return command
+
+
+def run_once(workload: Workload, mirror_url: str, env_extra: dict[str, str]) -> dict[str, float]:
+    output = workload.work_dir / "backfill-output"
+    shutil.rmtree(output, ignore_errors=True)
+    scratch = workload.work_dir / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "REFORMATTERS_SOURCE_MIRROR": mirror_url,
+        "REFORMATTERS_SCRATCH": str(scratch),
+        **env_extra,
+    }
+    load = load_average()[0]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        reformat_command(workload, output),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with TreeMonitor(process.pid) as monitor:
+        stdout, stderr = process.communicate()
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"backfill failed ({process.returncode}):\n{stderr[-4000:]}{stdout}")
+    sample = monitor.sample
+    messages = len(workload.messages())
+    return {
+        "wall_seconds": wall,
+        "cpu_seconds": sample.cpu_seconds,
+        "cpu_utilisation": sample.cpu_seconds / wall,
+        "peak_tree_pss": sample.peak_tree_pss,
+        "peak_tree_rss": sample.peak_tree_rss,
+        "peak_process_rss": sample.peak_process_rss,
+        "bytes_written": directory_size(store_path(workload)),
+        "messages_per_second": messages / wall,
+        "raw_mb_per_second": messages * FIELD_BYTES / 1e6 / wall,
+        "load_average": load,
+    }
+
+
+def run(
+    workload: Workload, repeats: int, env_extra: dict[str, str] | None = None
+) -> dict[str, Any]:
+    from reformatters.core.sources.server import serve_mirror
+
+    synthesis_seconds = ensure_mirror(workload)
+    runs = []
+    with serve_mirror(workload.mirror_dir) as server:
+
+        def one(i: int) -> dict[str, float]:
+            server.stats.reset()
+            result = run_once(workload, server.url, env_extra or {})
+            result["bytes_fetched"] = server.stats.bytes_sent
+            result["requests"] = server.stats.requests
+            return result
+
+        log(f"backfill: {workload.leads} lead(s) x {len(workload.variables)} variable(s)")
+        runs = repeat(repeats, one)
+    stats = summarize(runs)
+    print_table(
+        f"backfill-local, {workload.leads} leads x {len(workload.variables)} variables, "
+        f"median of {repeats}",
+        stats,
+        ROWS,
+    )
+    return {
+        "workload": workload.describe(),
+        "repeats": repeats,
+        "synthesis_seconds": synthesis_seconds,
+        "stats": stats,
+        "runs": runs,
+    }

@@ -1,0 +1,411 @@
+"""What every benchmark shares: the GFS workload, the synthesized mirror, process-tree
+measurement, statistics over repeats, results JSON and the printed table."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from threading import Event, Thread
+from typing import Any
+
+import pyproj  # noqa: F401  (must be imported before eccodes, see the shared library facts)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+DATASET_ID = "noaa-gfs-forecast"
+DEFAULT_INIT = "2024-01-01T00:00"
+FIELD_SHAPE = (721, 1440)
+FIELD_BYTES = FIELD_SHAPE[0] * FIELD_SHAPE[1] * 4
+_LIBRARIES = (
+    "numpy",
+    "xarray",
+    "zarr",
+    "numcodecs",
+    "pygrib",
+    "eccodes",
+    "cfgrib",
+    "obstore",
+    "pandas",
+)
+
+
+# ---- the workload ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One GFS init, its first ``leads`` lead times (hourly from 0) and a set of variables."""
+
+    init: str
+    leads: int
+    variables: tuple[str, ...]
+    work_dir: Path
+
+    @property
+    def lead_hours(self) -> list[int]:
+        from reformatters.noaa.gfs.forecast.template_config import LEAD_TIMES
+
+        return [int(t.total_seconds()) // 3600 for t in LEAD_TIMES[: self.leads]]
+
+    def data_vars(self) -> list[Any]:
+        from reformatters.noaa.gfs.forecast.template_config import DATA_VARS
+
+        by_name = {v.name: v for v in DATA_VARS}
+        return [by_name[name] for name in self.variables]
+
+    def messages(self) -> list[tuple[Any, int, str]]:
+        """(data var, lead hours, .idx forecast description) of every message the job decodes."""
+        found = []
+        for var in self.data_vars():
+            for lead in self.lead_hours:
+                forecast = var.internal_attrs.forecast_description(lead)
+                if forecast is not None:
+                    found.append((var, lead, forecast))
+        return found
+
+    @property
+    def mirror_dir(self) -> Path:
+        # Always synthesized for every variable so one mirror serves every variable subset.
+        return self.work_dir / f"mirror-{self.init.replace(':', '')}"
+
+    def source_path(self, lead: int) -> Path:
+        import pandas as pd
+
+        from reformatters.noaa.gfs.synthesis import mirror_path
+
+        return mirror_path(self.mirror_dir, pd.Timestamp(self.init), lead)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "dataset": DATASET_ID,
+            "init": self.init,
+            "leads": self.leads,
+            "variables": list(self.variables),
+            "messages": len(self.messages()),
+            "raw_bytes": len(self.messages()) * FIELD_BYTES,
+        }
+
+
+def all_variable_names() -> tuple[str, ...]:
+    from reformatters.noaa.gfs.common import VARIABLE_NAMES
+
+    return VARIABLE_NAMES
+
+
+def ensure_mirror(workload: Workload) -> float:
+    """Synthesize the missing source files (+ .idx) of the workload; returns seconds spent.
+
+    Files are kept between runs (git-ignored under benchmarks/results/) and always hold real
+    values for all 25 variables, so any variable subset reads the same bytes.
+    """
+    import pandas as pd
+
+    from reformatters.noaa.gfs.forecast.template_config import DATA_VARS
+    from reformatters.noaa.gfs.synthesis import synthesize_gfs_mirror
+
+    init = pd.Timestamp(workload.init)
+    missing = [
+        lead
+        for lead in workload.lead_hours
+        if not (
+            workload.source_path(lead).exists()
+            and workload.source_path(lead)
+            .with_name(workload.source_path(lead).name + ".idx")
+            .exists()
+        )
+    ]
+    started = time.perf_counter()
+    if missing:
+        log(f"synthesizing {len(missing)} GFS source file(s) into {workload.mirror_dir} ...")
+        synthesize_gfs_mirror(workload.mirror_dir, [init], missing, DATA_VARS)
+    return time.perf_counter() - started
+
+
+def message_bytes(workload: Workload) -> list[tuple[Any, int, bytes]]:
+    """(data var, lead, GRIB message bytes) of every message, located through the .idx."""
+    from reformatters.core.sources.inventory import MessageSelector, parse_noaa_idx
+
+    found = []
+    entries_by_lead: dict[int, Any] = {}
+    for var, lead, forecast in workload.messages():
+        path = workload.source_path(lead)
+        if lead not in entries_by_lead:
+            idx = path.with_name(path.name + ".idx").read_text()
+            entries_by_lead[lead] = (parse_noaa_idx(idx), path.stat().st_size)
+        entries, size = entries_by_lead[lead]
+        attrs = var.internal_attrs
+        selector = MessageSelector(attrs.grib_element, attrs.grib_level, forecast)
+        position = next(i for i, e in enumerate(entries) if selector.matches(e))
+        start = entries[position].offset
+        end = entries[position + 1].offset if position + 1 < len(entries) else size
+        with path.open("rb") as f:
+            f.seek(start)
+            found.append((var, lead, f.read(end - start)))
+    return found
+
+
+# ---- measuring --------------------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    task_dir = Path(f"/proc/{pid}/task")
+    try:
+        tasks = list(task_dir.iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            found.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def _tree(pid: int) -> list[int]:
+    pids, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        pids.append(current)
+        stack.extend(_children(current))
+    return pids
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 (1-based); fields[0] is field 3 (state).
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def _memory(pid: int) -> tuple[int, int] | None:
+    """(RSS, PSS) in bytes; PSS splits shared pages (shared memory) between their users."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    values = {}
+    for line in rollup.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in ("Rss:", "Pss:"):
+            values[parts[0]] = int(parts[1]) * 1024
+    return values.get("Rss:", 0), values.get("Pss:", 0)
+
+
+@dataclass
+class TreeSample:
+    """What a process and its descendants used, sampled from /proc (Linux)."""
+
+    cpu_seconds: float = 0.0
+    peak_tree_pss: int = 0
+    peak_tree_rss: int = 0
+    peak_process_rss: int = 0
+    processes: int = 0
+
+
+class TreeMonitor:
+    """Samples a process tree every ``interval`` seconds on a thread.
+
+    CPU time is each process's own user+system time as last seen (children are not counted
+    twice); a process's final ``interval`` is missed when it exits between samples.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.sample = TreeSample()
+        self._cpu: dict[int, float] = {}
+        self._stop = Event()
+        self._thread = Thread(target=self._run, name="tree-monitor", daemon=True)
+
+    def __enter__(self) -> TreeMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample.cpu_seconds = sum(self._cpu.values())
+        self.sample.processes = len(self._cpu)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.poll()
+            self._stop.wait(self.interval)
+
+    def poll(self) -> None:
+        tree_rss = tree_pss = 0
+        for pid in _tree(self.pid):
+            cpu = _cpu_seconds(pid)
+            if cpu is not None:
+                self._cpu[pid] = max(cpu, self._cpu.get(pid, 0.0))
+            memory = _memory(pid)
+            if memory is not None:
+                rss, pss = memory
+                tree_rss += rss
+                tree_pss += pss
+                self.sample.peak_process_rss = max(self.sample.peak_process_rss, rss)
+        self.sample.peak_tree_rss = max(self.sample.peak_tree_rss, tree_rss)
+        self.sample.peak_tree_pss = max(self.sample.peak_tree_pss, tree_pss)
+
+
+def load_average() -> list[float]:
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else []
+
+
+def directory_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+@dataclass
+class Stat:
+    """Median and spread of one metric over the repeats."""
+
+    median: float
+    min: float
+    max: float
+    values: list[float] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Stat:
+        return cls(statistics.median(values), min(values), max(values), list(values))
+
+    def spread(self) -> float:
+        """(max - min) / median: 0.1 means the runs spread over 10 % of the median."""
+        return (self.max - self.min) / self.median if self.median else 0.0
+
+
+def summarize(runs: Sequence[Mapping[str, float]]) -> dict[str, Stat]:
+    keys = runs[0].keys()
+    return {key: Stat.of([run[key] for run in runs]) for key in keys}
+
+
+def repeat[T](repeats: int, run: Callable[[int], T]) -> list[T]:
+    results = []
+    for i in range(repeats):
+        results.append(run(i))
+        log(f"  run {i + 1}/{repeats} done (load average {load_average()[0]:.1f})")
+    return results
+
+
+# ---- reporting --------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu_model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    memory_total = 0
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        first = meminfo.read_text().splitlines()[0].split()
+        memory_total = int(first[1]) * 1024
+    return {
+        "hostname": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_model": cpu_model,
+        "cpus": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "memory_bytes": memory_total,
+    }
+
+
+def library_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_commit() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+
+
+def write_results(name: str, payload: Mapping[str, Any], results_dir: Path) -> Path:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    document = {
+        "benchmark": name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m benchmarks", *sys.argv[1:]]),
+        "machine": machine(),
+        "libraries": library_versions(),
+        "git": git_commit(),
+        "load_average_end": load_average(),
+        **_jsonable(payload),
+    }
+    path = results_dir / f"{name}-{stamp}.json"
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    (results_dir / f"{name}-latest.json").write_text(json.dumps(document, indent=2) + "\n")
+    return path
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Stat):
+        return asdict(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Row:
+    """One printed metric: label, unit and how to format the number."""
+
+    label: str
+    key: str
+    unit: str
+    scale: float = 1.0
+    digits: int = 2
+
+
+def print_table(title: str, stats: Mapping[str, Stat], rows: Sequence[Row]) -> None:
+    print(f"\n{title}")
+    header = f"{'metric':<34} {'median':>12} {'min':>12} {'max':>12}  unit"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        stat = stats.get(row.key)
+        if stat is None:
+            continue
+        cells = [f"{v * row.scale:>12.{row.digits}f}" for v in (stat.median, stat.min, stat.max)]
+        print(f"{row.label:<34} {' '.join(cells)}  {row.unit}")

@@ -1,0 +1,85 @@
+"""Keep the benchmarks working: helpers, and every benchmark once on a tiny workload.
+
+No timing is asserted: only that each benchmark runs, prints its table and writes JSON with the
+machine description, library versions, the git commit and medians over the repeats.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import __main__ as cli
+from benchmarks.common import Stat, TreeMonitor, Workload, all_variable_names
+from benchmarks.naive import filter_keys
+
+TINY = ["--leads", "1", "--variables", "temperature_2m,wind_u_10m", "--repeats", "1"]
+
+
+def test_stat_median_and_spread() -> None:
+    stat = Stat.of([3.0, 1.0, 2.0])
+    assert (stat.median, stat.min, stat.max) == (2.0, 1.0, 3.0)
+    assert stat.spread() == pytest.approx(1.0)
+
+
+def test_workload_messages_skip_windows_at_lead_zero(tmp_path: Path) -> None:
+    workload = Workload("2024-01-01T00:00", 2, all_variable_names(), tmp_path)
+    windows = {"maximum_temperature_2m", "precipitation_surface"}
+    leads = {(var.name, lead) for var, lead, _ in workload.messages()}
+    assert ("temperature_2m", 0) in leads
+    assert all((name, 0) not in leads for name in windows)
+    assert all((name, 1) in leads for name in windows)
+    assert workload.describe()["raw_bytes"] == len(leads) * 721 * 1440 * 4
+
+
+def test_naive_filter_keys_name_one_grib_message(tmp_path: Path) -> None:
+    workload = Workload(
+        "2024-01-01T00:00", 2, ("temperature_2m", "precipitation_surface"), tmp_path
+    )
+    keys = [filter_keys(var, lead, forecast) for var, lead, forecast in workload.messages()]
+    assert keys[0] == {
+        "discipline": 0,
+        "parameterCategory": 0,
+        "parameterNumber": 0,
+        "typeOfLevel": "heightAboveGround",
+        "level": 2,
+    }
+    assert keys[-1]["startStep"] == 0
+
+
+def test_tree_monitor_counts_children_cpu() -> None:
+    code = (
+        "import subprocess, sys; "
+        "subprocess.run([sys.executable, '-c', 'sum(i * i for i in range(3_000_000))'])"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code])
+    with TreeMonitor(process.pid, interval=0.02) as monitor:
+        process.wait()
+    assert monitor.sample.processes >= 1
+    assert monitor.sample.peak_process_rss > 0
+
+
+@pytest.mark.slow
+def test_every_benchmark_runs_on_a_tiny_workload(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*TINY, "--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path)]
+    assert cli.main(["all", *args]) == 0
+    out = capsys.readouterr().out
+    for title in ("backfill-local", "CPU bound", "naive xarray+cfgrib", "read temperature_2m"):
+        assert title in out
+    assert "efficiency (bound / backfill wall time)" in out
+    summary = json.loads((tmp_path / "all-latest.json").read_text())
+    assert {"machine", "libraries", "git", "comparisons"} <= summary.keys()
+    assert summary["libraries"]["zarr"]
+    for name in ("backfill", "bound", "naive", "read"):
+        document = json.loads((tmp_path / f"{name}-latest.json").read_text())
+        assert document["workload"]["messages"] == 2
+        assert document["stats"]["wall_seconds" if name != "read" else "map_seconds"]["median"] > 0
+    backfill = json.loads((tmp_path / "backfill-latest.json").read_text())
+    assert backfill["stats"]["bytes_fetched"]["median"] > 0
+    assert backfill["stats"]["bytes_written"]["median"] > 0
