@@ -312,6 +312,10 @@ def read_message(
         ) from error
     if grid is not None:
         check_grid(message, grid, where, origin)
+    if np.ma.isMaskedArray(values) and not int(message["bitmapPresent"]):
+        # pygrib masks values close to missingValue (9999) even without a bitmap, which would
+        # turn real values near 9999 (e.g. a 9999 m cloud ceiling) into NaN.
+        values = np.ma.getdata(values)
     data = np.ma.filled(np.ma.asarray(values, dtype=np.float32), np.float32(np.nan))
     expected_shape = (_size(message, "Nj", "Ny"), _size(message, "Ni", "Nx"))
     if data.shape != expected_shape:
