@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
 from reformatters.core.dynamical_dataset import DynamicalDataset
 from reformatters.core.operations.config import OperationsSpec, UpdateSchedule, ValidationSpec
-from reformatters.core.region_job import RegionJobResult, SourceFileStatus
+from reformatters.core.region_job import RegionJobResult
+from reformatters.noaa.common.forecast import fill_ingested_forecast_length
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.gfs.forecast.region_job import (
     GfsForecastRegionJob,
@@ -51,30 +51,7 @@ class GfsForecastDataset(DynamicalDataset[NoaaDataVar, GfsForecastSourceFileCoor
 
         Inits not processed in this run keep the template's value (NaT).
         """
-        ingested = template_ds["ingested_forecast_length"].values.copy()
-        init_index = pd.DatetimeIndex(template_ds["init_time"].values)
-        for result in results:
-            for file_results in result.files.values():
-                for file_result in file_results:
-                    coord = file_result.coord
-                    if file_result.status != SourceFileStatus.SUCCEEDED:
-                        continue
-                    assert isinstance(coord, GfsForecastSourceFileCoord)
-                    i = init_index.get_loc(coord.init_time)
-                    assert isinstance(i, int)
-                    lead = coord.lead_time.to_timedelta64()
-                    if np.isnat(ingested[i]) or ingested[i] < lead:
-                        ingested[i] = lead
-        ds = template_ds.copy()
-        ds["ingested_forecast_length"] = (
-            ("init_time",),
-            ingested,
-            dict(template_ds["ingested_forecast_length"].attrs),
-        )
-        ds["ingested_forecast_length"].encoding = dict(
-            template_ds["ingested_forecast_length"].encoding
-        )
-        return ds.set_coords("ingested_forecast_length")
+        return fill_ingested_forecast_length(template_ds, results)
 
     def synthesize_source_mirror(self, start: datetime, end: datetime, folder: Path) -> list[Path]:
         """GFS files for inits in [start, end), leads ``DEFAULT_SYNTHESIS_LEADS`` only."""

@@ -50,9 +50,7 @@ from reformatters.noaa.gfs.common import (
 )
 
 # 0-120 h hourly, then 3-hourly to 384 h: 121 + 88 = 209 leads.
-LEAD_TIMES = pd.TimedeltaIndex(
-    [pd.Timedelta(hours=h) for h in (*range(121), *range(123, 385, 3))]
-)
+LEAD_TIMES = pd.TimedeltaIndex([pd.Timedelta(hours=h) for h in (*range(121), *range(123, 385, 3))])
 EXPECTED_FORECAST_LENGTH = pd.Timedelta(hours=384)
 
 VAR_CHUNKS = (1, 42, 121, 121)

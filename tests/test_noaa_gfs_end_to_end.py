@@ -1,0 +1,347 @@
+"""noaa-gfs-forecast and noaa-gfs-analysis end to end, offline.
+
+A synthesized GFS mirror (full 0.25 degree grid, real message layout) is served on loopback or
+from a local S3 server; ``backfill_local`` writes the store; every value must equal the
+synthesized value after the declared transforms (unit conversion, deaccumulation, rounding).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+import zarr.storage
+
+from reformatters.core.dynamical_dataset import JobFilters
+from reformatters.core.sources.mirror import SOURCE_MIRROR_ENV
+from reformatters.core.sources.server import serve_mirror
+from reformatters.core.sources.synthesis import packing_tolerance
+from reformatters.core.storage import OUTPUT_URL_ENV, StoreLocation
+from reformatters.core.testing.fixtures import MotoS3Server
+from reformatters.noaa.common.internal_attrs import NoaaDataVar
+from reformatters.noaa.gfs.analysis.dynamical_dataset import make_analysis_dataset
+from reformatters.noaa.gfs.analysis.region_job import source_run
+from reformatters.noaa.gfs.common import LATITUDES, LONGITUDES
+from reformatters.noaa.gfs.forecast.dynamical_dataset import make_forecast_dataset
+from reformatters.noaa.gfs.forecast.region_job import GfsForecastRegionJob
+from reformatters.noaa.gfs.synthesis import synthesize_gfs_mirror, synthetic_source_values
+
+INIT_00 = pd.Timestamp("2021-05-01T00")
+INIT_06 = pd.Timestamp("2021-05-01T06")
+INIT_18_BEFORE = pd.Timestamp("2021-04-30T18")
+FORECAST_LEADS = (0, 1, 2, 3)
+WITHHELD = (INIT_06, 2)
+ANALYSIS_HOURS = 8  # 2021-05-01T00..07
+
+FORECAST_SUBSET = (
+    "temperature_2m",  # K -> degree_Celsius
+    "precipitation_surface",  # deaccumulated
+    "maximum_temperature_2m",  # window max, K -> degree_Celsius
+    "categorical_rain_surface",  # window average of a flag, no rounding
+    "geopotential_height_cloud_ceiling",  # sentinel kept exactly
+    "wind_u_100m",
+)
+
+# CF standard names we use and the units UDUNITS accepts for them (canonical unit first),
+# transcribed from the CF standard name table v84; cf_xarray's table lookup needs the internet.
+CF_UNITS: dict[str, set[str]] = {
+    "surface_air_pressure": {"Pa"},
+    "air_pressure": {"Pa"},
+    "air_pressure_at_mean_sea_level": {"Pa"},
+    "air_temperature": {"K", "degree_Celsius"},
+    "relative_humidity": {"1", "%"},
+    "eastward_wind": {"m s-1"},
+    "northward_wind": {"m s-1"},
+    "precipitation_flux": {"kg m-2 s-1"},
+    "atmosphere_mass_content_of_water_vapor": {"kg m-2"},
+    "cloud_area_fraction": {"1", "%"},
+    "geopotential_height": {"m"},
+    "surface_downwelling_shortwave_flux_in_air": {"W m-2"},
+    "surface_downwelling_longwave_flux_in_air": {"W m-2"},
+    "latitude": {"degree_north"},
+    "longitude": {"degree_east"},
+}
+UDUNITS_OK = {"Pa", "degree_Celsius", "%", "1", "m s-1", "kg m-2 s-1", "kg m-2", "m", "W m-2"}
+
+
+# ---- the synthesized mirror (shared by xdist workers through a file lock) -------------------
+
+
+def _mirror_files() -> list[tuple[pd.Timestamp, int]]:
+    files = {(init, lead) for init in (INIT_00, INIT_06) for lead in FORECAST_LEADS}
+    hours = pd.date_range(INIT_00, periods=ANALYSIS_HOURS, freq="h")
+    for hour in hours:
+        for window in (False, True):
+            init, lead = source_run(hour, window=window)
+            files.add((init, int(lead / pd.Timedelta(hours=1))))
+    files.discard(WITHHELD)
+    return sorted(files)
+
+
+@pytest.fixture(scope="session")
+def gfs_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.getbasetemp().parent / "noaa-gfs-mirror"
+    root.mkdir(parents=True, exist_ok=True)
+    done = root / ".complete"
+    with (root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            data_vars = make_forecast_dataset().template_config.data_vars
+            by_init: dict[pd.Timestamp, list[int]] = {}
+            for init, lead in _mirror_files():
+                by_init.setdefault(init, []).append(lead)
+            for init, leads in by_init.items():
+                synthesize_gfs_mirror(root, [init], leads, data_vars, workers=2)
+            done.write_text("ok")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _decode_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A handful of fields per test: starting decode worker processes would dominate the time.
+    monkeypatch.setenv("REFORMATTERS_DECODE_PROCESSES", "0")
+
+
+@pytest.fixture
+def served_mirror(gfs_mirror: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with serve_mirror(gfs_mirror) as server:
+        monkeypatch.setenv(SOURCE_MIRROR_ENV, server.url)
+        yield server.url
+
+
+# ---- expected values ------------------------------------------------------------------------
+
+
+def _source_field(var: NoaaDataVar, init: pd.Timestamp, lead: int) -> np.ndarray | None:
+    """Synthesized source values in output layout and output units (before rounding)."""
+    values = synthetic_source_values(var, init, lead)
+    if values is None:
+        return None
+    if var.internal_attrs.unit_conversion == "kelvin_to_celsius":
+        values = values - np.float32(273.15)
+    rows, cols = GfsForecastRegionJob._layout_index()
+    return values[np.ix_(rows, cols)]
+
+
+def _tolerance(expected: np.ndarray, source_tol: float, var: NoaaDataVar) -> np.ndarray:
+    bits = var.internal_attrs.keep_mantissa_bits
+    rounding = 0.0 if bits == "no-rounding" else 2.0**-bits
+    return np.abs(expected) * rounding + source_tol + 1e-6
+
+
+def _check_field(actual: np.ndarray, expected: np.ndarray, tol: np.ndarray, what: str) -> None:
+    assert actual.shape == expected.shape, what
+    assert np.array_equal(np.isnan(actual), np.isnan(expected)), f"{what}: NaN pattern differs"
+    finite = ~np.isnan(expected)
+    if finite.any():
+        excess = (np.abs(actual - expected) - tol)[finite]
+        assert excess.max() <= 0, f"{what}: off by up to {excess.max()} beyond tolerance"
+
+
+def _expected_forecast(
+    var: NoaaDataVar, init: pd.Timestamp, lead: int, available: set[tuple[pd.Timestamp, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(expected, tolerance) of one forecast field; NaN where the file is withheld/absent."""
+    nan = np.full((len(LATITUDES), len(LONGITUDES)), np.nan, dtype=np.float32)
+    if (init, lead) not in available:
+        return nan, nan
+    field = _source_field(var, init, lead)
+    if field is None:
+        return nan, nan
+    raw = synthetic_source_values(var, init, lead)
+    assert raw is not None
+    source_tol = packing_tolerance(raw)
+    attrs = var.internal_attrs
+    if not attrs.deaccumulate_to_rate:
+        return field, _tolerance(field, source_tol, var)
+    start = attrs.window_start_hour(lead)
+    previous = lead - 1
+    if start == previous:
+        increment = field
+    elif (init, previous) in available:
+        prev_field = _source_field(var, init, previous)
+        assert prev_field is not None
+        increment = field - prev_field
+        source_tol *= 2
+    else:
+        return nan, nan
+    seconds = 3600.0 * (lead - previous)
+    expected = (increment / seconds).astype(np.float32)
+    return expected, _tolerance(expected, source_tol / seconds, var)
+
+
+# ---- checks shared by the tests -------------------------------------------------------------
+
+
+def _check_cf(ds: xr.Dataset) -> None:
+    import cf_xarray  # noqa: F401 - registers the .cf accessor
+
+    assert set(ds.cf.axes) >= {"X", "Y"}
+    assert ds.cf["latitude"].name == "latitude"
+    assert ds.cf["longitude"].name == "longitude"
+    for name, var in ds.data_vars.items():
+        units = var.attrs["units"]
+        assert units in UDUNITS_OK, f"{name}: units {units!r}"
+        assert var.attrs["long_name"], name
+        assert var.attrs["step_type"] in {"instant", "avg", "max", "min", "accum"}, name
+        standard_name = var.attrs.get("standard_name")
+        if standard_name is not None:
+            assert units in CF_UNITS[standard_name], f"{name}: {units} for {standard_name}"
+        if "flag_values" in var.attrs:
+            assert len(var.attrs["flag_values"]) == len(var.attrs["flag_meanings"].split())
+    assert "crs_wkt" in ds["spatial_ref"].attrs
+
+
+def _check_grid(ds: xr.Dataset) -> None:
+    np.testing.assert_array_equal(ds["latitude"].values, np.linspace(90, -90, 721))
+    np.testing.assert_array_equal(ds["longitude"].values, np.arange(1440) * 0.25 - 180)
+
+
+def _check_forecast(
+    ds: xr.Dataset, names: tuple[str, ...], inits: tuple[pd.Timestamp, ...]
+) -> None:
+    config = make_forecast_dataset().template_config
+    available = set(_mirror_files())
+    assert list(ds["init_time"].values) == [i.to_datetime64() for i in inits]
+    assert ds.sizes["lead_time"] == 209
+    np.testing.assert_array_equal(
+        ds["valid_time"].values, ds["init_time"].values[:, None] + ds["lead_time"].values[None, :]
+    )
+    assert (ds["expected_forecast_length"].values == np.timedelta64(384, "h")).all()
+    for i, init in enumerate(inits):
+        # The last lead read for both inits is f003 (f002 of 06Z is withheld).
+        assert ds["ingested_forecast_length"].values[i] == np.timedelta64(3, "h")
+    for name in names:
+        var = config.data_var(name)
+        stored = ds[name].isel(lead_time=slice(0, 6)).load()
+        for init in inits:
+            for lead in range(6):
+                expected, tol = _expected_forecast(var, init, lead, available)
+                actual = stored.sel(init_time=init).isel(lead_time=lead).values
+                _check_field(actual, expected, tol, f"{name} {init} f{lead:03d}")
+        # Leads never synthesized are NaN.
+        assert np.isnan(ds[name].isel(lead_time=[6, 150, 208]).values).all()
+
+
+def _check_analysis(ds: xr.Dataset, names: tuple[str, ...]) -> None:
+    config = make_analysis_dataset().template_config
+    hours = pd.date_range(INIT_00, periods=ANALYSIS_HOURS, freq="h")
+    assert list(ds["time"].values) == list(hours.values)
+    for name in names:
+        var = config.data_var(name)
+        attrs = var.internal_attrs
+        stored = ds[name].load()
+        for hour in hours:
+            init, lead_td = source_run(hour, window=attrs.is_window)
+            lead = int(lead_td / pd.Timedelta(hours=1))
+            field = _source_field(var, init, lead)
+            assert field is not None
+            raw = synthetic_source_values(var, init, lead)
+            assert raw is not None
+            source_tol = packing_tolerance(raw)
+            if attrs.deaccumulate_to_rate:
+                if hour == hours[0]:
+                    expected = np.full_like(field, np.nan)  # no previous hour in the dataset
+                elif lead == 1:
+                    expected = field / np.float32(3600)
+                else:
+                    previous = _source_field(var, init, lead - 1)
+                    assert previous is not None
+                    expected = (field - previous) / np.float32(3600)
+                    source_tol *= 2
+                source_tol /= 3600
+            else:
+                expected = field
+            actual = stored.sel(time=hour).values
+            _check_field(actual, expected, _tolerance(expected, source_tol, var), f"{name} {hour}")
+
+
+def _open_local(dataset_id: str, base: Path) -> xr.Dataset:
+    return xr.open_zarr(base / dataset_id / "v0.1.0.zarr", decode_timedelta=True, chunks=None)
+
+
+# ---- tests ----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_forecast_backfill_local_matches_synthesized_source(
+    served_mirror: str, tmp_path: Path
+) -> None:
+    dataset = make_forecast_dataset()
+    report = dataset.backfill_local(
+        datetime(2021, 5, 1, 12),
+        JobFilters(filter_variable_names=FORECAST_SUBSET),
+        output_url=str(tmp_path),
+    )
+    assert report.jobs_run == 2
+    ds = _open_local("noaa-gfs-forecast", tmp_path)
+    _check_grid(ds)
+    _check_cf(ds)
+    _check_forecast(ds, FORECAST_SUBSET, (INIT_00, INIT_06))
+
+
+def test_analysis_every_variable_matches_synthesized_source(
+    served_mirror: str, tmp_path: Path
+) -> None:
+    dataset = make_analysis_dataset()
+    dataset.backfill_local(
+        datetime(2021, 5, 1, ANALYSIS_HOURS), output_url=str(tmp_path)
+    )
+    ds = _open_local("noaa-gfs-analysis", tmp_path)
+    _check_grid(ds)
+    _check_cf(ds)
+    names = tuple(v.name for v in dataset.template_config.data_vars)
+    assert set(ds.data_vars) == set(names)
+    _check_analysis(ds, names)
+
+
+def _s3_env(moto_s3_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in moto_s3_server.env().items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.mark.slow
+def test_forecast_store_on_s3(
+    served_mirror: str, moto_s3_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _s3_env(moto_s3_server, monkeypatch)
+    prefix = f"gfs-forecast-{os.getpid()}"
+    monkeypatch.setenv(OUTPUT_URL_ENV, f"s3://{moto_s3_server.bucket}/{prefix}")
+    dataset = make_forecast_dataset()
+    names = ("temperature_2m", "precipitation_surface")
+    dataset.backfill_local(datetime(2021, 5, 1, 12), JobFilters(filter_variable_names=names))
+    location = StoreLocation(f"s3://{moto_s3_server.bucket}/{prefix}/noaa-gfs-forecast/v0.1.0.zarr")
+    assert location.exists()
+    ds = xr.open_zarr(location.zarr_store(read_only=True), decode_timedelta=True, chunks=None)
+    assert isinstance(location.zarr_store(), zarr.storage.ObjectStore)
+    _check_forecast(ds, names, (INIT_00, INIT_06))
+
+
+def test_analysis_source_mirror_on_s3(
+    gfs_mirror: Path,
+    moto_s3_server: MotoS3Server,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    _s3_env(moto_s3_server, monkeypatch)
+    prefix = f"gfs-mirror-{os.getpid()}"
+    for path in gfs_mirror.rglob("*"):
+        if path.is_file() and not path.name.startswith("."):
+            moto_s3_server.put(f"{prefix}/{path.relative_to(gfs_mirror)}", path.read_bytes())
+    monkeypatch.setenv(SOURCE_MIRROR_ENV, f"s3://{moto_s3_server.bucket}/{prefix}")
+    dataset = make_analysis_dataset()
+    names = ("temperature_2m", "precipitation_surface", "downward_short_wave_radiation_flux_surface")
+    report = dataset.backfill_local(
+        datetime(2021, 5, 1, ANALYSIS_HOURS),
+        JobFilters(filter_variable_names=names),
+        output_url=str(tmp_path),
+    )
+    assert report.jobs_run == 2  # the instantaneous and the window group
+    _check_analysis(_open_local("noaa-gfs-analysis", tmp_path), names)
