@@ -8,9 +8,11 @@ then the local kubeconfig.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
@@ -54,8 +56,18 @@ def batch_api() -> client.BatchV1Api:
     return client.BatchV1Api()
 
 
-def _api_error(action: str, e: ApiException) -> KubernetesError:
-    return KubernetesError(f"Kubernetes API: {action} failed: {e.status} {e.reason} {e.body or ''}")
+@contextmanager
+def _calling(action: str) -> Iterator[None]:
+    """Turn API refusals and unreachable servers into one-line user errors."""
+    try:
+        yield
+    except ApiException as e:
+        raise KubernetesError(
+            f"Kubernetes API: {action} failed: {e.status} {e.reason} {e.body or ''}".strip()
+        ) from e
+    except urllib3.exceptions.HTTPError as e:
+        reason = getattr(e, "reason", None) or e
+        raise KubernetesError(f"Kubernetes API: {action} failed: {reason}") from e
 
 
 def _name(metadata: client.V1ObjectMeta | None) -> str:
@@ -65,17 +77,15 @@ def _name(metadata: client.V1ObjectMeta | None) -> str:
 
 def create_job(api: client.BatchV1Api, namespace: str, job: client.V1Job) -> str:
     """Create `job`; returns its name."""
-    try:
+    with _calling(f"creating job {_name(job.metadata)} in {namespace}"):
         created = api.create_namespaced_job(namespace, job, field_manager=FIELD_MANAGER)
-    except ApiException as e:
-        raise _api_error(f"creating job {_name(job.metadata)} in {namespace}", e) from e
     return _name(created.metadata)
 
 
 def apply(api: client.BatchV1Api, namespace: str, manifest: Manifest) -> None:
     """Server-side apply of one CronJob manifest (creates it or updates it in place)."""
     name = manifest["metadata"]["name"]
-    try:
+    with _calling(f"applying cronjob {name} in {namespace}"):
         api.patch_namespaced_cron_job(
             name,
             namespace,
@@ -84,8 +94,6 @@ def apply(api: client.BatchV1Api, namespace: str, manifest: Manifest) -> None:
             force=True,
             _content_type="application/apply-patch+yaml",
         )
-    except ApiException as e:
-        raise _api_error(f"applying cronjob {name} in {namespace}", e) from e
 
 
 @dataclass(frozen=True)
@@ -96,12 +104,10 @@ class ManagedCronJob:
 
 
 def list_managed_cronjobs(api: client.BatchV1Api, namespace: str) -> list[ManagedCronJob]:
-    try:
+    with _calling(f"listing cronjobs in {namespace}"):
         listing = api.list_namespaced_cron_job(
             namespace, label_selector=f"{MANAGED_BY_LABEL}={MANAGED_BY}"
         )
-    except ApiException as e:
-        raise _api_error(f"listing cronjobs in {namespace}", e) from e
     found = []
     for item in listing.items:
         item_labels: dict[str, str] = dict((item.metadata and item.metadata.labels) or {})
@@ -112,12 +118,12 @@ def list_managed_cronjobs(api: client.BatchV1Api, namespace: str) -> list[Manage
 
 
 def delete_cronjob(api: client.BatchV1Api, namespace: str, name: str) -> None:
-    try:
-        api.delete_namespaced_cron_job(name, namespace, propagation_policy="Background")
-    except ApiException as e:
-        if e.status == 404:
-            return
-        raise _api_error(f"deleting cronjob {name} in {namespace}", e) from e
+    with _calling(f"deleting cronjob {name} in {namespace}"):
+        try:
+            api.delete_namespaced_cron_job(name, namespace, propagation_policy="Background")
+        except ApiException as e:
+            if e.status != 404:  # already gone is fine
+                raise
 
 
 @dataclass
