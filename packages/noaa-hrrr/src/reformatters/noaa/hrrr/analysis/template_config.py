@@ -1,0 +1,110 @@
+"""Structure of noaa-hrrr-analysis.
+
+Every hour ``time`` holds HRRR's analysis (f00) of the run initialized at that hour for
+instantaneous fields, and the first forecast hour (f01) of the previous hour's run for
+accumulations (the 0-1 hour APCP, stored as the mean rate over the hour ending at ``time``).
+
+Chunks and shards serve two access patterns on the 1799 x 1059 Lambert grid:
+
+- a point's time series: an inner chunk is (24 hours, 106 y, 120 x), so a year at a point is
+  365 small chunk reads (~1.2 MB raw, ~0.3 MB compressed each, byte ranges of 183 shards);
+- a whole map at one hour: the 10 x 15 = 150 chunks of one day (24 map-sizes, 183 MB raw).
+  Smaller time chunks would cut that but multiply the requests of the (usually longer) point
+  series; the spatial chunk is kept small so that point reads fetch little beyond the point.
+
+One shard is 48 hours of the whole grid (48 x 1060 x 1800, overhanging the 1059 x 1799 array
+edge): a region job is two days (366 MB of float32 per variable in memory) and a day's update
+rewrites at most two objects per variable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import xarray as xr
+
+from reformatters.core.config_models import (
+    Coordinate,
+    CoordinateAttrs,
+    DatasetAttributes,
+    Encoding,
+)
+from reformatters.core.template_config import TemplateConfig
+from reformatters.noaa.common.internal_attrs import NoaaDataVar
+from reformatters.noaa.hrrr.common import (
+    DATASET_START,
+    derive_spatial_coordinates,
+    hrrr_data_vars,
+    spatial_coords,
+    spatial_dimension_coordinates,
+    time_encoding,
+)
+
+VAR_CHUNKS = (24, 106, 120)
+VAR_SHARDS = (48, 1060, 1800)
+# About 11 years of hours per coordinate chunk (a few hundred kB).
+APPEND_COORD_CHUNK = 100_000
+
+RATE_COMMENT = (
+    "Mean rate over the hour ending at time, from the 0-1 hour accumulation of the run "
+    "initialized one hour earlier."
+)
+
+
+def _var_encoding() -> Encoding:
+    return Encoding(dtype="float32", fill_value=float("nan"), chunks=VAR_CHUNKS, shards=VAR_SHARDS)
+
+
+DATA_VARS: tuple[NoaaDataVar, ...] = hrrr_data_vars(_var_encoding(), rate_comment=RATE_COMMENT)
+
+
+class HrrrAnalysisTemplateConfig(TemplateConfig[NoaaDataVar]):
+    """noaa-hrrr-analysis: dims (time, y, x), append time (hourly)."""
+
+    dims: tuple[str, ...] = ("time", "y", "x")
+    append_dim: str = "time"
+    append_dim_start: datetime = DATASET_START
+    append_dim_frequency: timedelta = timedelta(hours=1)
+    dataset_attributes: DatasetAttributes = DatasetAttributes(
+        dataset_id="noaa-hrrr-analysis",
+        dataset_version="0.1.0",
+        name="NOAA HRRR analysis",
+        description=(
+            "Hourly analysis from the High-Resolution Rapid Refresh (HRRR) model operated by "
+            "NOAA NCEP, 3 km over the contiguous US on HRRR's native Lambert conformal grid: "
+            "each run's analysis (f00) for instantaneous fields and the previous run's first "
+            "hour (f01) for accumulations."
+        ),
+        attribution="NOAA NWS NCEP HRRR data processed by reformatters.",
+        license="CC-BY-4.0",
+        spatial_domain="Continental United States",
+        spatial_resolution="3km",
+        time_domain="2018-07-13 12:00 UTC to present",
+        time_resolution="1 hour",
+    )
+
+    @property
+    def coords(self) -> Sequence[Coordinate]:
+        return (
+            Coordinate(
+                name="time",
+                encoding=time_encoding((APPEND_COORD_CHUNK,)),
+                attrs=CoordinateAttrs(long_name="Time", standard_name="time", axis="T"),
+            ),
+            *spatial_coords(),
+        )
+
+    @property
+    def data_vars(self) -> Sequence[NoaaDataVar]:
+        return DATA_VARS
+
+    def dimension_coordinates(self) -> dict[str, Any]:
+        return {
+            "time": self.append_dim_coordinates(self.append_dim_start + self.append_dim_frequency),
+            **spatial_dimension_coordinates(),
+        }
+
+    def derive_coordinates(self, ds: xr.Dataset) -> dict[str, tuple[tuple[str, ...], Any]]:
+        return derive_spatial_coordinates()

@@ -1,0 +1,288 @@
+"""What both HRRR datasets share: the source files, the Lambert grid, coordinates, variables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from pyproj import CRS, Transformer
+
+from reformatters.core.config_models import Coordinate, CoordinateAttrs, Encoding
+from reformatters.core.sources.grib import GridSpec
+from reformatters.noaa.common.internal_attrs import NoaaDataVar
+from reformatters.noaa.common.region_job import NoaaSourceFileCoord
+from reformatters.noaa.common.variables import CATALOG, CatalogEntry, noaa_data_var
+
+SOURCE_BUCKET = "noaa-hrrr-bdp-pds"
+# HRRR v3 (operational from 2018-07-12): the first full day of its 6-hourly long runs.
+DATASET_START = datetime(2018, 7, 13, 12)
+# HRRR's accumulation windows (APCP) end at the valid time and reset every hour ("7-8 hour acc").
+WINDOW_RESET_HOURS = 1
+
+# ---- grid -----------------------------------------------------------------------------------
+
+NX = 1799
+NY = 1059
+GRID_SPACING_M = 3000.0
+# HRRR's earth is a sphere of radius 6371229 m (GRIB shapeOfTheEarth 6).
+EARTH_RADIUS_M = 6371229.0
+HRRR_CRS = CRS.from_proj4(
+    "+proj=lcc +lat_0=38.5 +lon_0=-97.5 +lat_1=38.5 +lat_2=38.5 +x_0=0 +y_0=0 "
+    f"+R={EARTH_RADIUS_M:.0f} +units=m +no_defs +type=crs"
+)
+# The first grid point (south-west corner) as GRIB encodes it, and its projected position
+# (pyproj of those degrees; the GRIB degrees have 6 decimals, so these are good to ~0.1 m).
+FIRST_LAT = 21.138123
+FIRST_LON = 237.280472
+X_FIRST_M = -2697520.1425
+Y_FIRST_M = -1587306.1526
+
+HRRR_GRID = GridSpec(
+    grid_type="lambert",
+    ni=NX,
+    nj=NY,
+    first_lat=FIRST_LAT,
+    first_lon=FIRST_LON,
+    lov=262.5,
+    latin1=38.5,
+    latin2=38.5,
+    dx_m=GRID_SPACING_M,
+    dy_m=GRID_SPACING_M,
+)
+
+# Output x runs west to east as in the file; output y runs north to south (the file scans
+# south to north), so maps have north up like the GFS datasets' descending latitude.
+X_COORDS: NDArray[np.float64] = X_FIRST_M + GRID_SPACING_M * np.arange(NX, dtype=np.float64)
+Y_COORDS: NDArray[np.float64] = (Y_FIRST_M + GRID_SPACING_M * np.arange(NY, dtype=np.float64))[
+    ::-1
+].copy()
+
+
+@cache
+def latitude_longitude() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """2-D (y, x) latitude and longitude (degrees east, -180..180) of every output cell."""
+    to_geodetic = Transformer.from_crs(HRRR_CRS, HRRR_CRS.geodetic_crs, always_xy=True)
+    xx, yy = np.meshgrid(X_COORDS, Y_COORDS)
+    lon, lat = to_geodetic.transform(xx, yy)
+    return np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
+
+
+def to_output_layout(values: NDArray[np.float32]) -> NDArray[np.float32]:
+    """A field in the file's scan order (rows south to north) as output rows (north to south)."""
+    return np.ascontiguousarray(values[::-1, :])
+
+
+# ---- source files ---------------------------------------------------------------------------
+
+
+def hrrr_source_url(init_time: pd.Timestamp, lead_hours: int) -> str:
+    return (
+        f"s3://{SOURCE_BUCKET}/hrrr.{init_time:%Y%m%d}/conus/"
+        f"hrrr.t{init_time:%H}z.wrfsfcf{lead_hours:02d}.grib2"
+    )
+
+
+class HrrrSourceFileCoord(NoaaSourceFileCoord):
+    """An HRRR CONUS surface file: ``hrrr.YYYYMMDD/conus/hrrr.tHHz.wrfsfcfFF.grib2``."""
+
+    def get_url(self) -> str:
+        return hrrr_source_url(self.init_time, self.lead_hours)
+
+
+# ---- variables ------------------------------------------------------------------------------
+
+_INSTANT_IN_HRRR = (
+    "HRRR issues this field as an instantaneous value at the valid time (GFS issues a window "
+    "average)."
+)
+
+
+def _instant(entry: CatalogEntry, comment: str | None = None) -> CatalogEntry:
+    return replace(entry, source_step_type="instant", comment=comment or _INSTANT_IN_HRRR)
+
+
+def _categorical(name: str, what: str) -> CatalogEntry:
+    return _instant(
+        CATALOG[name],
+        f"1 where the model diagnoses {what} at the valid time, 0 elsewhere (HRRR issues the "
+        "category as an instantaneous value).",
+    )
+
+
+def _grid_relative(name: str, axis: str) -> CatalogEntry:
+    entry = CATALOG[name]
+    return replace(
+        entry,
+        standard_name=f"{axis}_wind",
+        long_name=entry.long_name.replace("U wind", "U (grid x) wind").replace(
+            "V wind", "V (grid y) wind"
+        ),
+        comment=(
+            "Relative to the Lambert grid (towards increasing x for U, increasing y for V), as "
+            "HRRR issues it. Earth-relative components: with a = 0.6225146 * (longitude + 97.5) "
+            "degrees, eastward = cos(a) U + sin(a) V, northward = -sin(a) U + cos(a) V."
+        ),
+    )
+
+
+# HRRR variants of shared catalog entries: same variable, different source encoding.
+HRRR_ENTRIES: dict[str, CatalogEntry] = {
+    "wind_u_10m": _grid_relative("wind_u_10m", "x"),
+    "wind_v_10m": _grid_relative("wind_v_10m", "y"),
+    "wind_u_80m": _grid_relative("wind_u_80m", "x"),
+    "wind_v_80m": _grid_relative("wind_v_80m", "y"),
+    "pressure_reduced_to_mean_sea_level": replace(
+        CATALOG["pressure_reduced_to_mean_sea_level"],
+        element="MSLMA",
+        long_name="Pressure reduced to MSL (MAPS system reduction)",
+        comment="HRRR's MSLMA: mean sea level pressure with the MAPS system reduction.",
+    ),
+    "categorical_snow_surface": _categorical("categorical_snow_surface", "snow"),
+    "categorical_ice_pellets_surface": _categorical(
+        "categorical_ice_pellets_surface", "ice pellets"
+    ),
+    "categorical_freezing_rain_surface": _categorical(
+        "categorical_freezing_rain_surface", "freezing rain"
+    ),
+    "categorical_rain_surface": _categorical("categorical_rain_surface", "rain"),
+    "total_cloud_cover_atmosphere": _instant(CATALOG["total_cloud_cover_atmosphere"]),
+    "downward_short_wave_radiation_flux_surface": _instant(
+        CATALOG["downward_short_wave_radiation_flux_surface"]
+    ),
+    "downward_long_wave_radiation_flux_surface": _instant(
+        CATALOG["downward_long_wave_radiation_flux_surface"]
+    ),
+}
+
+VARIABLE_NAMES: tuple[str, ...] = (
+    "temperature_2m",
+    "dew_point_temperature_2m",
+    "relative_humidity_2m",
+    "wind_u_10m",
+    "wind_v_10m",
+    "wind_u_80m",
+    "wind_v_80m",
+    "wind_gust_surface",
+    "pressure_surface",
+    "pressure_reduced_to_mean_sea_level",
+    "precipitation_surface",
+    "categorical_snow_surface",
+    "categorical_ice_pellets_surface",
+    "categorical_freezing_rain_surface",
+    "categorical_rain_surface",
+    "total_cloud_cover_atmosphere",
+    "downward_short_wave_radiation_flux_surface",
+    "downward_long_wave_radiation_flux_surface",
+    "composite_reflectivity",
+    "visibility_surface",
+    "precipitable_water_atmosphere",
+    "geopotential_height_cloud_ceiling",
+)
+
+
+def hrrr_data_vars(encoding: Encoding, *, rate_comment: str) -> tuple[NoaaDataVar, ...]:
+    return tuple(
+        noaa_data_var(
+            name,
+            encoding,
+            window_reset_hours=WINDOW_RESET_HOURS,
+            window_comment="",
+            rate_comment=rate_comment,
+            entry=HRRR_ENTRIES.get(name),
+            grid_mapping="spatial_ref",
+        )
+        for name in VARIABLE_NAMES
+    )
+
+
+# ---- coordinates ----------------------------------------------------------------------------
+
+TIME_UNITS = "seconds since 1970-01-01 00:00:00"
+TIMEDELTA_UNITS = "seconds"
+
+
+def time_encoding(chunks: tuple[int, ...]) -> Encoding:
+    return Encoding(
+        dtype="int64", fill_value=0, chunks=chunks, units=TIME_UNITS, calendar="proleptic_gregorian"
+    )
+
+
+def timedelta_encoding(chunks: tuple[int, ...]) -> Encoding:
+    # -1 s marks "not set" (NaT); 0 is a valid lead time.
+    return Encoding(dtype="int64", fill_value=-1, chunks=chunks, units=TIMEDELTA_UNITS)
+
+
+def spatial_coords() -> Sequence[Coordinate]:
+    """x, y (projected metres), 2-D latitude/longitude and the CRS variable ``spatial_ref``."""
+    crs_attrs = {k: v for k, v in HRRR_CRS.to_cf().items() if v is not None}
+    # float32 keeps latitude/longitude within 4e-6 degrees (~0.4 m) and halves the template.
+    lat_lon_encoding = Encoding(dtype="float32", fill_value=float("nan"), chunks=(NY, NX))
+    return (
+        Coordinate(
+            name="x",
+            encoding=Encoding(dtype="float64", fill_value=float("nan"), chunks=(NX,)),
+            attrs=CoordinateAttrs(
+                units="m",
+                long_name="x coordinate of projection",
+                standard_name="projection_x_coordinate",
+                axis="X",
+            ),
+        ),
+        Coordinate(
+            name="y",
+            encoding=Encoding(dtype="float64", fill_value=float("nan"), chunks=(NY,)),
+            attrs=CoordinateAttrs(
+                units="m",
+                long_name="y coordinate of projection",
+                standard_name="projection_y_coordinate",
+                axis="Y",
+            ),
+        ),
+        Coordinate(
+            name="latitude",
+            encoding=lat_lon_encoding,
+            attrs=CoordinateAttrs(
+                units="degree_north", long_name="Latitude", standard_name="latitude"
+            ),
+        ),
+        Coordinate(
+            name="longitude",
+            encoding=lat_lon_encoding,
+            attrs=CoordinateAttrs(
+                units="degree_east", long_name="Longitude", standard_name="longitude"
+            ),
+        ),
+        Coordinate(
+            name="spatial_ref",
+            encoding=Encoding(dtype="int64", fill_value=0, chunks=()),
+            attrs=CoordinateAttrs(
+                comment=(
+                    "HRRR CONUS grid: Lambert conformal conic on a sphere of radius 6371229 m, "
+                    "standard parallels 38.5, central meridian -97.5, 3 km cells."
+                ),
+                **crs_attrs,
+            ),
+        ),
+    )
+
+
+def spatial_dimension_coordinates() -> dict[str, Any]:
+    return {"y": Y_COORDS, "x": X_COORDS}
+
+
+def derive_spatial_coordinates() -> dict[str, tuple[tuple[str, ...], Any]]:
+    lat, lon = latitude_longitude()
+    return {
+        "latitude": (("y", "x"), lat),
+        "longitude": (("y", "x"), lon),
+        "spatial_ref": ((), np.int64(0)),
+    }
+
+
+INIT_FREQUENCY_FORECAST = timedelta(hours=6)

@@ -1,0 +1,44 @@
+"""Region job of noaa-hrrr-forecast-48-hour: one init time (one shard) x a group of variables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from numpy.typing import NDArray
+
+from reformatters.noaa.common.internal_attrs import NoaaDataVar
+from reformatters.noaa.hrrr.common import HrrrSourceFileCoord
+from reformatters.noaa.hrrr.region_job import HrrrRegionJob
+
+_HOUR = np.timedelta64(1, "h")
+
+
+class HrrrForecastSourceFileCoord(HrrrSourceFileCoord):
+    def out_loc(self) -> Mapping[str, Any]:
+        return {"init_time": self.init_time, "lead_time": self.lead_time}
+
+
+class HrrrForecast48HourRegionJob(HrrrRegionJob[HrrrForecastSourceFileCoord]):
+    """Reads every lead of the region's init(s); all variables share the same files."""
+
+    def generate_source_file_coords(
+        self, processing_region_ds: xr.Dataset, data_var_group: Sequence[NoaaDataVar]
+    ) -> Sequence[HrrrForecastSourceFileCoord]:
+        return [
+            HrrrForecastSourceFileCoord(init_time=pd.Timestamp(init), lead_time=pd.Timedelta(lead))
+            for init in processing_region_ds["init_time"].values
+            for lead in processing_region_ds["lead_time"].values
+        ]
+
+    def accumulation_steps(
+        self, data: xr.DataArray, data_var: NoaaDataVar
+    ) -> tuple[int, NDArray[np.int64], NDArray[np.int64]]:
+        """Deaccumulate along lead_time; HRRR's windows are the last hour (lead L: L-1 to L)."""
+        leads = (data["lead_time"].values // _HOUR).astype(np.int64)
+        attrs = data_var.internal_attrs
+        starts = np.array([attrs.window_start_hour(h) if h > 0 else 0 for h in leads])
+        return data.dims.index("lead_time"), leads * 3600, starts.astype(np.int64) * 3600
