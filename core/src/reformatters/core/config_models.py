@@ -124,6 +124,8 @@ class DataVarAttrs(FrozenModel):
     comment: str | None = None
     flag_values: tuple[int, ...] | None = None
     flag_meanings: str | None = None
+    # CF: the name of the variable holding the CRS of a projected grid (e.g. "spatial_ref").
+    grid_mapping: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         attrs = {k: v for k, v in self.model_dump().items() if v is not None}
