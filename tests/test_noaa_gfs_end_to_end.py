@@ -215,7 +215,7 @@ def _check_forecast(
         ds["valid_time"].values, ds["init_time"].values[:, None] + ds["lead_time"].values[None, :]
     )
     assert (ds["expected_forecast_length"].values == np.timedelta64(384, "h")).all()
-    for i, init in enumerate(inits):
+    for i in range(len(inits)):
         # The last lead read for both inits is f003 (f002 of 06Z is withheld).
         assert ds["ingested_forecast_length"].values[i] == np.timedelta64(3, "h")
     for name in names:
@@ -291,9 +291,7 @@ def test_analysis_every_variable_matches_synthesized_source(
     served_mirror: str, tmp_path: Path
 ) -> None:
     dataset = make_analysis_dataset()
-    dataset.backfill_local(
-        datetime(2021, 5, 1, ANALYSIS_HOURS), output_url=str(tmp_path)
-    )
+    dataset.backfill_local(datetime(2021, 5, 1, ANALYSIS_HOURS), output_url=str(tmp_path))
     ds = _open_local("noaa-gfs-analysis", tmp_path)
     _check_grid(ds)
     _check_cf(ds)
@@ -337,7 +335,11 @@ def test_analysis_source_mirror_on_s3(
             moto_s3_server.put(f"{prefix}/{path.relative_to(gfs_mirror)}", path.read_bytes())
     monkeypatch.setenv(SOURCE_MIRROR_ENV, f"s3://{moto_s3_server.bucket}/{prefix}")
     dataset = make_analysis_dataset()
-    names = ("temperature_2m", "precipitation_surface", "downward_short_wave_radiation_flux_surface")
+    names = (
+        "temperature_2m",
+        "precipitation_surface",
+        "downward_short_wave_radiation_flux_surface",
+    )
     report = dataset.backfill_local(
         datetime(2021, 5, 1, ANALYSIS_HOURS),
         JobFilters(filter_variable_names=names),
@@ -345,3 +347,17 @@ def test_analysis_source_mirror_on_s3(
     )
     assert report.jobs_run == 2  # the instantaneous and the window group
     _check_analysis(_open_local("noaa-gfs-analysis", tmp_path), names)
+
+
+@pytest.mark.slow
+def test_demo_runs_offline_and_writes_store_and_png(tmp_path: Path) -> None:
+    from reformatters.noaa.gfs.demo import run_demo
+
+    result = run_demo(tmp_path / "demo", inits=1, leads=2)
+    assert result.store.is_dir() and result.store_bytes > 0
+    assert result.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ds = result.dataset
+    assert ds.sizes["init_time"] == 1
+    assert set(ds.data_vars) == {v.name for v in make_forecast_dataset().template_config.data_vars}
+    assert np.isfinite(ds["temperature_2m"].isel(init_time=0, lead_time=0).values).all()
+    assert np.isnan(ds["precipitation_surface"].isel(init_time=0, lead_time=0).values).all()

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reformatters.core.sources.inventory import MessageSelector, parse_noaa_idx
 from reformatters.core.sources.errors import SourceFileMissingError
+from reformatters.core.sources.inventory import MessageSelector, parse_noaa_idx
 from reformatters.noaa.common.region_job import select_messages
 from reformatters.noaa.gfs.analysis.region_job import source_run
 from reformatters.noaa.gfs.analysis.template_config import GfsAnalysisTemplateConfig

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,7 @@ from reformatters.noaa.gfs.synthesis import synthesize_gfs_mirror
 DEFAULT_FOLDER = Path("data/demo")
 PLOT_VARIABLE = "temperature_2m"
 
-console = Console()
+console = Console(width=max(Console().width, 110))
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,9 @@ def _print_summary(ds: xr.Dataset, leads: int) -> None:
     ingested = ds["ingested_forecast_length"].values.astype("timedelta64[h]")
     console.print(f"      ingested_forecast_length: {', '.join(str(v) for v in ingested)}")
     table = Table(title=f"data variables (value ranges over leads 0-{leads - 1})")
-    for column in ("variable", "units", "step", "min", "max", "NaN fields"):
-        table.add_column(column)
+    table.add_column("variable", no_wrap=True)
+    for column in ("units", "step", "min", "max", "NaN fields"):
+        table.add_column(column, no_wrap=True)
     for name, var in ds.data_vars.items():
         values = var.isel(lead_time=slice(0, leads)).values
         finite = values[np.isfinite(values)]
@@ -173,11 +174,9 @@ InitsOpt = Annotated[int, typer.Option(help="Number of GFS runs (from the datase
 LeadsOpt = Annotated[int, typer.Option(help="Leads per run to synthesize (0..N-1 hours).")]
 
 
-def add_demo_command(app: Any) -> None:
+def add_demo_command(app: typer.Typer) -> None:
     @app.command("demo")
-    def demo(
-        folder: FolderOpt = DEFAULT_FOLDER, inits: InitsOpt = 2, leads: LeadsOpt = 4
-    ) -> None:
+    def demo(folder: FolderOpt = DEFAULT_FOLDER, inits: InitsOpt = 2, leads: LeadsOpt = 4) -> None:
         """Offline tour: synthesize GFS files, serve them on loopback, backfill
         noaa-gfs-forecast into a local store, summarize it and plot temperature_2m."""
         if not os.environ.get("REFORMATTERS_LOG_LEVEL"):
