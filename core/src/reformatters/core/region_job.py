@@ -188,6 +188,11 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         processing_ds = self.template_ds.isel({self.append_dim: self.processing_region()})
         coords = list(self.generate_source_file_coords(processing_ds, self.data_vars))
         downloads = self._download_all(coords, scratch)
+        # Only the leading block that holds downloaded files is allocated, transformed and
+        # written: the rest is NaN, which is the fill value, so its chunks are never stored
+        # (a forecast with 24 of 209 leads published holds 24/209 of the region in memory).
+        populated = [c for c in coords if isinstance(downloads[c], Path)]
+        processing_ds = processing_ds.isel(_populated_extent(processing_ds, coords, populated))
         result = RegionJobResult(region=self.region)
         processes = decode_processes() if self.decode_in_processes else 0
         executor: Executor = decode_pool(processes) if processes > 0 else InlineExecutor()
@@ -300,10 +305,18 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         var_dir = tmp_store / data_var.name / "c"
         if var_dir.exists():
             shutil.rmtree(var_dir)
-        array = zarr.open_array(zarr.storage.LocalStore(tmp_store), path=data_var.name, mode="r+")
-        axis = self.template_ds[data_var.name].dims.index(self.append_dim)
-        selection = tuple(self.region if i == axis else slice(None) for i in range(len(data.dims)))
         assert data.dims == self.template_ds[data_var.name].dims
+        if 0 in data.shape:
+            return 0
+        array = zarr.open_array(zarr.storage.LocalStore(tmp_store), path=data_var.name, mode="r+")
+        # `data` starts at the region along the append dim and at 0 along every other dim; it
+        # may stop early (see _populated_extent): the rest of the shard is fill.
+        selection = tuple(
+            slice(self.region.start, self.region.start + size)
+            if dim == self.append_dim
+            else slice(0, size)
+            for dim, size in zip(data.dims, data.shape, strict=True)
+        )
         array[selection] = np.ascontiguousarray(data.values)
         written = _relative_files(tmp_store, var_dir)
         bytes_written = 0
@@ -352,6 +365,19 @@ def _positional_index(
         else:
             index.append(slice(None))
     return tuple(index)
+
+
+def _populated_extent(
+    ds: xr.Dataset, coords: Sequence[SourceFileCoord], populated: Sequence[SourceFileCoord]
+) -> dict[str, slice]:
+    """For every dim `coords` address: from 0 to just past the last position `populated` fill."""
+    stops = {dim: 0 for coord in coords for dim in coord.out_loc()}
+    for coord in populated:
+        for dim, label in coord.out_loc().items():
+            position = ds.indexes[dim].get_loc(label)
+            assert isinstance(position, int | np.integer), f"{dim}={label} not unique"
+            stops[dim] = max(stops[dim], int(position) + 1)
+    return {dim: slice(0, stop) for dim, stop in stops.items()}
 
 
 def _relative_files(root: Path, folder: Path) -> list[str]:
