@@ -215,19 +215,20 @@ def _check_forecast(
         ds["valid_time"].values, ds["init_time"].values[:, None] + ds["lead_time"].values[None, :]
     )
     assert (ds["expected_forecast_length"].values == np.timedelta64(384, "h")).all()
-    for i in range(len(inits)):
-        # The last lead read for both inits is f003 (f002 of 06Z is withheld).
-        assert ds["ingested_forecast_length"].values[i] == np.timedelta64(3, "h")
+    for i, init in enumerate(inits):
+        # The longest lead in the mirror: 00Z has f000-f006 (the analysis needs them), 06Z f003.
+        longest = max(lead for file_init, lead in available if file_init == init)
+        assert ds["ingested_forecast_length"].values[i] == np.timedelta64(longest, "h")
     for name in names:
         var = config.data_var(name)
-        stored = ds[name].isel(lead_time=slice(0, 6)).load()
+        stored = ds[name].isel(lead_time=slice(0, 8)).load()
         for init in inits:
-            for lead in range(6):
+            for lead in range(8):
                 expected, tol = _expected_forecast(var, init, lead, available)
                 actual = stored.sel(init_time=init).isel(lead_time=lead).values
                 _check_field(actual, expected, tol, f"{name} {init} f{lead:03d}")
         # Leads never synthesized are NaN.
-        assert np.isnan(ds[name].isel(lead_time=[6, 150, 208]).values).all()
+        assert np.isnan(ds[name].isel(lead_time=[7, 150, 208]).values).all()
 
 
 def _check_analysis(ds: xr.Dataset, names: tuple[str, ...]) -> None:
