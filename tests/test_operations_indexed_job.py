@@ -52,7 +52,8 @@ def _synthesized_mirror(dataset_id: str) -> Callable[[Path, datetime, datetime],
 
 
 def _cases() -> Iterator[Any]:
-    yield pytest.param("example-tiny", _example_mirror, 5, id="example-tiny")
+    # (dataset id, mirror writer, shards along the append dim, region jobs per pod)
+    yield pytest.param("example-tiny", _example_mirror, 5, 2, id="example-tiny")
     # Other installed datasets that can synthesize their sources (e.g. NOAA GFS) run the same
     # test on request: they are much larger.
     for dataset_id in sorted(REGISTRY.datasets):
@@ -61,7 +62,8 @@ def _cases() -> Iterator[Any]:
         yield pytest.param(
             dataset_id,
             _synthesized_mirror(dataset_id),
-            3,
+            2,
+            1,
             id=dataset_id,
             marks=pytest.mark.skipif(
                 os.environ.get(ALL_DATASETS_ENV) != "1", reason=f"set {ALL_DATASETS_ENV}=1"
@@ -125,11 +127,14 @@ def _kill_mid_run(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("dataset_id", "write_mirror", "n_regions"), list(_cases()))
+@pytest.mark.parametrize(
+    ("dataset_id", "write_mirror", "n_regions", "jobs_per_pod"), list(_cases())
+)
 def test_indexed_job_workers_equal_single_process_even_after_sigkill(
     dataset_id: str,
     write_mirror: Callable[[Path, datetime, datetime], None],
     n_regions: int,
+    jobs_per_pod: int,
     tmp_path: Path,
     moto_s3_server: MotoS3Server,
     api_env: tuple[dict[str, str], ApiState],
@@ -140,8 +145,10 @@ def test_indexed_job_workers_equal_single_process_even_after_sigkill(
     dataset = REGISTRY.get(dataset_id)
     config = dataset.template_config
     start = config.append_dim_start
-    # n_regions shards along the append dim, the last one partial.
-    end = start + config.append_dim_frequency * (_shards_per_region(dataset) * (n_regions - 1) + 2)
+    # n_regions shards along the append dim, the last one partial where shards allow.
+    shard = _shards_per_region(dataset)
+    end = start + config.append_dim_frequency * (shard * (n_regions - 1) + min(2, shard))
+    n_jobs = len(dataset.get_jobs(config.get_template(end), JobFilters()))
     write_mirror(tmp_path / "mirror", start, end + timedelta(days=1))
     base = f"s3://{moto_s3_server.bucket}/{uuid.uuid4().hex}"
     single, indexed = f"{base}/single", f"{base}/indexed"
@@ -163,7 +170,7 @@ def test_indexed_job_workers_equal_single_process_even_after_sigkill(
             "backfill-kubernetes",
             end.isoformat(),
             "--jobs-per-pod",
-            "2",
+            str(jobs_per_pod),
             "--max-parallelism",
             "2",
             "--output-url",
@@ -182,7 +189,7 @@ def test_indexed_job_workers_equal_single_process_even_after_sigkill(
         (job,) = state.stored("jobs", "weather").values()
         spec = job["spec"]
         workers = spec["completions"]
-        assert workers == -(-n_regions // 2) >= 2
+        assert workers == -(-n_jobs // jobs_per_pod) >= 2
         assert spec["completionMode"] == "Indexed"
         (container,) = spec["template"]["spec"]["containers"]
         pod_env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
