@@ -8,7 +8,9 @@ from reformatters.core.deaccumulation import deaccumulate_to_rates
 HOUR = 3600.0
 
 
-def _rates(acc: list[float], ends_h: list[int], starts_h: list[int], **kwargs: float) -> list[float]:
+def _rates(
+    acc: list[float], ends_h: list[int], starts_h: list[int], **kwargs: float
+) -> list[float]:
     values = np.array(acc, dtype=np.float32)
     out = deaccumulate_to_rates(
         values,

@@ -7,6 +7,7 @@ GFS f000/f007 inventories, full 0.25 degree grid): the messages the datasets rea
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -76,7 +77,8 @@ def synthesize_gfs_mirror(
     (folder / SOURCE_BUCKET).mkdir(parents=True, exist_ok=True)
     if workers == 1:
         return [_write_one(folder, i, lead, _wanted(data_vars, lead)) for i, lead in jobs]
-    with ProcessPoolExecutor(workers) as pool:
+    # forkserver: forking a process that runs threads (servers, obstore) can deadlock.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
         futures = [
             pool.submit(_write_one, folder, i, lead, _wanted(data_vars, lead)) for i, lead in jobs
         ]

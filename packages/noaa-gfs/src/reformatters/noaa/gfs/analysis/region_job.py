@@ -95,6 +95,8 @@ class GfsAnalysisRegionJob(NoaaRegionJob[GfsAnalysisSourceFileCoord]):
 
     def apply_data_transformations(self, data: xr.DataArray, data_var: NoaaDataVar) -> None:
         super().apply_data_transformations(data, data_var)
+        if data.sizes["time"] == 0:
+            return
         if data_var.internal_attrs.deaccumulate_to_rate and self.processing_region().start == 0:
             # The dataset's first hour has no previous hour to deaccumulate from (its window
             # started at the run before the dataset start).
