@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from helpers import reformat_command
+from helpers import reformat_command, run_reformat
 
 from reformatters.core.operations.update import run_update
 from reformatters.core.operations.validation import StoreNotFoundError
@@ -139,6 +139,12 @@ def test_update_appends_trims_fills_in_and_keeps_published_values(
     assert report.file_counts[SourceFileStatus.READ_FAILED] == len(DATA_VARS)
     assert not report.ok
     assert_store_matches_sources(url, "2000-01-02T22")
+    # The console script, as the CronJob runs it: a real failure is a non-zero exit.
+    cli = run_reformat("example-tiny", "update", "--now", "2000-01-02T22:10", check=False)
+    assert cli.returncode == 1, cli.stderr
+    assert "read_failed 3" in cli.stdout
+    assert "1 source file(s) failed to download or read" in cli.stderr
+    assert "2000/01/02/04.npz" in cli.stderr
     assert report.kept_published_values == 3 * sum(  # 03, 04 and 21: every variable's field
         LATITUDES.size * LONGITUDES.size for _ in DATA_VARS
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from helpers import run_reformat
 from typer.testing import CliRunner
 
 from reformatters.core.operations.validation import ValidationReport, validate_dataset
@@ -63,8 +64,9 @@ def test_stale_store_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         "latest data within latency": "newest time 2000-01-02T11:00 is 2d13h0m old at "
         "2000-01-05T00:00 (limit 1d0m)"
     }
-    result = invoke("example-tiny", "validate", "--now", "2000-01-05")
-    assert result.exit_code == 1
+    # The console script, as the CronJob runs it: a failed check is a non-zero exit.
+    result = run_reformat("example-tiny", "validate", "--now", "2000-01-05", check=False)
+    assert result.returncode == 1, result.stderr
     assert "FAIL" in result.stdout
     assert "1 of 8 checks failed" in result.stdout
 

@@ -97,7 +97,8 @@ def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any
         report = run_update(dataset, _now(now), output_url)
         print_update_report(report)
         if not report.ok:
-            raise typer.Exit(1)
+            # SystemExit, not typer.Exit: `reformat` runs click with standalone_mode=False.
+            raise SystemExit(1)
 
     @app.command("validate")
     def validate(now: NowOpt = None, output_url: OutputOpt = None) -> None:
@@ -107,7 +108,8 @@ def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any
         report = validate_dataset(dataset, _now(now), output_url)
         print_validation_report(report)
         if not report.passed:
-            raise typer.Exit(1)
+            # SystemExit, not typer.Exit: `reformat` runs click with standalone_mode=False.
+            raise SystemExit(1)
 
 
 def _t(value: datetime) -> str:
@@ -145,14 +147,14 @@ def print_update_report(report: UpdateReport) -> None:
             "unavailable this run",
             highlight=False,
         )
-    for failure in report.failures[:10]:
+    failed: dict[str, str] = {}
+    for failure in report.failures:
+        failed.setdefault(failure.coord.get_url(), f"{failure.status.value}: {failure.error}")
+    for url, problem in list(failed.items())[:10]:
+        stderr.print(f"[red]failed:[/red] {url} {problem}", highlight=False, soft_wrap=True)
+    if failed:
         stderr.print(
-            f"[red]failed:[/red] {failure.status.value} {failure.coord.get_url()}: {failure.error}",
-            highlight=False,
-        )
-    if not report.ok:
-        stderr.print(
-            f"[red]error:[/red] {len(report.failures)} source file(s) failed to download or read",
+            f"[red]error:[/red] {len(failed)} source file(s) failed to download or read",
             highlight=False,
         )
 
