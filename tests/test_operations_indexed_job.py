@@ -25,6 +25,8 @@ from helpers import reformat_command, run_reformat
 from kubernetes_api_double import ApiState, api_env
 
 from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters
+from reformatters.core.errors import InvalidArgumentError
+from reformatters.core.operations.backfill import plan_kubernetes_backfill, prepare_store
 from reformatters.core.plugins import get_registry
 from reformatters.core.region_job import get_worker_jobs
 from reformatters.core.sources.server import FaultConfig, serve_mirror
@@ -220,3 +222,11 @@ def test_indexed_job_workers_equal_single_process_even_after_sigkill(
     different = [p for p in expected if actual[p] != expected[p]]
     assert different == [], f"seed {seed}, victim {victim}: {outcome}"
     print(f"seed {seed}: worker {victim} of {workers} {outcome}")
+
+    # Rewriting published regions is fine; extending the published store this way is refused.
+    again = plan_kubernetes_backfill(dataset, end, JobFilters(), 1, 1, None, indexed, start)
+    prepare_store(dataset, again)
+    later = end + config.append_dim_frequency
+    extend = plan_kubernetes_backfill(dataset, later, JobFilters(), 1, 1, None, indexed, start)
+    with pytest.raises(InvalidArgumentError, match="cannot extend a published store"):
+        prepare_store(dataset, extend)

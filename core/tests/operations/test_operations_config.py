@@ -20,8 +20,14 @@ from reformatters.core.operations.config import (
 )
 from reformatters.core.operations.manifests import cronjob_name, resource_name
 from reformatters.core.operations.schedule import append_dim_end_at, most_recent_tick
-from reformatters.core.operations.update import carry_published_coords
+from reformatters.core.operations.update import carry_published_coords, published_extent
 from reformatters.core.operations.validation import ValidationContext, recent_data
+from reformatters.core.region_job import (
+    RegionJobResult,
+    SourceFileCoord,
+    SourceFileResult,
+    SourceFileStatus,
+)
 from reformatters.core.storage import OutputStores, StoreLocation
 
 
@@ -138,3 +144,32 @@ def test_update_carries_published_result_coordinates(tmp_path: Path) -> None:
     )
     assert np.isnat(carried["ingested"].values[3:]).all()
     assert "ingested" in carried.coords
+
+
+class _Coord(SourceFileCoord):
+    time: pd.Timestamp
+
+    def get_url(self) -> str:
+        return f"file:///{self.time:%H}"
+
+    def out_loc(self) -> dict[str, pd.Timestamp]:
+        return {"time": self.time}
+
+
+def test_published_extent_stops_at_the_first_position_without_data() -> None:
+    times = pd.date_range("2024-01-01", periods=6, freq="h")
+    template = xr.Dataset(coords={"time": times})
+    statuses = ["succeeded", "succeeded", "missing", "succeeded", "missing", "missing"]
+    result = RegionJobResult(
+        region=slice(0, 6),
+        files={
+            "t": [
+                SourceFileResult(_Coord(time=t), SourceFileStatus(s))
+                for t, s in zip(times, statuses, strict=True)
+            ]
+        },
+    )
+    # Published: the first position. Positions 1 and 2 follow; 3 had data but after a gap.
+    assert published_extent(template, "time", 1, [result]) == 2
+    # Never shorter than what is published.
+    assert published_extent(template, "time", 5, [result]) == 5
