@@ -94,11 +94,11 @@ def gfs_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
             data_vars = make_forecast_dataset().template_config.data_vars
-            by_init: dict[pd.Timestamp, list[int]] = {}
-            for init, lead in _mirror_files():
-                by_init.setdefault(init, []).append(lead)
-            for init, leads in by_init.items():
-                synthesize_gfs_mirror(root, [init], leads, data_vars, workers=2)
+            wanted = set(_mirror_files())
+            inits = sorted({init for init, _ in wanted})
+            leads = sorted({lead for _, lead in wanted})
+            skip = {(i, lead) for i in inits for lead in leads} - wanted
+            synthesize_gfs_mirror(root, inits, leads, data_vars, skip=skip, workers=2)
             done.write_text("ok")
     return root
 
@@ -190,6 +190,7 @@ def _check_cf(ds: xr.Dataset) -> None:
         units = var.attrs["units"]
         assert units in UDUNITS_OK, f"{name}: units {units!r}"
         assert var.attrs["long_name"], name
+        assert var.attrs["grid_mapping"] == "spatial_ref", name
         assert var.attrs["step_type"] in {"instant", "avg", "max", "min", "accum"}, name
         standard_name = var.attrs.get("standard_name")
         if standard_name is not None:

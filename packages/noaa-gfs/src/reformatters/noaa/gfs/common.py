@@ -78,6 +78,7 @@ def gfs_data_vars(
             window_reset_hours=WINDOW_RESET_HOURS,
             window_comment=window_comment,
             rate_comment=rate_comment,
+            grid_mapping="spatial_ref",
         )
         for name in VARIABLE_NAMES
     )

@@ -172,7 +172,7 @@ class GfsForecastTemplateConfig(TemplateConfig[NoaaDataVar]):
             ),
             "ingested_forecast_length": (
                 ("init_time",),
-                np.full(n, np.timedelta64("NaT"), dtype="timedelta64[ns]"),
+                np.full(n, np.timedelta64("NaT", "ns")),
             ),
             **SPATIAL_REF,
         }
