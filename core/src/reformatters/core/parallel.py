@@ -19,6 +19,19 @@ DECODE_PROCESSES_ENV = "REFORMATTERS_DECODE_PROCESSES"
 
 type Indexer = tuple[int | slice, ...]
 
+# "__main__" as by default (tasks defined in the main script); pyproj before anything that may
+# load eccodes (see the README's library facts).
+_PRELOAD = [
+    "__main__",
+    "pyproj",
+    "numpy",
+    "pandas",
+    "xarray",
+    "zarr",
+    "pygrib",
+    "reformatters.core.region_job",
+]
+
 
 def decode_processes() -> int:
     """Worker processes for decoding: $REFORMATTERS_DECODE_PROCESSES or the CPUs we may use."""
@@ -31,7 +44,11 @@ def decode_processes() -> int:
 @cache
 def decode_pool(processes: int) -> ProcessPoolExecutor:
     """One pool per process, reused by every region job; forkserver avoids forking our threads."""
-    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("forkserver"))
+    context = multiprocessing.get_context("forkserver")
+    # The fork server imports the heavy libraries once; workers fork from it with them loaded
+    # instead of each importing them again (CPU that competes with decoding on small machines).
+    context.set_forkserver_preload(_PRELOAD)
+    pool = ProcessPoolExecutor(processes, mp_context=context)
     atexit.register(pool.shutdown, wait=False, cancel_futures=True)
     return pool
 
