@@ -79,24 +79,29 @@ def synthesize_hrrr_mirror(
 
 
 def synthetic_source_values(
-    data_var: NoaaDataVar, init_time: pd.Timestamp, lead: int
+    data_var: NoaaDataVar, init_time: pd.Timestamp, lead: int, stride: int = 1
 ) -> NDArray[np.float32] | None:
     """The values a synthesized file holds for ``data_var`` at a lead, in the *output* layout
-    (rows north to south) and source units; None where the file has no message."""
+    (rows north to south) and source units; None where the file has no message.
+
+    ``stride`` > 1 evaluates only every stride-th output row and column (``[::stride, ::stride]``
+    of the output), which is much cheaper for checks.
+    """
     attrs = data_var.internal_attrs
     forecast = attrs.forecast_description(lead)
     if forecast is None:
         return None
     grid = hrrr_conus_grid()
     start = timedelta(hours=attrs.window_start_hour(lead)) if attrs.is_window else None
-    values = synthetic_field(
+    lats = to_output_layout(grid.lats)[::stride, ::stride]
+    lons = to_output_layout(grid.lons)[::stride, ::stride]
+    return synthetic_field(
         attrs.grib_element,
         attrs.grib_level,
         init_time.to_pydatetime(),
         start,
         timedelta(hours=lead),
         attrs.source_step_type,
-        grid.lats,
-        grid.lons,
+        lats,
+        lons,
     )
-    return to_output_layout(values)
