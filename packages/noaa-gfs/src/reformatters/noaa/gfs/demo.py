@@ -85,7 +85,10 @@ def run_demo(folder: Path = DEFAULT_FOLDER, inits: int = 2, leads: int = 4) -> D
         f"(every variable, 0.25 degree) into {mirror}"
     )
     files = synthesize_gfs_mirror(mirror, init_times, range(leads), config.data_vars)
-    console.print(f"      {len(files)} GRIB2 files, {_folder_bytes(mirror) / 1e6:.0f} MB")
+    console.print(
+        f"      {len(files)} GRIB2 files, {_folder_bytes(mirror) / 1e6:.0f} MB "
+        f"({time.monotonic() - started:.0f} s)"
+    )
 
     end = init_times[-1] + config.append_dim_frequency
     with serve_mirror(mirror) as server, _env(SOURCE_MIRROR_ENV, server.url):
@@ -94,9 +97,11 @@ def run_demo(folder: Path = DEFAULT_FOLDER, inits: int = 2, leads: int = 4) -> D
             f"[bold]3/4[/bold] reformat noaa-gfs-forecast backfill-local {end:%Y-%m-%dT%H} "
             f"(other leads are absent and stay NaN)"
         )
+        backfill_started = time.monotonic()
         report = dataset.backfill_local(end.to_pydatetime(), output_url=str(output))
         console.print(
-            f"      {report.jobs_run} region job(s), {report.bytes_written / 1e6:.1f} MB written"
+            f"      {report.jobs_run} region job(s), {report.bytes_written / 1e6:.1f} MB written "
+            f"({time.monotonic() - backfill_started:.0f} s)"
         )
 
     store = Path(dataset.output_stores(str(output)).primary.url)
