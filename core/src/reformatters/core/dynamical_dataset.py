@@ -18,7 +18,7 @@ import xarray as xr
 from reformatters.core.config_models import DataVar
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.core.logging import get_logger
-from reformatters.core.metadata import publish_metadata
+from reformatters.core.metadata import carry_published_coords, publish_metadata
 from reformatters.core.operations.config import OperationsSpec
 from reformatters.core.region_job import (
     RegionJob,
@@ -182,6 +182,8 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
             publish_metadata(template_ds, outputs)
         jobs = self.get_jobs(template_ds, filters)
         report = self._run_jobs(jobs, len(jobs), template_ds, outputs, on_progress)
+        if published_end is not None:
+            template_ds = carry_published_coords(template_ds, outputs.primary, self.append_dim)
         final_ds = self.finalize_template(template_ds, report.results)
         publish_metadata(final_ds, outputs)
         return report

@@ -46,3 +46,26 @@ def _publish_to(
     location.upload_files(local, arrays)
     location.upload_files(local, [root])
     log.info("published metadata", store=location.url)
+
+
+def carry_published_coords(
+    template_ds: xr.Dataset, primary: StoreLocation, append_dim: str
+) -> xr.Dataset:
+    """Copy the published values of non-dimension coordinates along the append dim (e.g. an
+    ingested forecast length that ``finalize_template`` fills from results) into the template,
+    so that positions this run did not process keep what readers already see."""
+    published = xr.open_zarr(primary.zarr_store(read_only=True), decode_timedelta=True)
+    published_len = published.sizes[append_dim]
+    ds = template_ds.copy()
+    for name, coord in template_ds.coords.items():
+        if name in template_ds.dims or append_dim not in coord.dims or name not in published:
+            continue
+        values = coord.values.copy()
+        axis = coord.dims.index(append_dim)
+        index = [slice(None)] * values.ndim
+        index[axis] = slice(0, published_len)
+        values[tuple(index)] = published[name].values
+        ds[name] = (coord.dims, values, dict(coord.attrs))
+        ds[name].encoding = dict(coord.encoding)
+        ds = ds.set_coords(str(name))
+    return ds

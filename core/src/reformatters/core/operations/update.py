@@ -22,9 +22,9 @@ import zarr.storage
 
 from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters, scratch_dir
 from reformatters.core.logging import get_logger
-from reformatters.core.metadata import publish_metadata
+from reformatters.core.metadata import carry_published_coords, publish_metadata
 from reformatters.core.operations.schedule import append_dim_end_at, most_recent_tick
-from reformatters.core.operations.validation import StoreNotFoundError, open_published
+from reformatters.core.operations.validation import StoreNotFoundError
 from reformatters.core.region_job import (
     RegionJob,
     RegionJobResult,
@@ -135,29 +135,6 @@ def run_update(
         pd.Timestamp(template_ds[append_dim].values[new_len - 1]) + frequency
     ).to_pydatetime()
     return report
-
-
-def carry_published_coords(
-    template_ds: xr.Dataset, primary: StoreLocation, append_dim: str
-) -> xr.Dataset:
-    """Copy the published values of non-dimension coordinates along the append dim (e.g. an
-    ingested forecast length that ``finalize_template`` fills from results) into the template,
-    so that positions this run did not process keep what readers already see."""
-    published = open_published(primary)
-    published_len = published.sizes[append_dim]
-    ds = template_ds.copy()
-    for name, coord in template_ds.coords.items():
-        if name in template_ds.dims or append_dim not in coord.dims or name not in published:
-            continue
-        values = coord.values.copy()
-        axis = coord.dims.index(append_dim)
-        index = [slice(None)] * values.ndim
-        index[axis] = slice(0, published_len)
-        values[tuple(index)] = published[name].values
-        ds[name] = (coord.dims, values, dict(coord.attrs))
-        ds[name].encoding = dict(coord.encoding)
-        ds = ds.set_coords(str(name))
-    return ds
 
 
 def _succeeded_positions(append_dim: str, results: list[RegionJobResult]) -> set[pd.Timestamp]:
