@@ -1,6 +1,7 @@
 """`naive`: the same files converted the way most users do it today.
 
-Per file and variable ``xr.open_dataset(path, engine="cfgrib", filter_by_keys=...)``, load,
+Per file and variable ``xr.open_dataset(path, engine="cfgrib", filter_by_keys=...)`` (cfgrib
+indexes each file on its first open and reuses the index, its default), load,
 concatenate the leads, merge the variables and ``to_zarr`` with the dataset's chunks, shards and
 codec. One process, whole files read from the local mirror folder (no download is timed, which
 favours the naive pipeline), no unit conversion, rounding or deaccumulation.
@@ -76,13 +77,21 @@ def convert(workload: Workload, output: Path) -> None:
     import cfgrib  # noqa: F401  (after pyproj, imported by benchmarks.common)
     import xarray as xr
 
+    # cfgrib's default: index a file on first open, reuse the index for the next variables.
+    # The index goes to the work dir (not beside the mirror's files) and is rebuilt every run.
+    index_dir = output.with_name(output.name + "-cfgrib-index")
+    shutil.rmtree(index_dir, ignore_errors=True)
+    index_dir.mkdir(parents=True)
     by_var: dict[str, list[xr.DataArray]] = {}
     for var, lead, forecast in workload.messages():
         ds = xr.open_dataset(
             workload.source_path(lead),
             engine="cfgrib",
             decode_timedelta=True,
-            backend_kwargs={"filter_by_keys": filter_keys(var, lead, forecast), "indexpath": ""},
+            backend_kwargs={
+                "filter_by_keys": filter_keys(var, lead, forecast),
+                "indexpath": str(index_dir / f"f{lead:03d}.{{short_hash}}.idx"),
+            },
         )
         data_var = next(iter(ds.data_vars.values())).load()
         data_var = data_var.drop_vars(
