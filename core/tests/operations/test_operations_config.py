@@ -11,6 +11,7 @@ import pydantic
 import pytest
 import xarray as xr
 
+from reformatters.core.metadata import carry_published_coords
 from reformatters.core.operations.config import (
     ContainerResources,
     OperationsSpec,
@@ -20,7 +21,7 @@ from reformatters.core.operations.config import (
 )
 from reformatters.core.operations.manifests import cronjob_name, resource_name
 from reformatters.core.operations.schedule import append_dim_end_at, most_recent_tick
-from reformatters.core.operations.update import carry_published_coords, published_extent
+from reformatters.core.operations.update import published_extent
 from reformatters.core.operations.validation import ValidationContext, recent_data
 from reformatters.core.region_job import (
     RegionJobResult,
