@@ -95,3 +95,28 @@ def test_broken_plugin_is_reported_and_others_work(tmp_path: Path) -> None:
     assert "broken" in result.stderr and "broken-reformatters-plugin" in result.stderr
     assert "boom: missing lib" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_typer_exit_codes_reach_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import typer
+
+    from reformatters.tools import cli
+
+    build_app = cli.build_app
+
+    def build_with_failing_command(registry):
+        app = build_app(registry)
+
+        @app.command("fail-with-three")
+        def fail() -> None:
+            raise typer.Exit(3)
+
+        return app
+
+    monkeypatch.setattr(cli, "build_app", build_with_failing_command)
+    monkeypatch.setattr(sys, "argv", ["reformat", "fail-with-three"])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 3

@@ -85,7 +85,8 @@ def main() -> None:
         )
         raise SystemExit(2)
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns the code of `typer.Exit(code)` instead of exiting.
+        exit_code = app(standalone_mode=False)
     except UserError as e:
         stderr.print(f"[red]error:[/red] {e}", soft_wrap=True, highlight=False)
         raise SystemExit(1) from None
@@ -100,3 +101,5 @@ def main() -> None:
             e.show()
             raise SystemExit(e.exit_code) from None
         raise
+    if isinstance(exit_code, int) and exit_code != 0:
+        raise SystemExit(exit_code)
