@@ -7,6 +7,7 @@ carry smooth ``synthetic_field`` values, every other message is cheap constant f
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -71,7 +72,8 @@ def synthesize_hrrr_mirror(
     workers = workers or min(len(jobs), os.cpu_count() or 1) or 1
     if workers == 1:
         return [_write_one(folder, i, lead, _wanted(data_vars, lead)) for i, lead in jobs]
-    with ProcessPoolExecutor(workers) as pool:
+    # forkserver: callers (tests, the CLI) may have threads running; fork would copy their locks.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
         futures = [
             pool.submit(_write_one, folder, i, lead, _wanted(data_vars, lead)) for i, lead in jobs
         ]

@@ -173,7 +173,7 @@ class HrrrForecast48HourTemplateConfig(TemplateConfig[NoaaDataVar]):
             "expected_forecast_length": (("init_time",), expected_forecast_length(init)),
             "ingested_forecast_length": (
                 ("init_time",),
-                np.full(n, np.timedelta64("NaT"), dtype="timedelta64[ns]"),
+                np.full(n, np.timedelta64("NaT", "ns"), dtype="timedelta64[ns]"),
             ),
             **derive_spatial_coordinates(),
         }
