@@ -276,6 +276,34 @@ def test_forecast_backfill_local_matches_synthesized_source(
     every_variable = tuple(v.name for v in dataset.template_config.data_vars)
     assert len(every_variable) == 25
     _check_forecast(ds, every_variable, (INIT_00, INIT_06))
+    _check_point_extraction(ds)
+
+
+def _check_point_extraction(ds: xr.Dataset) -> None:
+    """50 random points: extract-points returns the great-circle nearest cell's values."""
+    from reformatters.tools.points import extract_points
+
+    rng = np.random.default_rng(50)
+    lat = rng.uniform(-90, 90, 50)
+    lon = rng.uniform(-180, 360, 50)  # both longitude conventions
+    points = pd.DataFrame(
+        {"id": [f"p{i:02d}" for i in range(50)], "latitude": lat, "longitude": lon}
+    )
+    table = extract_points(ds, points, variables=["temperature_2m"])
+    values = ds["temperature_2m"].sel(init_time=INIT_00).values
+    grid_lat = np.deg2rad(ds["latitude"].values)[:, None]
+    grid_lon = np.deg2rad(ds["longitude"].values)[None, :]
+    for i in range(50):
+        p_lat, p_lon = np.deg2rad(lat[i]), np.deg2rad(lon[i])
+        haversine = (
+            np.sin((grid_lat - p_lat) / 2) ** 2
+            + np.cos(p_lat) * np.cos(grid_lat) * np.sin((grid_lon - p_lon) / 2) ** 2
+        )
+        iy, ix = np.unravel_index(np.argmin(haversine), haversine.shape)
+        rows = table[(table["point_id"] == f"p{i:02d}") & (table["init_time"] == INIT_00)]
+        expected = values[:, iy, ix]
+        assert np.isfinite(expected[0])
+        np.testing.assert_array_equal(rows.sort_values("lead_time")["temperature_2m"], expected)
 
 
 def test_analysis_every_variable_matches_synthesized_source(

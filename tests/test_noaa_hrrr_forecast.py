@@ -208,3 +208,45 @@ def test_backfill_to_s3_output(
             assert_matches(run[lead], var, INIT, lead)
     # Variables outside the filter were not written.
     assert np.isnan(ds["visibility_surface"].sel(init_time=INIT).isel(lead_time=1).values).all()
+
+
+def test_point_extraction_matches_brute_force_nearest_cell(
+    backfilled: tuple[str, BackfillReport],
+) -> None:
+    import pyproj
+
+    from reformatters.tools.points import extract_points
+
+    store, _ = backfilled
+    ds = xr.open_zarr(store, decode_timedelta=True, chunks=None)
+    crs = pyproj.CRS.from_wkt(ds["spatial_ref"].attrs["crs_wkt"])
+    to_grid = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = ds["x"].values, ds["y"].values
+    rng = np.random.default_rng(50)
+    # Random points inside the grid: a random cell, moved by less than half a cell.
+    iy, ix = rng.integers(2, len(y) - 2, 50), rng.integers(2, len(x) - 2, 50)
+    px = x[ix] + rng.uniform(-1400, 1400, 50)
+    py = y[iy] + rng.uniform(-1400, 1400, 50)
+    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(px, py)
+    points = pd.DataFrame(
+        {"id": [f"p{i:02d}" for i in range(50)], "latitude": lat, "longitude": lon}
+    )
+    table = extract_points(
+        ds,
+        points,
+        variables=["temperature_2m"],
+        start=INIT.to_pydatetime(),
+        end=(INIT + pd.Timedelta(hours=6)).to_pydatetime(),
+    )
+    grid_x, grid_y = np.meshgrid(x, y)
+    values = ds["temperature_2m"].sel(init_time=INIT).values
+    for i, (point_lat, point_lon) in enumerate(zip(lat, lon, strict=True)):
+        qx, qy = to_grid.transform(point_lon, point_lat)
+        nearest = np.unravel_index(np.argmin((grid_x - qx) ** 2 + (grid_y - qy) ** 2), grid_x.shape)
+        expected = values[:, nearest[0], nearest[1]]
+        assert np.isfinite(expected[0])
+        rows = table[table["point_id"] == f"p{i:02d}"].sort_values("lead_time")
+        np.testing.assert_array_equal(rows["temperature_2m"].to_numpy(), expected)
+        assert rows["grid_latitude"].iloc[0] == pytest.approx(
+            float(ds["latitude"].values[nearest]), abs=1e-5
+        )
