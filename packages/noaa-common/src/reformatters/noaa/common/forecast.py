@@ -7,9 +7,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.typing import NDArray
 
 from reformatters.core.region_job import RegionJobResult, SourceFileStatus
+from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.region_job import NoaaSourceFileCoord
+
+_HOUR = np.timedelta64(1, "h")
 
 
 def fill_ingested_forecast_length(
@@ -41,3 +45,24 @@ def fill_ingested_forecast_length(
     )
     ds["ingested_forecast_length"].encoding = dict(template_ds["ingested_forecast_length"].encoding)
     return ds.set_coords("ingested_forecast_length")
+
+
+def forecast_source_file_coords[CoordT: NoaaSourceFileCoord](
+    coord_class: type[CoordT], processing_region_ds: xr.Dataset
+) -> list[CoordT]:
+    """One source file per (init_time, lead_time) of the region; all variables share them."""
+    return [
+        coord_class(init_time=pd.Timestamp(init), lead_time=pd.Timedelta(lead))
+        for init in processing_region_ds["init_time"].values
+        for lead in processing_region_ds["lead_time"].values
+    ]
+
+
+def lead_time_accumulation_steps(
+    data: xr.DataArray, data_var: NoaaDataVar
+) -> tuple[int, NDArray[np.int64], NDArray[np.int64]]:
+    """Deaccumulate along lead_time; each window starts where the variable's reset rule says."""
+    leads = (data["lead_time"].values // _HOUR).astype(np.int64)
+    attrs = data_var.internal_attrs
+    starts = np.array([attrs.window_start_hour(h) if h > 0 else 0 for h in leads])
+    return data.dims.index("lead_time"), leads * 3600, starts.astype(np.int64) * 3600

@@ -6,15 +6,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
+from reformatters.noaa.common.forecast import (
+    forecast_source_file_coords,
+    lead_time_accumulation_steps,
+)
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.region_job import NoaaRegionJob
 from reformatters.noaa.gfs.common import GFS_GRID, LATITUDES, LONGITUDES, GfsSourceFileCoord
-
-_HOUR = np.timedelta64(1, "h")
 
 
 class GfsForecastSourceFileCoord(GfsSourceFileCoord):
@@ -32,17 +33,10 @@ class GfsForecastRegionJob(NoaaRegionJob[GfsForecastSourceFileCoord]):
     def generate_source_file_coords(
         self, processing_region_ds: xr.Dataset, data_var_group: Sequence[NoaaDataVar]
     ) -> Sequence[GfsForecastSourceFileCoord]:
-        return [
-            GfsForecastSourceFileCoord(init_time=pd.Timestamp(init), lead_time=pd.Timedelta(lead))
-            for init in processing_region_ds["init_time"].values
-            for lead in processing_region_ds["lead_time"].values
-        ]
+        return forecast_source_file_coords(GfsForecastSourceFileCoord, processing_region_ds)
 
     def accumulation_steps(
         self, data: xr.DataArray, data_var: NoaaDataVar
     ) -> tuple[int, NDArray[np.int64], NDArray[np.int64]]:
         """Deaccumulate along lead_time; each window starts at the last 6-hourly reset."""
-        leads = (data["lead_time"].values // _HOUR).astype(np.int64)
-        attrs = data_var.internal_attrs
-        starts = np.array([attrs.window_start_hour(h) if h > 0 else 0 for h in leads])
-        return data.dims.index("lead_time"), leads * 3600, starts.astype(np.int64) * 3600
+        return lead_time_accumulation_steps(data, data_var)
