@@ -14,6 +14,7 @@ from reformatters.core.plugins import Registry, get_registry
 from reformatters.tools.dataset_commands import add_dataset_tool_commands
 from reformatters.tools.deploy import register_deploy_command
 from reformatters.tools.mirror import build_mirror_app
+from reformatters.tools.scaffold import register_scaffold_command
 
 stderr = Console(stderr=True)
 stdout = Console()
@@ -59,6 +60,7 @@ def build_app(registry: Registry) -> typer.Typer:
         app.add_typer(sub, name=dataset_id, help=f"{attrs.name}.")
     register_deploy_command(app, registry)
     app.add_typer(build_mirror_app(registry), name="mirror")
+    register_scaffold_command(app)
     registry.add_cli_commands(app)
     return app
 
