@@ -121,6 +121,8 @@ def test_backfill_kubernetes_dry_run_manifest(dataset_id: str) -> None:
     assert container["command"] == ["reformat"]
     assert container["args"][:3] == [dataset_id, "process-backfill-region-jobs", end]
     assert container["args"][-2:] == ["--output-url", "s3://example-bucket/datasets"]
+    # The worker that completes the run publishes the final metadata under the Job's name.
+    assert container["args"][container["args"].index("--run-id") + 1] == job["metadata"]["name"]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["WORKERS_TOTAL"] == str(n_jobs)
 

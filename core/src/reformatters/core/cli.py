@@ -153,6 +153,13 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
         filter_end: EndOpt = None,
         filter_variable_names: VarsOpt = None,
         output_url: OutputOpt = None,
+        run_id: Annotated[
+            str | None,
+            typer.Option(
+                help="Name of the distributed run (the Job name): the worker that completes the "
+                "run publishes the final metadata."
+            ),
+        ] = None,
     ) -> None:
         """Worker: process this worker's share of the backfill jobs.
 
@@ -163,7 +170,9 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
         filters = _filters(filter_start, filter_end, filter_variable_names)
         index, total = _worker_index_from_env(), _workers_total_from_env()
         started = datetime.now(UTC)
-        report = dataset.process_backfill_region_jobs(end, index, total, filters, output_url)
+        report = dataset.process_backfill_region_jobs(
+            end, index, total, filters, output_url, run_id=run_id
+        )
         _print_report(dataset.dataset_id, report, (datetime.now(UTC) - started).total_seconds())
 
     from reformatters.core.operations.cli import add_operations_commands

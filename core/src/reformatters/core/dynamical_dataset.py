@@ -15,6 +15,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pandas as pd
 import xarray as xr
 
+from reformatters.core.backfill_runs import (
+    WorkerRecord,
+    apply_records,
+    complete_run_records,
+    record_from_results,
+    validate_run_id,
+    write_record,
+)
 from reformatters.core.config_models import DataVar
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.core.logging import get_logger
@@ -85,6 +93,9 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
     region_job_class: type[RegionJob[DataVarT, SourceFileCoordT]]
     # Update/validate schedules, validator thresholds and Kubernetes resources, as data.
     operations: ClassVar[OperationsSpec] = OperationsSpec()
+    # Coordinates along the append dim that `finalize_template` computes from job results.
+    # Distributed backfill workers record them (see backfill_runs) so the last one can publish.
+    result_coordinates: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -196,14 +207,21 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         filters: JobFilters = JobFilters(),
         output_url: str | None = None,
         on_progress: ProgressCallback | None = None,
+        run_id: str | None = None,
     ) -> BackfillReport:
         """Run one worker's share of the jobs. Writes chunks only.
 
         Every worker computes the same job list and takes every `workers_total`-th job. The store's
         metadata is written by whoever starts the backfill; if the store does not exist yet, each
         worker writes the same metadata (identical bytes, so the order does not matter).
+
+        With a `run_id` (the Kubernetes Job's name), the worker then records its
+        `result_coordinates` and the worker that completes the run publishes the final metadata
+        (see backfill_runs).
         """
         self.validate_job_arguments(append_dim_end, filters)
+        if run_id is not None:
+            validate_run_id(run_id)
         outputs = self.output_stores(output_url)
         template_ds = self.template_config.get_template(append_dim_end)
         if not outputs.primary.exists():
@@ -218,7 +236,32 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
             jobs=len(jobs),
             jobs_total=len(all_jobs),
         )
-        return self._run_jobs(jobs, len(all_jobs), template_ds, outputs, on_progress)
+        report = self._run_jobs(jobs, len(all_jobs), template_ds, outputs, on_progress)
+        if run_id is not None:
+            finalized = self.finalize_template(template_ds, report.results)
+            record = record_from_results(
+                finalized,
+                self.result_coordinates,
+                self.append_dim,
+                [job.region for job in jobs],
+                worker_index,
+                workers_total,
+            )
+            write_record(outputs.primary, run_id, record)
+            if (records := complete_run_records(outputs.primary, run_id)) is not None:
+                self._publish_run(append_dim_end, outputs, records)
+                log.info("published metadata of completed run", run_id=run_id)
+        return report
+
+    def _publish_run(
+        self, append_dim_end: datetime, outputs: OutputStores, records: Sequence[WorkerRecord]
+    ) -> None:
+        published_end = self.published_append_dim_end(outputs)
+        end = max(append_dim_end, published_end) if published_end else append_dim_end
+        template_ds = self.template_config.get_template(end)
+        if published_end is not None:
+            template_ds = carry_published_coords(template_ds, outputs.primary, self.append_dim)
+        publish_metadata(apply_records(template_ds, records), outputs)
 
     def finalize_template(
         self, template_ds: xr.Dataset, results: Sequence[RegionJobResult]

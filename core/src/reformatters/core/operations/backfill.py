@@ -1,8 +1,9 @@
 """``backfill-kubernetes``: publish the expanded metadata, then start one Indexed Job.
 
-Each pod runs ``reformat <dataset-id> process-backfill-region-jobs`` with its index from
-JOB_COMPLETION_INDEX and the worker count from WORKERS_TOTAL; every pod computes the same job
-list and takes its round-robin share, so a re-run index rewrites the same shards.
+Each pod runs ``reformat <dataset-id> process-backfill-region-jobs --run-id <job name>`` with its
+index from JOB_COMPLETION_INDEX and the worker count from WORKERS_TOTAL; every pod computes the
+same job list and takes its round-robin share, so a re-run index rewrites the same shards. The
+pod that completes the run publishes the final metadata (see reformatters.core.backfill_runs).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def resolve_output_base(output_url: str | None, pod_env: dict[str, str]) -> str:
 
 
 def worker_args(
-    dataset_id: str, append_dim_end: datetime, filters: JobFilters, output_base: str
+    dataset_id: str, append_dim_end: datetime, filters: JobFilters, output_base: str, run_id: str
 ) -> tuple[str, ...]:
     args = [dataset_id, "process-backfill-region-jobs", append_dim_end.isoformat()]
     if filters.filter_start is not None:
@@ -64,7 +65,7 @@ def worker_args(
         args += ["--filter-end", filters.filter_end.isoformat()]
     for name in filters.filter_variable_names:
         args += ["--filter-variable-names", name]
-    args += ["--output-url", output_base]
+    args += ["--run-id", run_id, "--output-url", output_base]
     return tuple(args)
 
 
@@ -94,11 +95,14 @@ def plan_kubernetes_backfill(
     env = {}
     if replicas := os.environ.get(REPLICA_URLS_ENV):
         env[REPLICA_URLS_ENV] = replicas
+    job_name = resource_name(dataset.dataset_id, "backfill", f"{now:%Y%m%d-%H%M%S}")
     request = BackfillJobRequest(
         dataset_id=dataset.dataset_id,
-        job_name=resource_name(dataset.dataset_id, "backfill", f"{now:%Y%m%d-%H%M%S}"),
+        job_name=job_name,
         image=resolve_image(image, config),
-        worker_args=worker_args(dataset.dataset_id, append_dim_end, filters, output_base),
+        worker_args=worker_args(
+            dataset.dataset_id, append_dim_end, filters, output_base, run_id=job_name
+        ),
         workers=workers,
         parallelism=parallelism,
         env=env,

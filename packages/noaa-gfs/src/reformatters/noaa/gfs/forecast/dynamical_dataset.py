@@ -44,6 +44,8 @@ class GfsForecastDataset(DynamicalDataset[NoaaDataVar, GfsForecastSourceFileCoor
         ),
     )
 
+    result_coordinates: ClassVar[tuple[str, ...]] = ("ingested_forecast_length",)
+
     def finalize_template(
         self, template_ds: xr.Dataset, results: Sequence[RegionJobResult]
     ) -> xr.Dataset:

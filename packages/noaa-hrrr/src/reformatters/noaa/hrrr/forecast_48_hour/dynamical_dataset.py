@@ -56,6 +56,8 @@ class HrrrForecast48HourDataset(DynamicalDataset[NoaaDataVar, HrrrForecastSource
         ),
     )
 
+    result_coordinates: ClassVar[tuple[str, ...]] = ("ingested_forecast_length",)
+
     def finalize_template(
         self, template_ds: xr.Dataset, results: Sequence[RegionJobResult]
     ) -> xr.Dataset:
