@@ -34,6 +34,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from reformatters.core.errors import UserError
 
@@ -229,13 +230,13 @@ def _import_statement(module: str, name: str) -> str:
     return f"from {module} import (\n    {name},\n)"
 
 
-def _natural_key(text: str) -> list[tuple[int, int | str]]:
-    """Sort key comparing digit runs as numbers, as ruff's isort orders module names."""
-    return [
-        (0, int(part)) if part.isdigit() else (1, part)
-        for part in re.split(r"(\d+)", text.lower())
-        if part
-    ]
+def _natural_key(text: str) -> list[tuple[int, int]]:
+    """Sort key of ruff's isort for module names: characters in order, runs of digits compared
+    as numbers (``forecast.x`` < ``forecast9`` < ``forecast10`` < ``forecast_a``)."""
+    key: list[tuple[int, int]] = []
+    for digits, other in re.findall(r"(\d+)|(\D)", text.lower()):
+        key.append((ord("0"), int(digits)) if digits else (ord(other), 0))
+    return key
 
 
 def _first_party_block(tree: ast.Module) -> list[ast.ImportFrom]:
@@ -344,7 +345,9 @@ def _table_span(lines: list[str], header: str) -> tuple[int, int] | None:
     return start, end
 
 
-def _append_to_array(text: str, table: str, key: str, item: str) -> str | None:
+def _append_to_array(
+    text: str, table: str, key: str, item: str, after_prefix: str | None = None
+) -> str | None:
     """``text`` with the TOML string ``item`` appended to ``[table] key = [...]``.
 
     None if the table or key is absent. One-line and one-item-per-line arrays are kept as such.
@@ -366,6 +369,13 @@ def _append_to_array(text: str, table: str, key: str, item: str) -> str | None:
         lines[index] = f"{body}{separator}{quoted}]\n"
         return "".join(lines)
     closing = next(i for i in range(index + 1, len(lines)) if lines[i].strip().startswith("]"))
+    if after_prefix is not None:
+        # Right after the last item starting with the prefix (e.g. the other packages).
+        kin = [i for i in range(index + 1, closing) if lines[i].strip().startswith(after_prefix)]
+        if kin and lines[kin[-1]].rstrip().endswith(","):
+            line = lines[kin[-1]]
+            lines.insert(kin[-1] + 1, f"{line[: len(line) - len(line.lstrip())]}{quoted},\n")
+            return "".join(lines)
     previous = lines[closing - 1]
     indent = "    "
     if closing - 1 > index:
@@ -459,10 +469,12 @@ def plan_root_pyproject(text: str, names: IntegrationNames) -> _RootEdit:
     if isinstance(dev, list) and names.distribution not in dev:
         apply(
             f"{names.distribution} in the dev dependency group",
-            lambda t: _append_to_array(t, "dependency-groups", "dev", names.distribution),
+            lambda t: _append_to_array(
+                t, "dependency-groups", "dev", names.distribution, '"reformatters-'
+            ),
             lambda b, a: (
-                _nested(a, "dependency-groups", "dev")
-                == [*_nested(b, "dependency-groups", "dev"), names.distribution]
+                sorted(_nested(a, "dependency-groups", "dev"))
+                == sorted([*_nested(b, "dependency-groups", "dev"), names.distribution])
             ),
         )
     mypy_path = _nested(data, "tool", "mypy", "mypy_path")
@@ -501,14 +513,20 @@ class ScaffoldResult:
     modified: list[Path] = field(default_factory=list)
     template_rendered: bool = False
     notes: list[str] = field(default_factory=list)
+    # The plugin module the variant could not be registered in automatically, if any.
+    unregistered: Path | None = None
 
     def next_steps(self) -> list[str]:
         names = self.names
         test = f"packages/{names.package_dir}/tests/{names.test_file}"
         steps = [
-            "uv sync --all-packages        # locks and installs the new package",
+            "uv sync --all-packages        # locks and installs the package"
+            if self.new_package
+            else "uv sync --all-packages",
             f"uv run reformat --help        # lists {names.dataset_id}",
         ]
+        if self.unregistered:
+            steps.insert(0, f"register {names.factory} in {self.unregistered} (see the note)")
         if not self.template_rendered:
             steps.append(f"uv run reformat {names.dataset_id} update-template")
         steps += [
@@ -623,13 +641,14 @@ def initialize_new_integration(
         plugin_module = _entry_point_module(pyproject)
         if plugin_module is None:
             raise UserError(
-                f"{names.distribution} declares no [project.entry-points.reformatters] plugin; "
+                f"{names.distribution} declares no entry point in the 'reformatters' group; "
                 "it is a library, not a dataset package"
             )
         plugin = package / "src" / Path(*plugin_module.split(".")).with_suffix(".py")
         try:
             edits[plugin] = add_variant_to_plugin(plugin.read_text(), names)
         except (OSError, ValueError, SyntaxError) as e:
+            result.unregistered = plugin.relative_to(root)
             notes.append(
                 f"register {names.factory} (from {names.variant_module}.dynamical_dataset) in "
                 f"{plugin.relative_to(root)} by hand: {e}"
@@ -721,7 +740,7 @@ def register_scaffold_command(app: typer.Typer) -> None:
         for path in result.modified:
             console.print(f"  ~ {path}")
         for note in result.notes:
-            console.print(f"[yellow]note:[/yellow] {note}")
+            console.print(f"[yellow]note:[/yellow] {escape(note)}")
         console.print("\nNext steps:")
         for number, step in enumerate(result.next_steps(), start=1):
-            console.print(f"  {number}. {step}")
+            console.print(f"  {number}. {escape(step)}")
