@@ -41,7 +41,7 @@ REGISTRY = get_registry()
 
 
 def _example_mirror(folder: Path, start: datetime, end: datetime) -> None:
-    times = pd.date_range(start, end, freq="h", inclusive="left")
+    times = pd.date_range(start, end + timedelta(days=1), freq="h", inclusive="left")
     # One file withheld: missing data must come out the same way in both runs.
     write_example_source(folder, times, skip=[times[30]])
 
@@ -54,10 +54,20 @@ def _synthesized_mirror(dataset_id: str) -> Callable[[Path, datetime, datetime],
 
 
 def _cases() -> Iterator[Any]:
-    # (dataset id, mirror writer, shards along the append dim, region jobs per pod)
-    yield pytest.param("example-tiny", _example_mirror, 5, 2, id="example-tiny")
-    # Other installed datasets that can synthesize their sources (e.g. NOAA GFS) run the same
-    # test on request: they are much larger.
+    # (dataset id, mirror writer, shards along the append dim, region jobs per pod, variables)
+    yield pytest.param("example-tiny", _example_mirror, 5, 2, (), id="example-tiny")
+    # noaa-gfs-forecast on three variables (an instant field, a deaccumulated rate and a window
+    # statistic with no value at lead 0) keeps the full-grid case within CI's budget.
+    yield pytest.param(
+        "noaa-gfs-forecast",
+        _synthesized_mirror("noaa-gfs-forecast"),
+        2,
+        1,
+        ("temperature_2m", "precipitation_surface", "maximum_temperature_2m"),
+        id="noaa-gfs-forecast-3-variables",
+    )
+    # Every installed dataset that can synthesize its sources, all variables, on request: they
+    # are much larger (noaa-gfs-forecast: about 7 minutes on 2 cores).
     for dataset_id in sorted(REGISTRY.datasets):
         if dataset_id == "example-tiny":
             continue
@@ -66,6 +76,7 @@ def _cases() -> Iterator[Any]:
             _synthesized_mirror(dataset_id),
             2,
             1,
+            (),
             id=dataset_id,
             marks=pytest.mark.skipif(
                 os.environ.get(ALL_DATASETS_ENV) != "1", reason=f"set {ALL_DATASETS_ENV}=1"
@@ -86,10 +97,14 @@ def _objects(url: str) -> dict[str, bytes]:
 
 
 def _region_shard_prefixes(
-    dataset: DynamicalDataset[Any, Any], end: datetime, index: int, workers: int
+    dataset: DynamicalDataset[Any, Any],
+    end: datetime,
+    filters: JobFilters,
+    index: int,
+    workers: int,
 ) -> list[str]:
     template_ds = dataset.template_config.get_template(end)
-    jobs = get_worker_jobs(dataset.get_jobs(template_ds, JobFilters()), index, workers)
+    jobs = get_worker_jobs(dataset.get_jobs(template_ds, filters), index, workers)
     size = _shards_per_region(dataset)
     return [f"{v.name}/c/{job.region.start // size}/" for job in jobs for v in job.data_vars]
 
@@ -130,13 +145,14 @@ def _kill_mid_run(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("dataset_id", "write_mirror", "n_regions", "jobs_per_pod"), list(_cases())
+    ("dataset_id", "write_mirror", "n_regions", "jobs_per_pod", "variables"), list(_cases())
 )
 def test_indexed_job_workers_equal_single_process_even_after_sigkill(
     dataset_id: str,
     write_mirror: Callable[[Path, datetime, datetime], None],
     n_regions: int,
     jobs_per_pod: int,
+    variables: tuple[str, ...],
     tmp_path: Path,
     moto_s3_server: MotoS3Server,
     api_env: tuple[dict[str, str], ApiState],
@@ -150,8 +166,10 @@ def test_indexed_job_workers_equal_single_process_even_after_sigkill(
     # n_regions shards along the append dim, the last one partial where shards allow.
     shard = _shards_per_region(dataset)
     end = start + config.append_dim_frequency * (shard * (n_regions - 1) + min(2, shard))
-    n_jobs = len(dataset.get_jobs(config.get_template(end), JobFilters()))
-    write_mirror(tmp_path / "mirror", start, end + timedelta(days=1))
+    filters = JobFilters(filter_variable_names=variables)
+    filter_args = [arg for name in variables for arg in ("--filter-variable-names", name)]
+    n_jobs = len(dataset.get_jobs(config.get_template(end), filters))
+    write_mirror(tmp_path / "mirror", start, end)
     base = f"s3://{moto_s3_server.bucket}/{uuid.uuid4().hex}"
     single, indexed = f"{base}/single", f"{base}/indexed"
     api, state = api_env
@@ -165,12 +183,21 @@ def test_indexed_job_workers_equal_single_process_even_after_sigkill(
             "REFORMATTERS_SOURCE_MIRROR": mirror.url,
             "REFORMATTERS_SCRATCH": str(tmp_path / "scratch"),
         }
-        run_reformat(dataset_id, "backfill-local", end.isoformat(), "--output-url", single, env=env)
+        run_reformat(
+            dataset_id,
+            "backfill-local",
+            end.isoformat(),
+            *filter_args,
+            "--output-url",
+            single,
+            env=env,
+        )
 
         driver = run_reformat(
             dataset_id,
             "backfill-kubernetes",
             end.isoformat(),
+            *filter_args,
             "--jobs-per-pod",
             str(jobs_per_pod),
             "--max-parallelism",
@@ -204,7 +231,7 @@ def test_indexed_job_workers_equal_single_process_even_after_sigkill(
         outcome = _kill_mid_run(
             processes[victim],
             store,
-            _region_shard_prefixes(dataset, end, victim, workers),
+            _region_shard_prefixes(dataset, end, filters, victim, workers),
             rng,
         )
         for i, process in processes.items():
