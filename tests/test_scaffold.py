@@ -4,6 +4,7 @@ the generated tests, ruff and mypy, a CLI backfill from a synthesized mirror).""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -374,3 +375,15 @@ def test_scaffolded_integration_works_in_a_copy_of_the_workspace(tmp_path: Path)
     assert ("6 passed" if real.is_dir() else "4 passed, 2 skipped") in out
     _run([str(bin_dir / "ruff"), "check", "packages/acme-foo"], ws, env)
     _run([str(bin_dir / "ruff"), "format", "--check", "packages/acme-foo"], ws, env)
+
+
+def test_template_is_rendered_with_the_new_sources(workspace: Path) -> None:
+    """The store is rendered by this interpreter with only the package's src added to its path."""
+    result = initialize_new_integration("acme", "bar", "forecast", workspace)
+    assert result.template_rendered and result.notes == []
+    store = workspace / "packages/acme-bar/src/reformatters/acme/bar/forecast/templates/latest.zarr"
+    assert store.relative_to(workspace) in result.created
+    metadata = json.loads((store / "zarr.json").read_text())
+    assert metadata["attributes"]["dataset_id"] == "acme-bar-forecast"
+    assert (store / "temperature_2m" / "zarr.json").is_file()
+    assert "uv run reformat acme-bar-forecast update-template" not in result.next_steps()
