@@ -560,7 +560,7 @@ def _render_template_store(workspace: Path, names: IntegrationNames, package: Pa
     Returns None on success, else the error output (the caller reports it as a next step).
     """
     code = (
-        "import importlib, sys\n"
+        "import importlib\n"
         f"module = importlib.import_module({names.variant_module + '.template_config'!r})\n"
         f"config = getattr(module, {names.variant_class + 'TemplateConfig'!r})()\n"
         "print(config.update_template())\n"
@@ -579,7 +579,8 @@ def _render_template_store(workspace: Path, names: IntegrationNames, package: Pa
         timeout=600,
     )
     if result.returncode != 0:
-        return (result.stderr or result.stdout).strip().splitlines()[-1:][0] or "failed"
+        output = (result.stderr or result.stdout).strip().splitlines()
+        return output[-1] if output else f"exit code {result.returncode}"
     return None
 
 
