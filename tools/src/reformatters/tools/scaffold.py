@@ -715,8 +715,8 @@ def register_scaffold_command(app: typer.Typer) -> None:
         workspace: Annotated[
             Path | None,
             typer.Option(
-                help="Workspace root (default: the folder above the current one whose "
-                "pyproject.toml has [tool.uv.workspace])."
+                help="Workspace root (default: the nearest folder at or above the current one "
+                "whose pyproject.toml has a tool.uv.workspace table)."
             ),
         ] = None,
         template: Annotated[
