@@ -17,6 +17,7 @@ from helpers import REPO_ROOT, run_reformat
 
 from reformatters.core.errors import UserError
 from reformatters.tools.scaffold import (
+    DatasetKind,
     IntegrationNames,
     add_variant_to_plugin,
     find_workspace_root,
@@ -79,6 +80,13 @@ def test_names_derive_every_identifier() -> None:
     assert names.variant_class == "Forecast48Hour"
     assert names.factory == "make_forecast_48_hour_dataset"
     assert names.test_file == "test_acme_foo2_forecast_48_hour.py"
+
+
+def test_kind_defaults_from_the_variant_name() -> None:
+    assert DatasetKind.for_variant("analysis") == DatasetKind.ANALYSIS
+    assert DatasetKind.for_variant("hourly_analysis") == DatasetKind.ANALYSIS
+    assert DatasetKind.for_variant("forecast_48_hour") == DatasetKind.FORECAST
+    assert DatasetKind.for_variant("ensemble") == DatasetKind.FORECAST
 
 
 @pytest.mark.parametrize(
@@ -226,7 +234,16 @@ def test_new_package_then_a_second_variant(workspace: Path) -> None:
     readme = (package / "README.md").read_text()
     assert readme.startswith(readme_before) and "## `acme-foo-analysis`" in readme
     assert (package / "tests" / "test_acme_foo_forecast.py").read_text() == test_before
-    assert (src / "analysis" / "dynamical_dataset.py").exists()
+    # Named like an analysis: time x latitude x longitude, unless --kind says otherwise.
+    assert second.kind == "analysis"
+    assert 'append_dim: str = "time"' in (src / "analysis" / "template_config.py").read_text()
+    third = initialize_new_integration(
+        "acme", "foo", "reanalysis", workspace, kind=DatasetKind.FORECAST, render_template=False
+    )
+    assert third.kind == "forecast"
+    assert (
+        'append_dim: str = "init_time"' in (src / "reanalysis" / "template_config.py").read_text()
+    )
     # The root is registered already: not touched again.
     assert Path("pyproject.toml") not in second.modified
 
@@ -367,7 +384,7 @@ def test_scaffolded_integration_works_in_a_copy_of_the_workspace(tmp_path: Path)
     _run([reformat, *backfill, str(output)], ws, backfill_env)
     assert (output / "acme-foo-forecast" / "v0.1.0.zarr" / "zarr.json").is_file()
 
-    # A second variant of the same package: registered in its plugin, no re-sync needed.
+    # A second variant (an analysis) of the same package: registered in its plugin, no re-sync.
     _run([*scaffold, "acme", "foo", "analysis", "--workspace", str(ws)], ws, env)
     help_text = _run([reformat, "--help"], ws, env)
     assert "acme-foo-analysis" in help_text and "acme-foo-forecast" in help_text

@@ -4,9 +4,9 @@ Generates ``packages/<provider>-<model>/`` (distribution ``reformatters-<provide
 import path ``reformatters.<provider>.<model>``, entry point ``<provider>-<model>``) with one
 dataset ``<provider>-<model>-<variant>`` in ``reformatters.<provider>.<model>.<variant>``, or adds
 the variant to a package it generated before. The dataset works end to end as generated: a
-forecast on a small global grid read from GRIB2 files with ``.idx`` inventories, a synthesized
-source mirror and a test that backfills from it over loopback; ``TODO`` marks what the
-integrator replaces (see ``docs/integration-guide.md``).
+forecast (init_time x lead_time) or an analysis (time) on a small global grid, read from GRIB2
+files with ``.idx`` inventories, a synthesized source mirror and a test that backfills from it
+over loopback; ``TODO`` marks what the integrator replaces (``docs/integration-guide.md``).
 
 Nothing is overwritten: every file is planned first and the command stops with a one-line error
 if any new file already exists. The workspace root's ``pyproject.toml`` gets the package in
@@ -26,6 +26,7 @@ import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -39,6 +40,7 @@ from rich.markup import escape
 from reformatters.core.errors import UserError
 
 __all__ = [
+    "DatasetKind",
     "IntegrationNames",
     "ScaffoldResult",
     "find_workspace_root",
@@ -61,6 +63,18 @@ _TEMPLATES = "scaffold_templates"
 # Placeholder dates of the generated template (DATASET_START, two 6-hourly inits after it).
 _EXAMPLE_START = "2024-01-01T00"
 _EXAMPLE_END = "2024-01-01T12"
+
+
+class DatasetKind(StrEnum):
+    """The shape of the generated dataset."""
+
+    FORECAST = "forecast"  # init_time x lead_time x latitude x longitude, one file per init+lead
+    ANALYSIS = "analysis"  # time x latitude x longitude, one file per time
+
+    @classmethod
+    def for_variant(cls, variant: str) -> DatasetKind:
+        """The default: ``analysis`` for variants named like one, else ``forecast``."""
+        return cls.ANALYSIS if "analysis" in variant else cls.FORECAST
 
 
 # ---- names ------------------------------------------------------------------------------------
@@ -493,8 +507,7 @@ def plan_root_pyproject(text: str, names: IntegrationNames) -> _RootEdit:
 
 # ---- planning and writing -----------------------------------------------------------------------
 
-_VARIANT_FILES = (
-    "__init__.py",
+_KIND_FILES = (
     "template_config.py",
     "region_job.py",
     "synthesis.py",
@@ -509,6 +522,7 @@ class ScaffoldResult:
     names: IntegrationNames
     workspace: Path
     new_package: bool
+    kind: DatasetKind
     created: list[Path] = field(default_factory=list)
     modified: list[Path] = field(default_factory=list)
     template_rendered: bool = False
@@ -590,10 +604,12 @@ def initialize_new_integration(
     variant: str,
     workspace: Path | None = None,
     *,
+    kind: DatasetKind | None = None,
     render_template: bool = True,
 ) -> ScaffoldResult:
     """Generate the package (or add the variant) and register it; see the module docstring."""
     names = validate_names(provider, model, variant)
+    kind = kind or DatasetKind.for_variant(variant)
     root = find_workspace_root(workspace or Path.cwd())
     if workspace is not None and root != workspace.resolve():
         raise UserError(f"{workspace} is not a uv workspace root (found {root} above it)")
@@ -605,7 +621,7 @@ def initialize_new_integration(
     edits: dict[Path, str] = {}
     appended: dict[Path, str] = {}
     notes: list[str] = []
-    result = ScaffoldResult(names, root, new_package=not package.exists())
+    result = ScaffoldResult(names, root, new_package=not package.exists(), kind=kind)
 
     if names.dataset_id in _existing_dataset_ids(root):
         raise UserError(f"dataset id {names.dataset_id!r} already exists in {root / 'packages'}")
@@ -658,10 +674,11 @@ def initialize_new_integration(
         if package_readme.is_file():
             appended[package_readme] = render("variant/README-section.md.tmpl", substitutions)
 
-    for name in _VARIANT_FILES:
-        new_files[variant_dir / name] = render(f"variant/{name}.tmpl", substitutions)
+    new_files[variant_dir / "__init__.py"] = render("variant/__init__.py.tmpl", substitutions)
+    for name in _KIND_FILES:
+        new_files[variant_dir / name] = render(f"{kind}/{name}.tmpl", substitutions)
     new_files[package / "tests" / names.test_file] = render(
-        "variant/test_variant.py.tmpl", substitutions
+        f"{kind}/test_variant.py.tmpl", substitutions
     )
     for path, text in new_files.items():
         if path.suffix == ".py":
@@ -719,6 +736,13 @@ def register_scaffold_command(app: typer.Typer) -> None:
                 "whose pyproject.toml has a tool.uv.workspace table)."
             ),
         ] = None,
+        kind: Annotated[
+            DatasetKind | None,
+            typer.Option(
+                help="forecast (init_time x lead_time x lat x lon) or analysis (time x lat x "
+                "lon); default: analysis if the variant's name contains 'analysis'."
+            ),
+        ] = None,
         template: Annotated[
             bool,
             typer.Option(help="Render templates/latest.zarr right away."),
@@ -728,14 +752,18 @@ def register_scaffold_command(app: typer.Typer) -> None:
         add the variant to that package): code with TODOs, a synthesized-mirror test, a guide."""
         console = Console(highlight=False, soft_wrap=True)
         result = initialize_new_integration(
-            provider, model, variant, workspace, render_template=template
+            provider, model, variant, workspace, kind=kind, render_template=template
         )
         names = result.names
         where = f"packages/{names.package_dir}"
         if result.new_package:
-            console.print(f"Created {names.distribution} in {where} with {names.dataset_id}:")
+            console.print(
+                f"Created {names.distribution} in {where} with {names.dataset_id} ({result.kind}):"
+            )
         else:
-            console.print(f"Added {names.dataset_id} to {names.distribution} in {where}:")
+            console.print(
+                f"Added {names.dataset_id} ({result.kind}) to {names.distribution} in {where}:"
+            )
         for path in result.created:
             console.print(f"  + {path}")
         for path in result.modified:
