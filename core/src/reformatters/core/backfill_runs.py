@@ -82,7 +82,7 @@ def _to_json_values(values: NDArray[Any]) -> list[Any]:
     if values.dtype.kind == "f":
         return [None if np.isnan(v) else float(v) for v in values]
     assert values.dtype.kind in "iub", f"unsupported coordinate dtype {values.dtype}"
-    return values.tolist()
+    return list(values.tolist())
 
 
 def record_from_results(

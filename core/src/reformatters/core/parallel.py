@@ -5,9 +5,9 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from functools import cache
 from multiprocessing.shared_memory import SharedMemory
 from typing import Any
@@ -62,37 +62,63 @@ class InlineExecutor(Executor):
         return future
 
 
-@contextmanager
-def shared_float32_array(shape: tuple[int, ...]) -> Iterator[str]:
-    """A NaN-filled float32 array in shared memory; yields its name for `attach_float32_array`.
+# Shared float32 buffers this process created, by name; reused by every region job. Reuse matters:
+# the first touch of fresh shared pages costs a page fault and the kernel's zeroing per 4 KiB in
+# every process that maps them, which was a large share of a backfill's CPU time. Pages are only
+# allocated when touched, so a buffer sized for a whole region costs only what is written.
+_OWNED: dict[str, SharedMemory] = {}
+# Buffers other processes created, mapped once by decode workers; only the newest few stay.
+_ATTACHED: dict[str, SharedMemory] = {}
+_ATTACHED_MAX = 2
 
-    The creator holds no numpy view of it, so it can always be closed: every user attaches by name
-    and drops its views before detaching.
-    """
-    shm = SharedMemory(create=True, size=max(1, int(np.prod(shape)) * 4))
-    try:
-        np.ndarray(shape, dtype=np.float32, buffer=shm.buf).fill(np.nan)
-        yield shm.name
-    finally:
-        # A failed user's traceback may still hold a view; the mapping goes with it.
+
+def shared_buffers(count: int, size: int) -> list[str]:
+    """Names of `count` shared buffers of at least `size` float32 values, reused across calls
+    (replaced by larger ones when needed). Contents are whatever the previous user left."""
+    owned = list(_OWNED.values())
+    if len(owned) < count or any(shm.size < size * 4 for shm in owned[:count]):
+        release_shared_buffers()
+        for _ in range(count):
+            shm = SharedMemory(create=True, size=max(1, size * 4))
+            _OWNED[shm.name] = shm
+        owned = list(_OWNED.values())
+    return [shm.name for shm in owned[:count]]
+
+
+def release_shared_buffers() -> None:
+    for shm in _OWNED.values():
+        # A failed user's traceback may still hold a view; the mapping goes with the process.
         with suppress(BufferError):
             shm.close()
         shm.unlink()
+    _OWNED.clear()
 
 
-@contextmanager
-def attach_float32_array(name: str, shape: tuple[int, ...]) -> Iterator[NDArray[np.float32]]:
-    """A view of a shared array. Callers must not keep references to it after the block."""
-    shm = SharedMemory(name=name, track=False)
-    try:
-        yield np.ndarray(shape, dtype=np.float32, buffer=shm.buf)
-    finally:
-        shm.close()
+atexit.register(release_shared_buffers)
+
+
+def _mapping(name: str) -> SharedMemory:
+    if (owned := _OWNED.get(name)) is not None:
+        return owned
+    shm = _ATTACHED.pop(name, None)
+    if shm is None:
+        shm = SharedMemory(name=name, track=False)
+        while len(_ATTACHED) >= _ATTACHED_MAX:
+            _ATTACHED.pop(next(iter(_ATTACHED))).close()
+    _ATTACHED[name] = shm
+    return shm
+
+
+def shared_array(name: str, shape: tuple[int, ...]) -> NDArray[np.float32]:
+    """A view of the first prod(shape) values of shared buffer `name` as an array of `shape`.
+    Callers drop their views before the buffer is released."""
+    return np.ndarray(shape, dtype=np.float32, buffer=_mapping(name).buf)
 
 
 def write_into_shared(
     name: str, shape: tuple[int, ...], index: Indexer, values: NDArray[np.float32]
 ) -> None:
-    with attach_float32_array(name, shape) as array:
-        array[index] = values
-        del array
+    """Set `index` of the array of `shape` held in shared buffer `name` (in a decode worker)."""
+    array = shared_array(name, shape)
+    array[index] = values
+    del array

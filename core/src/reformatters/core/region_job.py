@@ -7,7 +7,6 @@ from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -25,10 +24,10 @@ from reformatters.core.logging import get_logger
 from reformatters.core.parallel import (
     Indexer,
     InlineExecutor,
-    attach_float32_array,
     decode_pool,
     decode_processes,
-    shared_float32_array,
+    shared_array,
+    shared_buffers,
     write_into_shared,
 )
 from reformatters.core.rounding import round_float32_mantissa
@@ -196,27 +195,29 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         result = RegionJobResult(region=self.region)
         processes = decode_processes() if self.decode_in_processes else 0
         executor: Executor = decode_pool(processes) if processes > 0 else InlineExecutor()
-        # Decode variable k+1 (worker processes) while variable k is transformed, encoded and
-        # uploaded (a thread: blosc and numpy release the GIL). At most two variables in memory.
+        # Two shared buffers, reused variable after variable (and job after job): variable k+1
+        # is decoded (worker processes) into one while variable k is transformed, encoded and
+        # uploaded from the other (a thread: blosc and numpy release the GIL).
+        full_region = self.template_ds.isel({self.append_dim: self.processing_region()})
+        full_size = max(full_region[v.name].size for v in self.data_vars)
+        buffers = shared_buffers(min(2, len(self.data_vars)), full_size)
         with ThreadPoolExecutor(1) as writer:
-            pending: tuple[Future[int], ExitStack] | None = None
-            for data_var in self.data_vars:
+            pending: Future[int] | None = None
+            for i, data_var in enumerate(self.data_vars):
                 shape = processing_ds[data_var.name].shape
-                var_stack = ExitStack()
-                shm_name = var_stack.enter_context(shared_float32_array(shape))
+                buffer = buffers[i % len(buffers)]
                 result.files[data_var.name] = self._read_variable(
-                    executor, processing_ds, data_var, coords, downloads, shm_name, shape
+                    executor, processing_ds, data_var, coords, downloads, buffer, shape
                 )
                 if pending is not None:
-                    result.bytes_written += _finish(*pending)
-                write = writer.submit(
-                    self._transform_and_write, processing_ds, shm_name, data_var, outputs, tmp_store
+                    result.bytes_written += pending.result()
+                pending = writer.submit(
+                    self._transform_and_write, processing_ds, buffer, data_var, outputs, tmp_store
                 )
-                pending = (write, var_stack)
                 if on_progress is not None:
                     on_progress()
             if pending is not None:
-                result.bytes_written += _finish(*pending)
+                result.bytes_written += pending.result()
         for path in downloads.values():
             if isinstance(path, Path):
                 path.unlink(missing_ok=True)
@@ -237,12 +238,11 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         tmp_store: Path,
     ) -> int:
         template = processing_ds[data_var.name]
-        with attach_float32_array(shm_name, template.shape) as values:
-            data = xr.DataArray(values, coords=template.coords, dims=template.dims)
-            self.apply_data_transformations(data, data_var)
-            region_data = self._trim_to_region(data)
-            written = self._write_shards(region_data, data_var, outputs, tmp_store)
-            del data, values, region_data
+        values = shared_array(shm_name, template.shape)
+        data = xr.DataArray(values, coords=template.coords, dims=template.dims)
+        self.apply_data_transformations(data, data_var)
+        written = self._write_shards(self._trim_to_region(data), data_var, outputs, tmp_store)
+        del data, values
         return written
 
     def _download_all(
@@ -274,14 +274,22 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         dims = processing_ds[data_var.name].dims
         futures: dict[SourceFileCoordT, Future[str | None]] = {}
         results: dict[SourceFileCoordT, SourceFileResult] = {}
+        indices: dict[SourceFileCoordT, Indexer] = {}
         for coord in coords:
             downloaded = downloads[coord]
             if isinstance(downloaded, SourceFileResult):
                 results[coord] = SourceFileResult(coord, downloaded.status, downloaded.error)
                 continue
-            index = _positional_index(processing_ds, dims, coord.out_loc())
+            indices[coord] = _positional_index(processing_ds, dims, coord.out_loc())
             futures[coord] = executor.submit(
-                _read_into_shared, self, coord, downloaded, data_var, shm_name, shape, index
+                _read_into_shared,
+                self,
+                coord,
+                downloaded,
+                data_var,
+                shm_name,
+                shape,
+                indices[coord],
             )
         for coord, future in futures.items():
             error = future.result()
@@ -290,6 +298,10 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             else:
                 log.warning("read failed", url=coord.get_url(), var=data_var.name, error=error)
                 results[coord] = SourceFileResult(coord, SourceFileStatus.READ_FAILED, error)
+        written = [indices[c] for c in coords if results[c].status == SourceFileStatus.SUCCEEDED]
+        array = shared_array(shm_name, shape)
+        _fill_unwritten(array, dims, {str(d) for c in coords for d in c.out_loc()}, written)
+        del array
         return [results[coord] for coord in coords]
 
     def _trim_to_region(self, data: xr.DataArray) -> xr.DataArray:
@@ -325,13 +337,6 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         return bytes_written
 
 
-def _finish(write: Future[int], shared: ExitStack) -> int:
-    try:
-        return write.result()
-    finally:
-        shared.close()
-
-
 def _read_into_shared[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
     job: RegionJob[DataVarT, SourceFileCoordT],
     coord: SourceFileCoordT,
@@ -349,6 +354,32 @@ def _read_into_shared[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord]
         return f"{type(e).__name__}: {e}"
     write_into_shared(shm_name, shape, index, values)
     return None
+
+
+def _fill_unwritten(
+    array: ArrayFloat32,
+    dims: tuple[Hashable, ...],
+    addressed_dims: set[str],
+    written: Sequence[Indexer],
+) -> None:
+    """Set NaN wherever no successful read wrote (the buffer holds an earlier variable's data).
+
+    Source files address positions along `addressed_dims` (e.g. init_time and lead_time); a
+    position no file filled is NaN in every other dim.
+    """
+    axes = [axis for axis, dim in enumerate(dims) if str(dim) in addressed_dims]
+    if not axes:
+        if not written:
+            array.fill(np.nan)
+        return
+    filled = np.zeros([array.shape[axis] for axis in axes], dtype=bool)
+    for index in written:
+        filled[tuple(index[axis] for axis in axes)] = True
+    for position in np.argwhere(~filled):
+        unwritten: list[int | slice] = [slice(None)] * array.ndim
+        for axis, value in zip(axes, position, strict=True):
+            unwritten[axis] = int(value)
+        array[tuple(unwritten)] = np.nan
 
 
 def _positional_index(

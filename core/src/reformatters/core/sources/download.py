@@ -15,6 +15,7 @@ message is checked to start with ``GRIB``, have the length its section 0 declare
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -110,12 +111,12 @@ def _env_flag(name: str) -> bool:
 
 
 def store_for_url(url: str, *, retry: RetryPolicy | None = None) -> tuple[ObjectStore, str]:
-    """Return an obstore store and the object path within it for ``url``."""
+    """Return an obstore store and the object path within it for ``url``.
+
+    Stores are cached per bucket or host (and settings): each one owns a connection pool, so
+    building one per request costs CPU and new connections (hundreds of requests per region job).
+    """
     policy = retry or RetryPolicy()
-    client: ClientConfig = {
-        "timeout": policy.request_timeout,
-        "connect_timeout": policy.connect_timeout,
-    }
     parts = urlsplit(url)
     match parts.scheme:
         case "s3":
@@ -123,32 +124,17 @@ def store_for_url(url: str, *, retry: RetryPolicy | None = None) -> tuple[Object
             if not parts.netloc or not key:
                 raise ValueError(f"{url}: expected s3://<bucket>/<key>")
             endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-            if (endpoint and endpoint.startswith("http://")) or _env_flag("AWS_ALLOW_HTTP"):
-                client["allow_http"] = True
-            config: S3Config = {
-                "skip_signature": not os.environ.get("AWS_ACCESS_KEY_ID"),
-                "region": os.environ.get("AWS_REGION")
-                or os.environ.get("AWS_DEFAULT_REGION")
-                or "us-east-1",
-            }
-            if endpoint:
-                config["endpoint"] = endpoint
-                config["virtual_hosted_style_request"] = False
-            store = S3Store(
-                parts.netloc,
-                config=config,
-                client_options=client,
-                retry_config=policy.retry_config(),
+            allow_http = (endpoint or "").startswith("http://") or _env_flag("AWS_ALLOW_HTTP")
+            # Part of the cache key: other credentials in the environment mean another store.
+            access_key_id = os.environ.get("AWS_ACCESS_KEY_ID")
+            region = (
+                os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
             )
+            store = _s3_store(parts.netloc, endpoint, allow_http, access_key_id, region, policy)
             return store, key
         case "http" | "https":
-            if parts.scheme == "http":
-                client["allow_http"] = True
             base = f"{parts.scheme}://{parts.netloc}"
-            http_store = HTTPStore.from_url(
-                base, client_options=client, retry_config=policy.retry_config()
-            )
-            return http_store, unquote(parts.path.lstrip("/"))
+            return _http_store(base, policy), unquote(parts.path.lstrip("/"))
         case "file" | "":
             path = Path(unquote(parts.path) if parts.scheme == "file" else url).resolve()
             return LocalStore(path.parent), path.name
@@ -156,6 +142,38 @@ def store_for_url(url: str, *, retry: RetryPolicy | None = None) -> tuple[Object
             raise ValueError(
                 f"{url}: unsupported URL scheme {parts.scheme!r} (use s3, http(s), file)"
             )
+
+
+def _client_options(policy: RetryPolicy) -> ClientConfig:
+    return {"timeout": policy.request_timeout, "connect_timeout": policy.connect_timeout}
+
+
+@functools.lru_cache(maxsize=64)
+def _s3_store(
+    bucket: str,
+    endpoint: str | None,
+    allow_http: bool,
+    access_key_id: str | None,
+    region: str,
+    policy: RetryPolicy,
+) -> S3Store:
+    client = _client_options(policy)
+    if allow_http:
+        client["allow_http"] = True
+    # Credentials (when signed) come from the AWS_* environment variables.
+    config: S3Config = {"skip_signature": not access_key_id, "region": region}
+    if endpoint:
+        config["endpoint"] = endpoint
+        config["virtual_hosted_style_request"] = False
+    return S3Store(bucket, config=config, client_options=client, retry_config=policy.retry_config())
+
+
+@functools.lru_cache(maxsize=64)
+def _http_store(base: str, policy: RetryPolicy) -> HTTPStore:
+    client = _client_options(policy)
+    if base.startswith("http://"):
+        client["allow_http"] = True
+    return HTTPStore.from_url(base, client_options=client, retry_config=policy.retry_config())
 
 
 def _call[T](url: str, operation: Callable[[], T]) -> T:

@@ -89,6 +89,7 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
     output_latitudes: ClassVar[NDArray[np.float64]]
     output_longitudes: ClassVar[NDArray[np.float64]]
     _layout_index_cache: ClassVar[tuple[NDArray[np.intp], NDArray[np.intp]] | None] = None
+    _layout_plan_cache: ClassVar[tuple[slice | None, int | None] | None] = None
 
     # ---- hooks ------------------------------------------------------------------------------
 
@@ -175,13 +176,42 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
         cls._layout_index_cache = (rows, cols)
         return rows, cols
 
+    @classmethod
+    def _layout_plan(cls) -> tuple[slice | None, int | None]:
+        """The layout as slicing where it is one: (rows as a slice, columns as a rotation)."""
+        cached: tuple[slice | None, int | None] | None = cls.__dict__.get("_layout_plan_cache")
+        if cached is not None:
+            return cached
+        rows, cols = cls._layout_index()
+        row_slice = None
+        if len(rows) > 1 and abs(int(rows[1]) - int(rows[0])) == 1:
+            step = int(rows[1]) - int(rows[0])
+            stop = int(rows[-1]) + step
+            candidate = slice(int(rows[0]), None if stop < 0 else stop, step)
+            if np.array_equal(np.arange(cls.grid.nj)[candidate], rows):
+                row_slice = candidate
+        shift = int(cols[0])
+        rotation = (np.arange(cls.grid.ni) + shift) % cls.grid.ni
+        column_shift = shift if np.array_equal(rotation, cols) else None
+        cls._layout_plan_cache = (row_slice, column_shift)
+        return row_slice, column_shift
+
     def to_output_layout(self, values: ArrayFloat32) -> ArrayFloat32:
         """Reorder a field from the file's scan order to the output's latitude/longitude.
 
-        For GFS: rows already run 90 -> -90; columns 0..359.75 are rolled to -180..179.75.
+        For GFS: rows already run 90 -> -90; columns 0..359.75 are rolled to -180..179.75 (two
+        block copies rather than a gather: this runs for every message).
         """
         rows, cols = self._layout_index()
-        return np.ascontiguousarray(values[np.ix_(rows, cols)])
+        row_slice, shift = self._layout_plan()
+        picked = values[row_slice] if row_slice is not None else values[rows]
+        if shift is None:
+            return np.ascontiguousarray(np.take(picked, cols, axis=1))
+        out = np.empty((picked.shape[0], len(cols)), dtype=values.dtype)
+        width = picked.shape[1]
+        out[:, : width - shift] = picked[:, shift:]
+        out[:, width - shift :] = picked[:, :shift]
+        return out
 
     # ---- transform --------------------------------------------------------------------------
 
