@@ -405,3 +405,26 @@ def test_template_is_rendered_with_the_new_sources(workspace: Path) -> None:
     assert metadata["attributes"]["dataset_id"] == "acme-bar-forecast"
     assert (store / "temperature_2m" / "zarr.json").is_file()
     assert "uv run reformat acme-bar-forecast update-template" not in result.next_steps()
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "variants"),
+    [
+        ("acme", "foo", ("forecast", "analysis")),
+        # The longest names allowed, and a provider that sorts after "core".
+        ("zabcdefghijklmno", "qrstuvwxyzabcdef", ("forecast_48_hour_xyz", "analysis_48_hour_xyz")),
+    ],
+)
+def test_generated_code_is_ruff_clean(
+    workspace: Path, provider: str, model: str, variants: tuple[str, ...]
+) -> None:
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed")
+    for variant in variants:
+        initialize_new_integration(provider, model, variant, workspace, render_template=False)
+    package = str(workspace / "packages" / f"{provider}-{model}")
+    config = ["--config", str(REPO_ROOT / "pyproject.toml")]
+    for command in (["check", *config, package], ["format", "--check", *config, package]):
+        result = subprocess.run([ruff, *command], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
