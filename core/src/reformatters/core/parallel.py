@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import atexit
+import ctypes
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import suppress
@@ -41,6 +43,38 @@ def decode_processes() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+@cache
+def tune_malloc() -> bool:
+    """Keep large freed blocks in the heap for reuse (glibc only; returns whether it applied).
+
+    Every decoded field is a fresh 4-8 MB array. Above glibc's mmap threshold each one is a new
+    mapping whose pages are faulted in and zeroed by the kernel, then unmapped on free: measured
+    2.8 s of system time per decode worker for 295 messages, 0.25 s with this. The threshold's
+    maximum on 64-bit glibc is 32 MiB; freed memory above the heap top is returned to the system
+    only beyond 1 GiB, so a worker's memory stays at its high-water mark (a few fields).
+    """
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False  # not glibc (e.g. musl)
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, 1024 * 1024 * 1024)
+    )
+
+
+def _init_decode_worker() -> None:
+    tune_malloc()
+
+
 @cache
 def decode_pool(processes: int) -> ProcessPoolExecutor:
     """One pool per process, reused by every region job; forkserver avoids forking our threads."""
@@ -48,7 +82,7 @@ def decode_pool(processes: int) -> ProcessPoolExecutor:
     # The fork server imports the heavy libraries once; workers fork from it with them loaded
     # instead of each importing them again (CPU that competes with decoding on small machines).
     context.set_forkserver_preload(_PRELOAD)
-    pool = ProcessPoolExecutor(processes, mp_context=context)
+    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_decode_worker)
     atexit.register(pool.shutdown, wait=False, cancel_futures=True)
     return pool
 

@@ -28,6 +28,7 @@ from reformatters.core.parallel import (
     decode_processes,
     shared_array,
     shared_buffers,
+    tune_malloc,
     write_into_shared,
 )
 from reformatters.core.rounding import round_float32_mantissa
@@ -193,6 +194,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         populated = [c for c in coords if isinstance(downloads[c], Path)]
         processing_ds = processing_ds.isel(_populated_extent(processing_ds, coords, populated))
         result = RegionJobResult(region=self.region)
+        tune_malloc()
         processes = decode_processes() if self.decode_in_processes else 0
         executor: Executor = decode_pool(processes) if processes > 0 else InlineExecutor()
         # Two shared buffers, reused variable after variable (and job after job): variable k+1
