@@ -1,17 +1,16 @@
-"""Decoding in worker processes into shared memory (pygrib holds the GIL while it decodes)."""
+"""Worker processes for the CPU-bound part of region jobs (pygrib holds the GIL)."""
 
 from __future__ import annotations
 
 import atexit
 import ctypes
+import math
 import multiprocessing
 import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import suppress
 from functools import cache
-from multiprocessing.shared_memory import SharedMemory
 from typing import Any
 
 import numpy as np
@@ -96,63 +95,18 @@ class InlineExecutor(Executor):
         return future
 
 
-# Shared float32 buffers this process created, by name; reused by every region job. Reuse matters:
-# the first touch of fresh shared pages costs a page fault and the kernel's zeroing per 4 KiB in
-# every process that maps them, which was a large share of a backfill's CPU time. Pages are only
-# allocated when touched, so a buffer sized for a whole region costs only what is written.
-_OWNED: dict[str, SharedMemory] = {}
-# Buffers other processes created, mapped once by decode workers; only the newest few stay.
-_ATTACHED: dict[str, SharedMemory] = {}
-_ATTACHED_MAX = 2
+_REUSABLE: list[NDArray[np.float32]] = []
 
 
-def shared_buffers(count: int, size: int) -> list[str]:
-    """Names of `count` shared buffers of at least `size` float32 values, reused across calls
-    (replaced by larger ones when needed). Contents are whatever the previous user left."""
-    owned = list(_OWNED.values())
-    if len(owned) < count or any(shm.size < size * 4 for shm in owned[:count]):
-        release_shared_buffers()
-        for _ in range(count):
-            shm = SharedMemory(create=True, size=max(1, size * 4))
-            _OWNED[shm.name] = shm
-        owned = list(_OWNED.values())
-    return [shm.name for shm in owned[:count]]
+def reusable_float32_array(shape: tuple[int, ...]) -> NDArray[np.float32]:
+    """An uninitialised float32 array of `shape` backed by one buffer per process, reused by
+    every call (so at most one caller at a time may hold it: a worker runs one task at a time).
 
-
-def release_shared_buffers() -> None:
-    for shm in _OWNED.values():
-        # A failed user's traceback may still hold a view; the mapping goes with the process.
-        with suppress(BufferError):
-            shm.close()
-        shm.unlink()
-    _OWNED.clear()
-
-
-atexit.register(release_shared_buffers)
-
-
-def _mapping(name: str) -> SharedMemory:
-    if (owned := _OWNED.get(name)) is not None:
-        return owned
-    shm = _ATTACHED.pop(name, None)
-    if shm is None:
-        shm = SharedMemory(name=name, track=False)
-        while len(_ATTACHED) >= _ATTACHED_MAX:
-            _ATTACHED.pop(next(iter(_ATTACHED))).close()
-    _ATTACHED[name] = shm
-    return shm
-
-
-def shared_array(name: str, shape: tuple[int, ...]) -> NDArray[np.float32]:
-    """A view of the first prod(shape) values of shared buffer `name` as an array of `shape`.
-    Callers drop their views before the buffer is released."""
-    return np.ndarray(shape, dtype=np.float32, buffer=_mapping(name).buf)
-
-
-def write_into_shared(
-    name: str, shape: tuple[int, ...], index: Indexer, values: NDArray[np.float32]
-) -> None:
-    """Set `index` of the array of `shape` held in shared buffer `name` (in a decode worker)."""
-    array = shared_array(name, shape)
-    array[index] = values
-    del array
+    Reuse matters: the first touch of fresh pages costs a page fault and the kernel's zeroing per
+    4 KiB; a region of one variable is 100 MB to 1 GB, allocated for every variable otherwise.
+    """
+    size = math.prod(shape)
+    if not _REUSABLE or _REUSABLE[0].size < size:
+        _REUSABLE[:] = []
+        _REUSABLE.append(np.empty(max(1, size), dtype=np.float32))
+    return _REUSABLE[0][:size].reshape(shape)

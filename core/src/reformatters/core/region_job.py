@@ -26,10 +26,8 @@ from reformatters.core.parallel import (
     InlineExecutor,
     decode_pool,
     decode_processes,
-    shared_array,
-    shared_buffers,
+    reusable_float32_array,
     tune_malloc,
-    write_into_shared,
 )
 from reformatters.core.rounding import round_float32_mantissa
 from reformatters.core.sources.errors import SourceError, SourceFileMissingError
@@ -184,7 +182,19 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
 
         `tmp_store` is a local zarr store holding the expanded template's metadata; the shards are
         written there and then copied to the replicas and the primary. No metadata is written.
+
+        Each variable's whole pipeline (decode its messages, transform, encode its shards into
+        `tmp_store`) runs in one worker process, variables in parallel: the same split as the
+        unavoidable work, with no data crossing processes. This process downloads first and
+        uploads each variable's shards as it completes.
         """
+        processes = decode_processes() if self.decode_in_processes else 0
+        executor: Executor = decode_pool(processes) if processes > 0 else InlineExecutor()
+        if processes > 0:
+            # Start (or wake) the workers while the downloads run.
+            for _ in range(processes):
+                executor.submit(tune_malloc)
+        tune_malloc()
         processing_ds = self.template_ds.isel({self.append_dim: self.processing_region()})
         coords = list(self.generate_source_file_coords(processing_ds, self.data_vars))
         downloads = self._download_all(coords, scratch)
@@ -194,58 +204,44 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         populated = [c for c in coords if isinstance(downloads[c], Path)]
         processing_ds = processing_ds.isel(_populated_extent(processing_ds, coords, populated))
         result = RegionJobResult(region=self.region)
-        tune_malloc()
-        processes = decode_processes() if self.decode_in_processes else 0
-        executor: Executor = decode_pool(processes) if processes > 0 else InlineExecutor()
-        # Two shared buffers, reused variable after variable (and job after job): variable k+1
-        # is decoded (worker processes) into one while variable k is transformed, encoded and
-        # uploaded from the other (a thread: blosc and numpy release the GIL).
-        full_region = self.template_ds.isel({self.append_dim: self.processing_region()})
-        full_size = max(full_region[v.name].size for v in self.data_vars)
-        buffers = shared_buffers(min(2, len(self.data_vars)), full_size)
-        with ThreadPoolExecutor(1) as writer:
-            pending: Future[int] | None = None
-            for i, data_var in enumerate(self.data_vars):
-                shape = processing_ds[data_var.name].shape
-                buffer = buffers[i % len(buffers)]
-                result.files[data_var.name] = self._read_variable(
-                    executor, processing_ds, data_var, coords, downloads, buffer, shape
+        futures: dict[str, Future[tuple[list[SourceFileResult], list[str]]]] = {}
+        for data_var in self.data_vars:
+            template = processing_ds[data_var.name]
+            dims = tuple(str(d) for d in template.dims)
+            files = [
+                (
+                    coord,
+                    downloads[coord],
+                    _positional_index(processing_ds, dims, coord.out_loc())
+                    if isinstance(downloads[coord], Path)
+                    else (),
                 )
-                if pending is not None:
-                    result.bytes_written += pending.result()
-                pending = writer.submit(
-                    self._transform_and_write, processing_ds, buffer, data_var, outputs, tmp_store
-                )
-                if on_progress is not None:
-                    on_progress()
-            if pending is not None:
-                result.bytes_written += pending.result()
+                for coord in coords
+            ]
+            task = _VariableTask(
+                data_var=data_var,
+                dims=dims,
+                coords={str(k): (v.dims, v.values) for k, v in template.coords.items()},
+                shape=template.shape,
+                files=files,
+            )
+            futures[data_var.name] = executor.submit(_process_variable, self, task, tmp_store)
+        for name, future in futures.items():
+            result.files[name], written = future.result()
+            for location in outputs.write_order:
+                result.bytes_written += location.upload_files(tmp_store, written)
+            if on_progress is not None:
+                on_progress()
         for path in downloads.values():
             if isinstance(path, Path):
                 path.unlink(missing_ok=True)
         return result
 
     def __getstate__(self) -> dict[str, Any]:
-        # Sent to decode worker processes: read_data must not need the (large) template.
+        # Sent to worker processes: they get what they need in _VariableTask, not the template.
         state = self.__dict__.copy()
         state["template_ds"] = None
         return state
-
-    def _transform_and_write(
-        self,
-        processing_ds: xr.Dataset,
-        shm_name: str,
-        data_var: DataVarT,
-        outputs: OutputStores,
-        tmp_store: Path,
-    ) -> int:
-        template = processing_ds[data_var.name]
-        values = shared_array(shm_name, template.shape)
-        data = xr.DataArray(values, coords=template.coords, dims=template.dims)
-        self.apply_data_transformations(data, data_var)
-        written = self._write_shards(self._trim_to_region(data), data_var, outputs, tmp_store)
-        del data, values
-        return written
 
     def _download_all(
         self, coords: Sequence[SourceFileCoordT], scratch: Path
@@ -263,48 +259,28 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         with ThreadPoolExecutor(self.download_threads) as pool:
             return dict(zip(coords, pool.map(fetch, coords), strict=True))
 
-    def _read_variable(
-        self,
-        executor: Executor,
-        processing_ds: xr.Dataset,
-        data_var: DataVarT,
-        coords: Sequence[SourceFileCoordT],
-        downloads: Mapping[SourceFileCoordT, Path | SourceFileResult],
-        shm_name: str,
-        shape: tuple[int, ...],
+    def _read_into(
+        self, values: ArrayFloat32, task: _VariableTask[DataVarT, SourceFileCoordT]
     ) -> list[SourceFileResult]:
-        dims = processing_ds[data_var.name].dims
-        futures: dict[SourceFileCoordT, Future[str | None]] = {}
-        results: dict[SourceFileCoordT, SourceFileResult] = {}
-        indices: dict[SourceFileCoordT, Indexer] = {}
-        for coord in coords:
-            downloaded = downloads[coord]
+        """Decode every downloaded file of the task into `values`; NaN wherever none wrote."""
+        results = []
+        written: list[Indexer] = []
+        for coord, downloaded, index in task.files:
             if isinstance(downloaded, SourceFileResult):
-                results[coord] = SourceFileResult(coord, downloaded.status, downloaded.error)
+                results.append(SourceFileResult(coord, downloaded.status, downloaded.error))
                 continue
-            indices[coord] = _positional_index(processing_ds, dims, coord.out_loc())
-            futures[coord] = executor.submit(
-                _read_into_shared,
-                self,
-                coord,
-                downloaded,
-                data_var,
-                shm_name,
-                shape,
-                indices[coord],
-            )
-        for coord, future in futures.items():
-            error = future.result()
-            if error is None:
-                results[coord] = SourceFileResult(coord, SourceFileStatus.SUCCEEDED)
-            else:
-                log.warning("read failed", url=coord.get_url(), var=data_var.name, error=error)
-                results[coord] = SourceFileResult(coord, SourceFileStatus.READ_FAILED, error)
-        written = [indices[c] for c in coords if results[c].status == SourceFileStatus.SUCCEEDED]
-        array = shared_array(shm_name, shape)
-        _fill_unwritten(array, dims, {str(d) for c in coords for d in c.out_loc()}, written)
-        del array
-        return [results[coord] for coord in coords]
+            try:
+                values[index] = self.read_data(coord, downloaded, task.data_var)
+            except (SourceError, OSError, ValueError, RuntimeError) as e:
+                error = f"{type(e).__name__}: {e}"
+                log.warning("read failed", url=coord.get_url(), var=task.data_var.name, error=error)
+                results.append(SourceFileResult(coord, SourceFileStatus.READ_FAILED, error))
+                continue
+            results.append(SourceFileResult(coord, SourceFileStatus.SUCCEEDED))
+            written.append(index)
+        addressed = {str(d) for coord, _, _ in task.files for d in coord.out_loc()}
+        _fill_unwritten(values, task.dims, addressed, written)
+        return results
 
     def _trim_to_region(self, data: xr.DataArray) -> xr.DataArray:
         processing = self.processing_region()
@@ -313,16 +289,16 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             {self.append_dim: slice(start, start + self.region.stop - self.region.start)}
         )
 
-    def _write_shards(
-        self, data: xr.DataArray, data_var: DataVarT, outputs: OutputStores, tmp_store: Path
-    ) -> int:
+    def _write_shards(self, data: xr.DataArray, data_var: DataVarT, tmp_store: Path) -> list[str]:
+        """Encode `data` (the region of one variable) into its shards in `tmp_store`; returns the
+        shard files written, relative to `tmp_store`."""
         var_dir = tmp_store / data_var.name / "c"
         if var_dir.exists():
             shutil.rmtree(var_dir)
-        assert data.dims == self.template_ds[data_var.name].dims
         if 0 in data.shape:
-            return 0
+            return []
         array = zarr.open_array(zarr.storage.LocalStore(tmp_store), path=data_var.name, mode="r+")
+        assert len(data.dims) == array.ndim
         # `data` starts at the region along the append dim and at 0 along every other dim; it
         # may stop early (see _populated_extent): the rest of the shard is fill.
         selection = tuple(
@@ -332,30 +308,34 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             for dim, size in zip(data.dims, data.shape, strict=True)
         )
         array[selection] = np.ascontiguousarray(data.values)
-        written = _relative_files(tmp_store, var_dir)
-        bytes_written = 0
-        for location in outputs.write_order:
-            bytes_written += location.upload_files(tmp_store, written)
-        return bytes_written
+        return _relative_files(tmp_store, var_dir)
 
 
-def _read_into_shared[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
+@dataclass(frozen=True)
+class _VariableTask[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord]:
+    """One variable of a region job, as sent to a worker process (no template, no data)."""
+
+    data_var: DataVarT
+    dims: tuple[str, ...]
+    coords: Mapping[str, Any]
+    shape: tuple[int, ...]
+    # (file, its local path or why it has none, the position it fills)
+    files: Sequence[tuple[SourceFileCoordT, Path | SourceFileResult, Indexer]]
+
+
+def _process_variable[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
     job: RegionJob[DataVarT, SourceFileCoordT],
-    coord: SourceFileCoordT,
-    path: Path,
-    data_var: DataVarT,
-    shm_name: str,
-    shape: tuple[int, ...],
-    index: Indexer,
-) -> str | None:
-    """Runs in a decode worker: returns None, or the error (exceptions with custom __init__
-    arguments do not survive pickling back to the parent)."""
-    try:
-        values = job.read_data(coord, path, data_var)
-    except (SourceError, OSError, ValueError, RuntimeError) as e:
-        return f"{type(e).__name__}: {e}"
-    write_into_shared(shm_name, shape, index, values)
-    return None
+    task: _VariableTask[DataVarT, SourceFileCoordT],
+    tmp_store: Path,
+) -> tuple[list[SourceFileResult], list[str]]:
+    """Runs in a worker: decode, transform and encode one variable's region into `tmp_store`."""
+    values = reusable_float32_array(task.shape)
+    results = job._read_into(values, task)
+    data = xr.DataArray(values, coords=dict(task.coords), dims=task.dims)
+    job.apply_data_transformations(data, task.data_var)
+    written = job._write_shards(job._trim_to_region(data), task.data_var, tmp_store)
+    del data, values
+    return results, written
 
 
 def _fill_unwritten(
