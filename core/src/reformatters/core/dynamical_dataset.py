@@ -186,6 +186,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         outputs = self.output_stores(output_url)
         for location in outputs.write_order:
             location.check_writable()
+        self.region_job_class.start_workers()
         published_end = self.published_append_dim_end(outputs)
         end = max(append_dim_end, published_end) if published_end else append_dim_end
         template_ds = self.template_config.get_template(end)
@@ -223,6 +224,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         if run_id is not None:
             validate_run_id(run_id)
         outputs = self.output_stores(output_url)
+        self.region_job_class.start_workers()
         template_ds = self.template_config.get_template(append_dim_end)
         if not outputs.primary.exists():
             publish_metadata(template_ds, outputs)

@@ -188,13 +188,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         unavoidable work, with no data crossing processes. This process downloads first and
         uploads each variable's shards as it completes.
         """
-        processes = decode_processes() if self.decode_in_processes else 0
-        executor: Executor = decode_pool(processes) if processes > 0 else InlineExecutor()
-        if processes > 0:
-            # Start (or wake) the workers while the downloads run.
-            for _ in range(processes):
-                executor.submit(tune_malloc)
-        tune_malloc()
+        executor = self.start_workers()
         processing_ds = self.template_ds.isel({self.append_dim: self.processing_region()})
         coords = list(self.generate_source_file_coords(processing_ds, self.data_vars))
         downloads = self._download_all(coords, scratch)
@@ -236,6 +230,19 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             if isinstance(path, Path):
                 path.unlink(missing_ok=True)
         return result
+
+    @classmethod
+    def start_workers(cls) -> Executor:
+        """The executor variables run in; starts its worker processes (their imports take a
+        second or two) without waiting, so callers can start them before other work."""
+        tune_malloc()
+        processes = decode_processes() if cls.decode_in_processes else 0
+        if processes == 0:
+            return InlineExecutor()
+        pool = decode_pool(processes)
+        for _ in range(processes):
+            pool.submit(tune_malloc)
+        return pool
 
     def __getstate__(self) -> dict[str, Any]:
         # Sent to worker processes: they get what they need in _VariableTask, not the template.

@@ -86,6 +86,7 @@ def run_update(
         )
     for location in outputs.write_order:
         location.check_writable()
+    dataset.region_job_class.start_workers()
     target_end = append_dim_end_at(
         template_config.append_dim_start, frequency, scheduled - config.update.typical_latency
     )
