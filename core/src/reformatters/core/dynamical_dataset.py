@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,7 @@ from reformatters.core.logging import get_logger
 from reformatters.core.metadata import carry_published_coords, publish_metadata
 from reformatters.core.operations.config import OperationsSpec
 from reformatters.core.region_job import (
+    Downloads,
     RegionJob,
     RegionJobResult,
     SourceFileCoord,
@@ -190,10 +192,17 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         published_end = self.published_append_dim_end(outputs)
         end = max(append_dim_end, published_end) if published_end else append_dim_end
         template_ds = self.template_config.get_template(end)
-        if published_end is None:
-            publish_metadata(template_ds, outputs)
         jobs = self.get_jobs(template_ds, filters)
-        report = self._run_jobs(jobs, len(jobs), template_ds, outputs, on_progress)
+        report = self._run_jobs(
+            jobs,
+            len(jobs),
+            template_ds,
+            outputs,
+            on_progress,
+            before_first_job=(lambda: publish_metadata(template_ds, outputs))
+            if published_end is None
+            else None,
+        )
         if published_end is not None:
             template_ds = carry_published_coords(template_ds, outputs.primary, self.append_dim)
         final_ds = self.finalize_template(template_ds, report.results)
@@ -278,13 +287,28 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         template_ds: xr.Dataset,
         outputs: OutputStores,
         on_progress: ProgressCallback | None,
+        before_first_job: Callable[[], None] | None = None,
     ) -> BackfillReport:
         report = BackfillReport(jobs_total=jobs_total, jobs_run=0)
-        with scratch_dir(self.dataset_id) as scratch:
+        with scratch_dir(self.dataset_id) as scratch, ThreadPoolExecutor(1) as prefetcher:
+            # Job i+1's files download while job i is decoded and encoded (the first job's while
+            # the metadata is written); each job has its own folder, as jobs may share files.
+            def fetch(i: int) -> Downloads[SourceFileCoordT]:
+                folder = scratch / f"job-{i}"
+                folder.mkdir()
+                return jobs[i].download(folder)
+
+            prefetch = prefetcher.submit(fetch, 0) if jobs else None
             tmp_store = scratch / "tmp.zarr"
             write_metadata(template_ds, tmp_store)
-            for job in jobs:
-                result = job.process(outputs, tmp_store, scratch)
+            if before_first_job is not None:
+                before_first_job()
+            for i, job in enumerate(jobs):
+                assert prefetch is not None
+                downloads = prefetch.result()
+                prefetch = prefetcher.submit(fetch, i + 1) if i + 1 < len(jobs) else None
+                result = job.process(outputs, tmp_store, scratch / f"job-{i}", downloads=downloads)
+                shutil.rmtree(scratch / f"job-{i}", ignore_errors=True)
                 report.results.append(result)
                 report.jobs_run += 1
                 missing = result.count(SourceFileStatus.MISSING)

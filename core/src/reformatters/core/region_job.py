@@ -177,8 +177,10 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         tmp_store: Path,
         scratch: Path,
         on_progress: Callable[[], None] | None = None,
+        downloads: Downloads[SourceFileCoordT] | None = None,
     ) -> RegionJobResult:
-        """Download, read, transform and write this region's shards to every output store.
+        """Download (unless `downloads` holds this job's `download`), read, transform and write
+        this region's shards to every output store.
 
         `tmp_store` is a local zarr store holding the expanded template's metadata; the shards are
         written there and then copied to the replicas and the primary. No metadata is written.
@@ -189,13 +191,14 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         uploads each variable's shards as it completes.
         """
         executor = self.start_workers()
+        if downloads is None:
+            downloads = self.download(scratch)
+        coords, downloaded = downloads.coords, downloads.files
         processing_ds = self.template_ds.isel({self.append_dim: self.processing_region()})
-        coords = list(self.generate_source_file_coords(processing_ds, self.data_vars))
-        downloads = self._download_all(coords, scratch)
         # Only the leading block that holds downloaded files is allocated, transformed and
         # written: the rest is NaN, which is the fill value, so its chunks are never stored
         # (a forecast with 24 of 209 leads published holds 24/209 of the region in memory).
-        populated = [c for c in coords if isinstance(downloads[c], Path)]
+        populated = [c for c in coords if isinstance(downloaded[c], Path)]
         processing_ds = processing_ds.isel(_populated_extent(processing_ds, coords, populated))
         result = RegionJobResult(region=self.region)
         futures: dict[str, Future[tuple[list[SourceFileResult], list[str]]]] = {}
@@ -205,9 +208,9 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             files = [
                 (
                     coord,
-                    downloads[coord],
+                    downloaded[coord],
                     _positional_index(processing_ds, dims, coord.out_loc())
-                    if isinstance(downloads[coord], Path)
+                    if isinstance(downloaded[coord], Path)
                     else (),
                 )
                 for coord in coords
@@ -226,7 +229,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
                 result.bytes_written += location.upload_files(tmp_store, written)
             if on_progress is not None:
                 on_progress()
-        for path in downloads.values():
+        for path in downloaded.values():
             if isinstance(path, Path):
                 path.unlink(missing_ok=True)
         return result
@@ -249,6 +252,12 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         state = self.__dict__.copy()
         state["template_ds"] = None
         return state
+
+    def download(self, scratch: Path) -> Downloads[SourceFileCoordT]:
+        """Fetch every source file of the job into `scratch` (may run ahead of `process`)."""
+        processing_ds = self.template_ds.isel({self.append_dim: self.processing_region()})
+        coords = list(self.generate_source_file_coords(processing_ds, self.data_vars))
+        return Downloads(coords, self._download_all(coords, scratch))
 
     def _download_all(
         self, coords: Sequence[SourceFileCoordT], scratch: Path
@@ -316,6 +325,14 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         )
         array[selection] = np.ascontiguousarray(data.values)
         return _relative_files(tmp_store, var_dir)
+
+
+@dataclass(frozen=True)
+class Downloads[SourceFileCoordT: SourceFileCoord]:
+    """A region job's source files: each one's local path, or why it has none."""
+
+    coords: list[SourceFileCoordT]
+    files: dict[SourceFileCoordT, Path | SourceFileResult]
 
 
 @dataclass(frozen=True)
