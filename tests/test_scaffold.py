@@ -368,11 +368,21 @@ def test_scaffolded_integration_works_in_a_copy_of_the_workspace(tmp_path: Path)
     _run([str(bin_dir / "ruff"), "check", "packages/acme-foo"], ws, env)
     _run([str(bin_dir / "ruff"), "format", "--check", "packages/acme-foo"], ws, env)
     _run([str(bin_dir / "mypy"), "packages/acme-foo/src"], ws, env)
-    # The repository's distribution conventions (metadata, bounds, licence, declared imports).
+    # The repository's distribution conventions (metadata, bounds, licence, declared imports);
+    # the built-wheel checks need .ci/run's wheel folder, which this copy does not build.
     out = _run(
-        [*pytest_command, "-p", "no:xdist", "tests/test_distributions.py", "-k", "acme"], ws, env
+        [
+            *pytest_command,
+            "-p",
+            "no:xdist",
+            "tests/test_distributions.py",
+            "-k",
+            "acme and not built",
+        ],
+        ws,
+        env,
     )
-    assert " passed" in out and "failed" not in out
+    assert " passed" in out and "failed" not in out and "error" not in out
 
     # What the generated README tells users: synthesize a mirror, backfill through the CLI.
     mirror, output = tmp_path / "mirror", tmp_path / "output"
