@@ -29,6 +29,7 @@ from benchmarks.common import (
     message_bytes,
     print_table,
     repeat,
+    single_threaded_blosc,
     summarize,
 )
 
@@ -72,19 +73,11 @@ def encode_variable(
     ``chunks`` is the (init, lead, lat, lon) inner chunk shape; edge chunks are padded with NaN
     like zarr pads them.
     """
-    import numcodecs
     import pygrib
 
     from reformatters.core.rounding import round_float32_mantissa
 
-    numcodecs.blosc.use_threads = False
-    cname, clevel, shuffle = compression
-    shuffle_code = {
-        "bitshuffle": numcodecs.Blosc.BITSHUFFLE,
-        "shuffle": numcodecs.Blosc.SHUFFLE,
-        "noshuffle": numcodecs.Blosc.NOSHUFFLE,
-    }[shuffle]
-    codec = numcodecs.Blosc(cname=cname, clevel=clevel, shuffle=shuffle_code)
+    codec = single_threaded_blosc(compression)
     ny, nx = 721, 1440
     positions = [position for position, _ in fields]
     data = np.empty((len(fields), ny, nx), dtype=np.float32)

@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import Workload, ensure_mirror, load_average, log, message_bytes
+from benchmarks.common import (
+    Workload,
+    ensure_mirror,
+    load_average,
+    log,
+    message_bytes,
+    single_threaded_blosc,
+)
 
 SETTINGS: tuple[tuple[str, int, str], ...] = (
     ("zstd", 1, "bitshuffle"),
@@ -69,16 +76,8 @@ def sample_chunks(
 
 
 def measure(chunks: list[np.ndarray[Any, Any]], setting: tuple[str, int, str]) -> dict[str, float]:
-    import numcodecs
 
-    numcodecs.blosc.use_threads = False
-    cname, clevel, shuffle = setting
-    shuffle_code = {
-        "bitshuffle": numcodecs.Blosc.BITSHUFFLE,
-        "shuffle": numcodecs.Blosc.SHUFFLE,
-        "noshuffle": numcodecs.Blosc.NOSHUFFLE,
-    }[shuffle]
-    codec = numcodecs.Blosc(cname=cname, clevel=clevel, shuffle=shuffle_code)
+    codec = single_threaded_blosc(setting)
     raw = sum(c.nbytes for c in chunks)
     started = time.thread_time()
     encoded = [codec.encode(c) for c in chunks]

@@ -421,3 +421,17 @@ def print_table(title: str, stats: Mapping[str, Stat], rows: Sequence[Row]) -> N
             continue
         cells = [f"{v * row.scale:>12.{row.digits}f}" for v in (stat.median, stat.min, stat.max)]
         print(f"{row.label:<34} {' '.join(cells)}  {row.unit}")
+
+
+def single_threaded_blosc(setting: tuple[str, int, str]) -> Any:
+    """numcodecs' Blosc for (cname, clevel, shuffle name), single-threaded (one core's work)."""
+    import numcodecs
+
+    numcodecs.blosc.use_threads = False
+    cname, clevel, shuffle = setting
+    shuffle_code = {
+        "bitshuffle": numcodecs.Blosc.BITSHUFFLE,
+        "shuffle": numcodecs.Blosc.SHUFFLE,
+        "noshuffle": numcodecs.Blosc.NOSHUFFLE,
+    }[shuffle]
+    return numcodecs.Blosc(cname=cname, clevel=clevel, shuffle=shuffle_code)

@@ -70,10 +70,6 @@ def tune_malloc() -> bool:
     )
 
 
-def _init_decode_worker() -> None:
-    tune_malloc()
-
-
 @cache
 def decode_pool(processes: int) -> ProcessPoolExecutor:
     """One pool per process, reused by every region job; forkserver avoids forking our threads."""
@@ -81,7 +77,7 @@ def decode_pool(processes: int) -> ProcessPoolExecutor:
     # The fork server imports the heavy libraries once; workers fork from it with them loaded
     # instead of each importing them again (CPU that competes with decoding on small machines).
     context.set_forkserver_preload(_PRELOAD)
-    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_decode_worker)
+    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=tune_malloc)
     atexit.register(pool.shutdown, wait=False, cancel_futures=True)
     return pool
 

@@ -76,6 +76,10 @@ class RegionJobResult:
         return sum(r.status in statuses for results in self.files.values() for r in results)
 
 
+type Downloads[CoordT: SourceFileCoord] = dict[CoordT, Path | SourceFileResult]
+"""A region job's source files, in order: each one's local path, or why it has none."""
+
+
 @dataclass
 class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
     """Reformat `region` (one shard along the append dim) of `data_vars` (sharing source files).
@@ -190,10 +194,9 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         unavoidable work, with no data crossing processes. This process downloads first and
         uploads each variable's shards as it completes.
         """
-        executor = self.start_workers()
-        if downloads is None:
-            downloads = self.download(scratch)
-        coords, downloaded = downloads.coords, downloads.files
+        executor = self._executor()
+        downloaded = self.download(scratch) if downloads is None else downloads
+        coords = list(downloaded)
         processing_ds = self.template_ds.isel({self.append_dim: self.processing_region()})
         # Only the leading block that holds downloaded files is allocated, transformed and
         # written: the rest is NaN, which is the fill value, so its chunks are never stored
@@ -235,17 +238,21 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         return result
 
     @classmethod
-    def start_workers(cls) -> Executor:
-        """The executor variables run in; starts its worker processes (their imports take a
-        second or two) without waiting, so callers can start them before other work."""
+    def _executor(cls) -> Executor:
+        """Where variables run: the worker pool, or inline for cheap readers."""
         tune_malloc()
         processes = decode_processes() if cls.decode_in_processes else 0
-        if processes == 0:
-            return InlineExecutor()
-        pool = decode_pool(processes)
-        for _ in range(processes):
-            pool.submit(tune_malloc)
-        return pool
+        return decode_pool(processes) if processes > 0 else InlineExecutor()
+
+    @classmethod
+    def start_workers(cls) -> None:
+        """Start the worker processes (their imports take a second or two) without waiting, so
+        callers can overlap that with other work."""
+        executor = cls._executor()
+        if isinstance(executor, InlineExecutor):
+            return
+        for _ in range(decode_processes()):
+            executor.submit(tune_malloc)  # any task spawns a worker; this one is a no-op there
 
     def __getstate__(self) -> dict[str, Any]:
         # Sent to worker processes: they get what they need in _VariableTask, not the template.
@@ -257,11 +264,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         """Fetch every source file of the job into `scratch` (may run ahead of `process`)."""
         processing_ds = self.template_ds.isel({self.append_dim: self.processing_region()})
         coords = list(self.generate_source_file_coords(processing_ds, self.data_vars))
-        return Downloads(coords, self._download_all(coords, scratch))
 
-    def _download_all(
-        self, coords: Sequence[SourceFileCoordT], scratch: Path
-    ) -> dict[SourceFileCoordT, Path | SourceFileResult]:
         def fetch(coord: SourceFileCoordT) -> Path | SourceFileResult:
             try:
                 return self.download_file(coord, scratch)
@@ -325,14 +328,6 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         )
         array[selection] = np.ascontiguousarray(data.values)
         return _relative_files(tmp_store, var_dir)
-
-
-@dataclass(frozen=True)
-class Downloads[SourceFileCoordT: SourceFileCoord]:
-    """A region job's source files: each one's local path, or why it has none."""
-
-    coords: list[SourceFileCoordT]
-    files: dict[SourceFileCoordT, Path | SourceFileResult]
 
 
 @dataclass(frozen=True)
