@@ -24,9 +24,15 @@ def configure_logging(level: str | None = None) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level_name]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # The stderr of the moment, not of configuration time (tests and embedding applications
+        # swap sys.stderr; a bound one may be closed by the time something logs).
+        logger_factory=_current_stderr_logger,
         cache_logger_on_first_use=False,
     )
+
+
+def _current_stderr_logger(*_: object) -> structlog.PrintLogger:
+    return structlog.PrintLogger(file=sys.stderr)
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
