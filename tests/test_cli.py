@@ -26,6 +26,18 @@ def test_dataset_help_lists_commands() -> None:
         assert command in result.stdout
 
 
+def test_dataset_command_builds_only_that_dataset() -> None:
+    from reformatters.core.plugins import get_registry
+    from reformatters.tools.cli import build_app
+
+    registry = get_registry()
+    assert len(registry.datasets) > 1
+    full = build_app(registry)
+    alone = build_app(registry, only_dataset="example-tiny")
+    assert {g.name for g in full.registered_groups} >= {*registry.datasets, "mirror"}
+    assert {g.name for g in alone.registered_groups} == {"example-tiny"}
+
+
 def _assert_one_line_error(result, *fragments: str) -> None:
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -106,8 +118,8 @@ def test_typer_exit_codes_reach_the_shell(monkeypatch: pytest.MonkeyPatch) -> No
 
     build_app = cli.build_app
 
-    def build_with_failing_command(registry):
-        app = build_app(registry)
+    def build_with_failing_command(registry, only_dataset=None):
+        app = build_app(registry, only_dataset)
 
         @app.command("fail-with-three")
         def fail() -> None:

@@ -1,3 +1,3 @@
-from reformatters.tools.cli import main
+from reformatters.tools.entry import main
 
 main()

@@ -20,7 +20,9 @@ stderr = Console(stderr=True)
 stdout = Console()
 
 
-def build_app(registry: Registry) -> typer.Typer:
+def build_app(registry: Registry, only_dataset: str | None = None) -> typer.Typer:
+    """The ``reformat`` app; with `only_dataset`, the app of that dataset's sub-command alone
+    (typer turns every command of every dataset into click objects on each run otherwise)."""
     app = typer.Typer(
         name="reformat",
         help="Reformat weather-model GRIB2 into analysis-ready Zarr v3. "
@@ -54,10 +56,14 @@ def build_app(registry: Registry) -> typer.Typer:
             )
 
     for dataset_id, entry in sorted(registry.datasets.items()):
+        if only_dataset is not None and dataset_id != only_dataset:
+            continue
         attrs = entry.dataset.template_config.dataset_attributes
         sub = entry.dataset.get_cli()
         add_dataset_tool_commands(sub, entry.dataset)
         app.add_typer(sub, name=dataset_id, help=f"{attrs.name}.")
+    if only_dataset is not None:
+        return app
     register_deploy_command(app, registry)
     app.add_typer(build_mirror_app(registry), name="mirror")
     register_scaffold_command(app)
@@ -73,7 +79,8 @@ def main() -> None:
             f"[yellow]warning:[/yellow] plugin {failure.name} ({failure.distribution}) failed to "
             f"load and is skipped: {failure.error}"
         )
-    app = build_app(registry)
+    requested = sys.argv[1] if len(sys.argv) > 1 else None
+    app = build_app(registry, requested if requested in registry.datasets else None)
     known = {
         *(c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands),
         *(g.name or "" for g in app.registered_groups),

@@ -1,0 +1,106 @@
+"""Worker processes: their zarr pipeline writes the same bytes, the worker server starts early,
+and importing the light modules of reformatters.core stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zarr
+
+import reformatters.core
+from reformatters.core.config_models import BloscCompression
+from reformatters.core.parallel import (
+    _WORKER_ZARR_CONFIG,
+    REGION_JOB_COMMANDS,
+    decode_pool,
+    reusable_float32_array,
+)
+
+
+def _write_sharded(path: Path, data: np.ndarray, stop: int) -> dict[str, bytes]:
+    """Write data[:, :stop] into a new GFS-like sharded array; returns its stored files."""
+    array = zarr.create_array(
+        zarr.storage.LocalStore(path),
+        shape=(2, 10, 30, 40),
+        chunks=(1, 4, 8, 16),
+        shards=(1, 12, 32, 48),
+        dtype="float32",
+        fill_value=np.nan,
+        compressors=[BloscCompression().codec(typesize=4)],
+    )
+    array[:, :stop] = data[:, :stop]
+    return {
+        str(p.relative_to(path)): p.read_bytes()
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and p.name != "zarr.json"
+    }
+
+
+def test_worker_zarr_pipeline_writes_the_same_shards_as_the_default(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    data = (rng.standard_normal((2, 10, 30, 40)) * 10).astype(np.float32)
+    data[1] = np.nan  # a shard without data: not stored
+    data[0, :, :8, :16] = np.nan  # a chunk without data inside a stored shard
+    # 7 of 10 leads: the last lead chunk is partly filled, partly fill value.
+    default = _write_sharded(tmp_path / "default.zarr", data, stop=7)
+    with zarr.config.set(_WORKER_ZARR_CONFIG):
+        fused = _write_sharded(tmp_path / "fused.zarr", data, stop=7)
+    assert list(default) == ["c/0/0/0/0"]
+    assert fused == default
+    stored = zarr.open_array(zarr.storage.LocalStore(tmp_path / "fused.zarr"), mode="r")[:]
+    np.testing.assert_array_equal(stored[:, :7], data[:, :7])
+    assert np.isnan(stored[:, 7:]).all()
+
+
+def _codec_pipeline_path() -> str:
+    return str(zarr.config.get("codec_pipeline.path"))
+
+
+def test_worker_processes_use_the_worker_zarr_config() -> None:
+    path = decode_pool(1).submit(_codec_pipeline_path).result()
+    assert path == _WORKER_ZARR_CONFIG["codec_pipeline.path"]
+    assert zarr.config.get("codec_pipeline.path") != path  # this process keeps the default
+
+
+def test_reusable_array_is_shared_and_grows() -> None:
+    small = reusable_float32_array((2, 3))
+    larger = reusable_float32_array((4, 5))
+    again = reusable_float32_array((2, 3))
+    assert larger.shape == (4, 5) and again.shape == (2, 3)
+    assert np.shares_memory(larger, again)
+    del small
+
+
+def test_region_job_commands_are_dataset_commands() -> None:
+    from reformatters.core.cli import build_dataset_cli
+    from reformatters.example_plugin.dataset import make_dataset
+
+    app = build_dataset_cli(make_dataset())
+    commands = {c.name for c in app.registered_commands}
+    assert REGION_JOB_COMMANDS - {"demo"} <= commands
+
+
+def test_light_modules_do_not_import_the_heavy_libraries() -> None:
+    """`reformat` starts the worker server after importing reformatters.core.parallel and
+    before anything heavy, so that the server's imports overlap its own."""
+    code = (
+        "import sys, reformatters.core.parallel, reformatters.core.errors; "
+        "print(sorted(m for m in ('xarray', 'zarr', 'pandas', 'dask') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", reformatters.core.__all__)
+def test_public_names_resolve(name: str) -> None:
+    assert getattr(reformatters.core, name) is not None
+    assert name in dir(reformatters.core)
+
+
+def test_unknown_public_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = reformatters.core.Nope  # type: ignore[attr-defined]
