@@ -13,9 +13,12 @@ from benchmarks import backfill, bound, codecs, naive, read
 from benchmarks.common import (
     DEFAULT_INIT,
     RESULTS_DIR,
+    Stat,
     Workload,
     all_variable_names,
+    ensure_mirror,
     log,
+    repeat,
     write_results,
 )
 
@@ -86,6 +89,38 @@ def _latest(results_dir: Path, name: str, workload: Workload) -> dict[str, Any] 
     return document if document.get("workload") == workload.describe() else None
 
 
+def run_paired(workload: Workload, repeats: int) -> dict[str, dict[str, Any]]:
+    """`bound` and `backfill` runs taken in turns (bound, backfill, bound, ...), so that each
+    efficiency compares two runs a few seconds apart: on shared machines the speed of the same
+    work drifts by 20 % and more within minutes, which separate series would turn into noise."""
+    synthesis_seconds = ensure_mirror(workload)
+    backfill_runs: list[dict[str, float]] = []
+    bound_runs: list[dict[str, float]] = []
+    with backfill.session(workload) as backfill_once, bound.session(workload) as bound_once:
+        log(
+            f"backfill and bound in turns: {workload.leads} lead(s) x "
+            f"{len(workload.variables)} variable(s)"
+        )
+
+        def pair(i: int) -> None:
+            bound_runs.append(bound_once(i))
+            backfill_runs.append(backfill_once(i))
+
+        repeat(repeats, pair)
+    return {
+        "backfill": backfill.report(workload, backfill_runs, synthesis_seconds),
+        "bound": bound.report(workload, bound_runs, synthesis_seconds),
+    }
+
+
+def paired_efficiency(results: dict[str, dict[str, Any]]) -> Stat | None:
+    """bound / backfill wall time of each pair of runs taken in turns (see run_paired)."""
+    if not results.get("paired"):
+        return None
+    pairs = zip(results["bound"]["runs"], results["backfill"]["runs"], strict=True)
+    return Stat.of([b["wall_seconds"] / f["wall_seconds"] for b, f in pairs])
+
+
 def comparisons(results: dict[str, dict[str, Any]]) -> dict[str, float]:
     found: dict[str, float] = {}
     if "backfill" in results:
@@ -111,7 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     workload = workload_from(args)
     names = list(ALL) if args.name == "all" else [args.name]
     results: dict[str, dict[str, Any]] = {}
+    if args.name == "all":
+        for name, result in run_paired(workload, args.repeats).items():
+            results[name] = {**result, "paired": True}
+            log(f"wrote {write_results(name, results[name], args.results_dir)}")
     for name in names:
+        if name in results:
+            continue
         results[name] = RUNNERS[name](workload, args.repeats)
         path = write_results(name, results[name], args.results_dir)
         log(f"wrote {path}")
@@ -120,8 +161,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if previous is not None:
             results["backfill"] = previous
     found = comparisons(results)
+    paired = paired_efficiency(results)
+    if paired is not None:
+        found["efficiency_paired"] = paired.median
+        found["efficiency_paired_min"] = paired.min
+        found["efficiency_paired_max"] = paired.max
     if found:
         print()
+        if paired is not None:
+            print(
+                f"efficiency, runs in turns (median of {len(paired.values)} pairs): "
+                f"{paired.median:.2f} (min {paired.min:.2f}, max {paired.max:.2f})"
+            )
         if "efficiency" in found:
             print(f"efficiency (bound / backfill wall time): {found['efficiency']:.2f}")
             print(f"CPU efficiency (bound / backfill CPU):   {found['cpu_efficiency']:.2f}")

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -109,13 +111,13 @@ def run_once(workload: Workload, mirror_url: str, env_extra: dict[str, str]) -> 
     }
 
 
-def run(
-    workload: Workload, repeats: int, env_extra: dict[str, str] | None = None
-) -> dict[str, Any]:
+@contextmanager
+def session(
+    workload: Workload, env_extra: dict[str, str] | None = None
+) -> Iterator[Callable[[int], dict[str, float]]]:
+    """Serve the mirror and warm up; yields a function that times one backfill."""
     from reformatters.core.sources.server import serve_mirror
 
-    synthesis_seconds = ensure_mirror(workload)
-    runs = []
     with serve_mirror(workload.mirror_dir) as server:
 
         def one(i: int) -> dict[str, float]:
@@ -128,19 +130,33 @@ def run(
         # Warm-up (untimed): bytecode caches, the page cache of the mirror.
         warm_up = Workload(workload.init, 1, workload.variables[:1], workload.work_dir)
         run_once(warm_up, server.url, env_extra or {})
-        log(f"backfill: {workload.leads} lead(s) x {len(workload.variables)} variable(s)")
-        runs = repeat(repeats, one)
+        yield one
+
+
+def report(
+    workload: Workload, runs: list[dict[str, float]], synthesis_seconds: float
+) -> dict[str, Any]:
     stats = summarize(runs)
     print_table(
         f"backfill-local, {workload.leads} leads x {len(workload.variables)} variables, "
-        f"median of {repeats}",
+        f"median of {len(runs)}",
         stats,
         ROWS,
     )
     return {
         "workload": workload.describe(),
-        "repeats": repeats,
+        "repeats": len(runs),
         "synthesis_seconds": synthesis_seconds,
         "stats": stats,
         "runs": runs,
     }
+
+
+def run(
+    workload: Workload, repeats: int, env_extra: dict[str, str] | None = None
+) -> dict[str, Any]:
+    synthesis_seconds = ensure_mirror(workload)
+    with session(workload, env_extra) as one:
+        log(f"backfill: {workload.leads} lead(s) x {len(workload.variables)} variable(s)")
+        runs = repeat(repeats, one)
+    return report(workload, runs, synthesis_seconds)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -177,26 +178,41 @@ def run_once(
     }
 
 
-def run(workload: Workload, repeats: int) -> dict[str, Any]:
-    synthesis_seconds = ensure_mirror(workload)
+@contextmanager
+def session(workload: Workload) -> Iterator[Callable[[int], dict[str, float]]]:
+    """Read the messages and start one warmed-up process per core; yields a function that times
+    one pass over all the work."""
     tasks = _tasks(workload)
     n = processes()
-    log(f"bound: {len(workload.messages())} messages over {n} processes")
+    messages = len(workload.messages())
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(n, mp_context=context) as pool:
         list(pool.map(_warm_up, range(n)))
-        runs = repeat(repeats, lambda i: run_once(pool, tasks, n, len(workload.messages())))
+        yield lambda i: run_once(pool, tasks, n, messages)
+
+
+def report(
+    workload: Workload, runs: list[dict[str, float]], synthesis_seconds: float
+) -> dict[str, Any]:
     stats = summarize(runs)
     print_table(
         f"CPU bound, {workload.leads} leads x {len(workload.variables)} variables, "
-        f"median of {repeats}",
+        f"median of {len(runs)}",
         stats,
         ROWS,
     )
     return {
         "workload": workload.describe(),
-        "repeats": repeats,
+        "repeats": len(runs),
         "synthesis_seconds": synthesis_seconds,
         "stats": stats,
         "runs": runs,
     }
+
+
+def run(workload: Workload, repeats: int) -> dict[str, Any]:
+    synthesis_seconds = ensure_mirror(workload)
+    with session(workload) as one:
+        log(f"bound: {len(workload.messages())} messages over {processes()} processes")
+        runs = repeat(repeats, one)
+    return report(workload, runs, synthesis_seconds)

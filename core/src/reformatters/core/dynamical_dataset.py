@@ -27,7 +27,11 @@ from reformatters.core.backfill_runs import (
 from reformatters.core.config_models import DataVar
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.core.logging import get_logger
-from reformatters.core.metadata import carry_published_coords, publish_metadata
+from reformatters.core.metadata import (
+    carry_published_coords,
+    publish_metadata,
+    publish_rendered_metadata,
+)
 from reformatters.core.operations.config import OperationsSpec
 from reformatters.core.region_job import (
     Downloads,
@@ -38,7 +42,7 @@ from reformatters.core.region_job import (
     get_worker_jobs,
 )
 from reformatters.core.storage import OutputStores
-from reformatters.core.template_config import TemplateConfig, write_metadata
+from reformatters.core.template_config import TemplateConfig
 
 if TYPE_CHECKING:
     from reformatters.core.operations.validation import Validator
@@ -199,9 +203,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
             template_ds,
             outputs,
             on_progress,
-            before_first_job=(lambda: publish_metadata(template_ds, outputs))
-            if published_end is None
-            else None,
+            publish_new_store=published_end is None,
         )
         if published_end is not None:
             template_ds = carry_published_coords(template_ds, outputs.primary, self.append_dim)
@@ -235,8 +237,6 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         outputs = self.output_stores(output_url)
         self.region_job_class.start_workers()
         template_ds = self.template_config.get_template(append_dim_end)
-        if not outputs.primary.exists():
-            publish_metadata(template_ds, outputs)
         all_jobs = self.get_jobs(template_ds, filters)
         jobs = get_worker_jobs(all_jobs, worker_index, workers_total)
         log.info(
@@ -247,7 +247,14 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
             jobs=len(jobs),
             jobs_total=len(all_jobs),
         )
-        report = self._run_jobs(jobs, len(all_jobs), template_ds, outputs, on_progress)
+        report = self._run_jobs(
+            jobs,
+            len(all_jobs),
+            template_ds,
+            outputs,
+            on_progress,
+            publish_new_store=not outputs.primary.exists(),
+        )
         if run_id is not None:
             finalized = self.finalize_template(template_ds, report.results)
             record = record_from_results(
@@ -287,8 +294,10 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         template_ds: xr.Dataset,
         outputs: OutputStores,
         on_progress: ProgressCallback | None,
-        before_first_job: Callable[[], None] | None = None,
+        publish_new_store: bool = False,
     ) -> BackfillReport:
+        """Run `jobs` in order. With `publish_new_store`, the template's metadata is published
+        before the first job's chunks (a new store, which nobody reads yet)."""
         report = BackfillReport(jobs_total=jobs_total, jobs_run=0)
         with scratch_dir(self.dataset_id) as scratch, ThreadPoolExecutor(1) as prefetcher:
             # Job i+1's files download while job i is decoded and encoded (the first job's while
@@ -300,9 +309,9 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
 
             prefetch = prefetcher.submit(fetch, 0) if jobs else None
             tmp_store = scratch / "tmp.zarr"
-            write_metadata(template_ds, tmp_store)
-            if before_first_job is not None:
-                before_first_job()
+            self.region_job_class.write_tmp_store(template_ds, tmp_store).result()
+            if publish_new_store:
+                publish_rendered_metadata(tmp_store, outputs)
             for i, job in enumerate(jobs):
                 assert prefetch is not None
                 downloads = prefetch.result()

@@ -34,9 +34,15 @@ def publish_metadata(template_ds: xr.Dataset, outputs: OutputStores) -> None:
     with tempfile.TemporaryDirectory(prefix="reformatters-metadata-") as tmp:
         local = Path(tmp) / "store.zarr"
         write_metadata(template_ds, local)
-        chunks, arrays, root = _metadata_files(local)
-        for location in outputs.write_order:
-            _publish_to(location, local, chunks, arrays, root)
+        publish_rendered_metadata(local, outputs)
+
+
+def publish_rendered_metadata(local: Path, outputs: OutputStores) -> None:
+    """`publish_metadata` of a template already rendered into `local` by `write_metadata` (and
+    holding nothing else yet)."""
+    chunks, arrays, root = _metadata_files(local)
+    for location in outputs.write_order:
+        _publish_to(location, local, chunks, arrays, root)
 
 
 def _publish_to(

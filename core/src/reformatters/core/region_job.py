@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -32,6 +33,7 @@ from reformatters.core.parallel import (
 from reformatters.core.rounding import round_float32_mantissa
 from reformatters.core.sources.errors import SourceError, SourceFileMissingError
 from reformatters.core.storage import OutputStores
+from reformatters.core.template_config import write_metadata
 
 log = get_logger(__name__)
 
@@ -254,6 +256,13 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         for _ in range(decode_processes()):
             executor.submit(tune_malloc)  # any task spawns a worker; this one is a no-op there
 
+    @classmethod
+    def write_tmp_store(cls, template_ds: xr.Dataset, tmp_store: Path) -> Future[None]:
+        """Render `template_ds`'s metadata into `tmp_store`, the local store `process` writes
+        shards into. A worker process does it (they are idle before the first job) while the
+        caller goes on, e.g. downloading the first job's files."""
+        return cls._executor().submit(write_metadata, template_ds, tmp_store)
+
     def __getstate__(self) -> dict[str, Any]:
         # Sent to worker processes: they get what they need in _VariableTask, not the template.
         state = self.__dict__.copy()
@@ -275,8 +284,19 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
                 log.warning("download failed", url=coord.get_url(), error=str(e))
                 return SourceFileResult(coord, SourceFileStatus.DOWNLOAD_FAILED, str(e))
 
+        started = time.perf_counter()
         with ThreadPoolExecutor(self.download_threads) as pool:
-            return dict(zip(coords, pool.map(fetch, coords), strict=True))
+            downloads = dict(zip(coords, pool.map(fetch, coords), strict=True))
+        paths = [p for p in downloads.values() if isinstance(p, Path)]
+        log.info(
+            "downloaded",
+            job=self.summary(),
+            files=len(paths),
+            missing=len(downloads) - len(paths),
+            mb=round(sum(p.stat().st_size for p in paths) / 1e6, 1),
+            seconds=round(time.perf_counter() - started, 2),
+        )
+        return downloads
 
     def _read_into(
         self, values: ArrayFloat32, task: _VariableTask[DataVarT, SourceFileCoordT]
