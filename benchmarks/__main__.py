@@ -115,7 +115,7 @@ def run_paired(workload: Workload, repeats: int) -> dict[str, dict[str, Any]]:
 
 def paired_efficiency(results: dict[str, dict[str, Any]]) -> Stat | None:
     """bound / backfill wall time of each pair of runs taken in turns (see run_paired)."""
-    if not results.get("paired"):
+    if not results.get("backfill", {}).get("paired"):
         return None
     pairs = zip(results["bound"]["runs"], results["backfill"]["runs"], strict=True)
     return Stat.of([b["wall_seconds"] / f["wall_seconds"] for b, f in pairs])

@@ -8,6 +8,7 @@ synthesized value after the declared transforms (unit conversion, deaccumulation
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from collections.abc import Iterator
 from datetime import datetime
@@ -277,6 +278,27 @@ def test_forecast_backfill_local_matches_synthesized_source(
     assert len(every_variable) == 25
     _check_forecast(ds, every_variable, (INIT_00, INIT_06))
     _check_point_extraction(ds)
+
+
+def test_variables_start_largest_first(served_mirror: str, tmp_path: Path) -> None:
+    """variable_costs is each variable's message bytes (read back from the GRIB headers)."""
+    dataset = make_forecast_dataset()
+    template = dataset.template_config.get_template(datetime(2021, 5, 1, 6))
+    job = dataset.get_jobs(template, JobFilters(filter_start=INIT_00))[0]
+    downloads = job.download(tmp_path)
+    costs = job.variable_costs(downloads)
+    expected: dict[str, int] = dict.fromkeys(costs, 0)
+    paths = [p for p in downloads.values() if isinstance(p, Path)]
+    assert len(paths) >= len(FORECAST_LEADS)
+    for path in paths:
+        locations = json.loads(path.with_name(path.name + ".json").read_text())
+        data = path.read_bytes()
+        for name, (offset, _) in locations.items():
+            assert data[offset : offset + 4] == b"GRIB"
+            expected[name] += int.from_bytes(data[offset + 8 : offset + 16], "big")
+    assert costs == expected
+    assert set(costs) == {v.name for v in dataset.template_config.data_vars}
+    assert all(cost > 0 for cost in costs.values())
 
 
 def _check_point_extraction(ds: xr.Dataset) -> None:

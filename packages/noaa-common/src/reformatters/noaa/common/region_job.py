@@ -10,8 +10,10 @@ in the output layout (latitude descending, longitude -180..180 for global grids)
 
 from __future__ import annotations
 
+import bisect
 import json
 from abc import abstractmethod
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -22,7 +24,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from reformatters.core.deaccumulation import deaccumulate_to_rates
-from reformatters.core.region_job import ArrayFloat32, RegionJob, SourceFileCoord
+from reformatters.core.region_job import ArrayFloat32, Downloads, RegionJob, SourceFileCoord
 from reformatters.core.rounding import round_float32_mantissa
 from reformatters.core.sources.download import (
     download_file,
@@ -130,6 +132,19 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
             path.write_bytes(b"")
         _sidecar(path).write_text(json.dumps(locations))
         return path
+
+    def variable_costs(self, downloads: Downloads[SourceFileCoordT]) -> dict[str, float]:
+        """Bytes of each variable's messages: decoding and encoding grow with them (measured on
+        GFS: 0.5 s for 1 MB of messages, 0.7-1.3 s for 6 MB)."""
+        costs: dict[str, float] = defaultdict(float)
+        for path in downloads.values():
+            if not isinstance(path, Path):
+                continue
+            locations: dict[str, tuple[int, str]] = json.loads(_sidecar(path).read_text())
+            ends = sorted({offset for offset, _ in locations.values()} | {path.stat().st_size})
+            for name, (offset, _) in locations.items():
+                costs[name] += ends[bisect.bisect_right(ends, offset)] - offset
+        return costs
 
     # ---- read -------------------------------------------------------------------------------
 
