@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ import xarray as xr
 import zarr.storage
 
 from reformatters.core.dynamical_dataset import JobFilters
+from reformatters.core.region_job import SourceFileStatus
 from reformatters.core.sources.mirror import SOURCE_MIRROR_ENV
 from reformatters.core.sources.server import serve_mirror
 from reformatters.core.sources.synthesis import packing_tolerance
@@ -278,6 +280,31 @@ def test_forecast_backfill_local_matches_synthesized_source(
     assert len(every_variable) == 25
     _check_forecast(ds, every_variable, (INIT_00, INIT_06))
     _check_point_extraction(ds)
+
+
+def test_final_metadata_follows_files_that_fail_to_read(
+    served_mirror: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The final metadata is rendered ahead for the results the downloads promise; when files
+    then fail to read, the published ingested_forecast_length must follow what was read."""
+    original = GfsForecastRegionJob.read_data
+
+    def read_data(self: GfsForecastRegionJob, coord: Any, path: Path, data_var: Any) -> Any:
+        if coord.lead_hours >= 3:
+            raise ValueError("unreadable message (test)")
+        return original(self, coord, path, data_var)
+
+    monkeypatch.setattr(GfsForecastRegionJob, "read_data", read_data)
+    dataset = make_forecast_dataset()
+    report = dataset.backfill_local(
+        datetime(2021, 5, 1, 6),
+        JobFilters(filter_start=INIT_00),
+        output_url=str(tmp_path),
+    )
+    assert report.count(SourceFileStatus.READ_FAILED) > 0
+    ds = _open_local("noaa-gfs-forecast", tmp_path)
+    assert ds["ingested_forecast_length"].sel(init_time=INIT_00).values == np.timedelta64(2, "h")
+    assert np.isnan(ds["temperature_2m"].sel(init_time=INIT_00).isel(lead_time=3)).all()
 
 
 def test_variables_start_largest_first(served_mirror: str, tmp_path: Path) -> None:

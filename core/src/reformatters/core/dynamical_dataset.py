@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +39,7 @@ from reformatters.core.region_job import (
     RegionJobResult,
     SourceFileCoord,
     SourceFileStatus,
+    file_statuses,
     get_worker_jobs,
 )
 from reformatters.core.storage import OutputStores
@@ -197,19 +198,24 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         end = max(append_dim_end, published_end) if published_end else append_dim_end
         template_ds = self.template_config.get_template(end)
         jobs = self.get_jobs(template_ds, filters)
-        report = self._run_jobs(
+
+        def final_template(results: Sequence[RegionJobResult]) -> xr.Dataset:
+            carried = (
+                template_ds
+                if published_end is None
+                else carry_published_coords(template_ds, outputs.primary, self.append_dim)
+            )
+            return self.finalize_template(carried, results)
+
+        return self._run_jobs(
             jobs,
             len(jobs),
             template_ds,
             outputs,
             on_progress,
             publish_new_store=published_end is None,
+            final_template=final_template,
         )
-        if published_end is not None:
-            template_ds = carry_published_coords(template_ds, outputs.primary, self.append_dim)
-        final_ds = self.finalize_template(template_ds, report.results)
-        publish_metadata(final_ds, outputs)
-        return report
 
     def process_backfill_region_jobs(
         self,
@@ -295,9 +301,16 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         outputs: OutputStores,
         on_progress: ProgressCallback | None,
         publish_new_store: bool = False,
+        final_template: Callable[[Sequence[RegionJobResult]], xr.Dataset] | None = None,
     ) -> BackfillReport:
         """Run `jobs` in order. With `publish_new_store`, the template's metadata is published
-        before the first job's chunks (a new store, which nobody reads yet)."""
+        before the first job's chunks (a new store, which nobody reads yet). With
+        `final_template` (the template to publish, given every job's results), its metadata is
+        published after the last job's chunks.
+
+        The final metadata is rendered ahead, by the first worker that runs out of variables of
+        the last job, for the results expected from its downloads; it is published as rendered
+        if the results are those (no file failed to read), rendered again otherwise."""
         report = BackfillReport(jobs_total=jobs_total, jobs_run=0)
         with scratch_dir(self.dataset_id) as scratch, ThreadPoolExecutor(1) as prefetcher:
             # Job i+1's files download while job i is decoded and encoded (the first job's while
@@ -309,14 +322,34 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
 
             prefetch = prefetcher.submit(fetch, 0) if jobs else None
             tmp_store = scratch / "tmp.zarr"
-            self.region_job_class.write_tmp_store(template_ds, tmp_store).result()
+            self.region_job_class.render_metadata(template_ds, tmp_store).result()
             if publish_new_store:
                 publish_rendered_metadata(tmp_store, outputs)
+            ahead: tuple[list[RegionJobResult], Future[None]] | None = None
+            final_store = scratch / "final.zarr"
             for i, job in enumerate(jobs):
                 assert prefetch is not None
                 downloads = prefetch.result()
                 prefetch = prefetcher.submit(fetch, i + 1) if i + 1 < len(jobs) else None
-                result = job.process(outputs, tmp_store, scratch / f"job-{i}", downloads=downloads)
+                after_submit = None
+                if final_template is not None and i == len(jobs) - 1:
+                    expected = [*report.results, job.expected_result(downloads)]
+
+                    def render_ahead(expected: list[RegionJobResult] = expected) -> None:
+                        nonlocal ahead
+                        rendering = self.region_job_class.render_metadata(
+                            final_template(expected), final_store
+                        )
+                        ahead = (expected, rendering)
+
+                    after_submit = render_ahead
+                result = job.process(
+                    outputs,
+                    tmp_store,
+                    scratch / f"job-{i}",
+                    downloads=downloads,
+                    after_submit=after_submit,
+                )
                 shutil.rmtree(scratch / f"job-{i}", ignore_errors=True)
                 report.results.append(result)
                 report.jobs_run += 1
@@ -334,6 +367,12 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                 )
                 if on_progress is not None:
                     on_progress(report.jobs_run, len(jobs), job.summary())
+            if final_template is not None:
+                if ahead is not None and file_statuses(ahead[0]) == file_statuses(report.results):
+                    ahead[1].result()
+                    publish_rendered_metadata(final_store, outputs)
+                else:
+                    publish_metadata(final_template(report.results), outputs)
         return report
 
     # ---- operations ---------------------------------------------------------------------------

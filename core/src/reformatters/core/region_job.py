@@ -190,6 +190,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         scratch: Path,
         on_progress: Callable[[], None] | None = None,
         downloads: Downloads[SourceFileCoordT] | None = None,
+        after_submit: Callable[[], None] | None = None,
     ) -> RegionJobResult:
         """Download (unless `downloads` holds this job's `download`), read, transform and write
         this region's shards to every output store.
@@ -200,7 +201,8 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         Each variable's whole pipeline (decode its messages, transform, encode its shards into
         `tmp_store`) runs in one worker process, variables in parallel: the same split as the
         unavoidable work, with no data crossing processes. This process downloads first and
-        uploads each variable's shards as it completes.
+        uploads each variable's shards as it completes. `after_submit` runs once every variable
+        is queued for the workers (e.g. to queue more work behind them).
         """
         executor = self._executor()
         downloaded = self.download(scratch) if downloads is None else downloads
@@ -235,6 +237,8 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
                 files=files,
             )
             futures[data_var.name] = executor.submit(_process_variable, self, task, tmp_store)
+        if after_submit is not None:
+            after_submit()
         for name, future in futures.items():
             result.files[name], written = future.result()
             for location in outputs.write_order:
@@ -264,11 +268,24 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             executor.submit(tune_malloc)  # any task spawns a worker; this one is a no-op there
 
     @classmethod
-    def write_tmp_store(cls, template_ds: xr.Dataset, tmp_store: Path) -> Future[None]:
-        """Render `template_ds`'s metadata into `tmp_store`, the local store `process` writes
-        shards into. A worker process does it (they are idle before the first job) while the
-        caller goes on, e.g. downloading the first job's files."""
-        return cls._executor().submit(write_metadata, template_ds, tmp_store)
+    def render_metadata(cls, template_ds: xr.Dataset, local_store: Path) -> Future[None]:
+        """Render `template_ds`'s metadata into the local store `local_store` in a worker
+        process, queued behind the variables already submitted, while the caller goes on.
+
+        Used for the staging store `process` writes shards into (workers are idle before the
+        first job; the caller downloads meanwhile) and for the final metadata (rendered by the
+        first worker that runs out of variables)."""
+        return cls._executor().submit(write_metadata, template_ds, local_store)
+
+    def expected_result(self, downloads: Downloads[SourceFileCoordT]) -> RegionJobResult:
+        """The result `process` returns for `downloads` if every downloaded file reads."""
+        files = [
+            SourceFileResult(coord, SourceFileStatus.SUCCEEDED)
+            if isinstance(downloaded, Path)
+            else SourceFileResult(coord, downloaded.status, downloaded.error)
+            for coord, downloaded in downloads.items()
+        ]
+        return RegionJobResult(self.region, {v.name: list(files) for v in self.data_vars})
 
     def __getstate__(self) -> dict[str, Any]:
         # Sent to worker processes: they get what they need in _VariableTask, not the template.
@@ -471,6 +488,16 @@ def get_worker_jobs[T](jobs: Sequence[T], worker_index: int, workers_total: int)
     if workers_total < 1 or not 0 <= worker_index < workers_total:
         raise ValueError(f"worker index {worker_index} is not within 0..{workers_total - 1}")
     return list(jobs[worker_index::workers_total])
+
+
+def file_statuses(
+    results: Iterable[RegionJobResult],
+) -> list[dict[str, list[tuple[SourceFileCoord, SourceFileStatus]]]]:
+    """Each result's outcome per variable and file, without error messages (for comparing)."""
+    return [
+        {name: [(r.coord, r.status) for r in files] for name, files in result.files.items()}
+        for result in results
+    ]
 
 
 def group_results_by_status(

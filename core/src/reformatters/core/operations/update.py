@@ -104,7 +104,7 @@ def run_update(
     results: list[RegionJobResult] = []
     with scratch_dir(dataset.dataset_id) as scratch:
         tmp_store = scratch / "tmp.zarr"
-        dataset.region_job_class.write_tmp_store(template_ds, tmp_store).result()
+        dataset.region_job_class.render_metadata(template_ds, tmp_store).result()
         # Region jobs copy their shards to this local staging store; the merged shards are then
         # uploaded to the real outputs.
         staging = OutputStores(primary=StoreLocation(str(scratch / "staging.zarr")))
