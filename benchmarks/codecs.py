@@ -76,7 +76,6 @@ def sample_chunks(
 
 
 def measure(chunks: list[np.ndarray[Any, Any]], setting: tuple[str, int, str]) -> dict[str, float]:
-
     codec = single_threaded_blosc(setting)
     raw = sum(c.nbytes for c in chunks)
     started = time.thread_time()

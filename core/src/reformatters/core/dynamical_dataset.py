@@ -10,6 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -325,8 +326,16 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
             self.region_job_class.render_metadata(template_ds, tmp_store).result()
             if publish_new_store:
                 publish_rendered_metadata(tmp_store, outputs)
-            ahead: tuple[list[RegionJobResult], Future[None]] | None = None
             final_store = scratch / "final.zarr"
+            expected: list[RegionJobResult] = []
+            rendered_ahead: list[Future[None]] = []
+
+            def render_ahead(results: list[RegionJobResult]) -> None:
+                assert final_template is not None
+                rendered_ahead.append(
+                    self.region_job_class.render_metadata(final_template(results), final_store)
+                )
+
             for i, job in enumerate(jobs):
                 assert prefetch is not None
                 downloads = prefetch.result()
@@ -334,15 +343,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                 after_submit = None
                 if final_template is not None and i == len(jobs) - 1:
                     expected = [*report.results, job.expected_result(downloads)]
-
-                    def render_ahead(expected: list[RegionJobResult] = expected) -> None:
-                        nonlocal ahead
-                        rendering = self.region_job_class.render_metadata(
-                            final_template(expected), final_store
-                        )
-                        ahead = (expected, rendering)
-
-                    after_submit = render_ahead
+                    after_submit = partial(render_ahead, expected)
                 result = job.process(
                     outputs,
                     tmp_store,
@@ -368,8 +369,8 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                 if on_progress is not None:
                     on_progress(report.jobs_run, len(jobs), job.summary())
             if final_template is not None:
-                if ahead is not None and file_statuses(ahead[0]) == file_statuses(report.results):
-                    ahead[1].result()
+                if rendered_ahead and file_statuses(expected) == file_statuses(report.results):
+                    rendered_ahead[0].result()
                     publish_rendered_metadata(final_store, outputs)
                 else:
                     publish_metadata(final_template(report.results), outputs)
