@@ -115,8 +115,8 @@ def run_paired(workload: Workload, repeats: int) -> dict[str, dict[str, Any]]:
 
 def paired_efficiency(results: dict[str, dict[str, Any]]) -> Stat | None:
     """bound / backfill wall time of each pair of runs taken in turns (see run_paired)."""
-    if not results.get("backfill", {}).get("paired"):
-        return None
+    if not all(results.get(name, {}).get("paired") for name in ("backfill", "bound")):
+        return None  # e.g. `bound` alone, compared with the backfill runs of an earlier `all`
     pairs = zip(results["bound"]["runs"], results["backfill"]["runs"], strict=True)
     return Stat.of([b["wall_seconds"] / f["wall_seconds"] for b, f in pairs])
 

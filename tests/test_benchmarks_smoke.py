@@ -51,6 +51,18 @@ def test_naive_filter_keys_name_one_grib_message(tmp_path: Path) -> None:
     assert keys[-1]["startStep"] == 0
 
 
+def test_paired_efficiency_only_for_runs_taken_in_turns() -> None:
+    def runs(paired: bool, *walls: float) -> dict[str, object]:
+        return {"paired": paired, "runs": [{"wall_seconds": w} for w in walls]}
+
+    # `bound` or `naive` alone, compared with the backfill of an earlier `all` (3 pairs)
+    assert cli.paired_efficiency({"backfill": runs(True, 4, 4, 4), "bound": runs(False, 1)}) is None
+    assert cli.paired_efficiency({"backfill": runs(True, 4, 4, 4), "naive": runs(False, 9)}) is None
+    paired = cli.paired_efficiency({"backfill": runs(True, 4, 2), "bound": runs(True, 1, 2)})
+    assert paired is not None
+    assert paired.values == [0.25, 1.0]
+
+
 def test_tree_monitor_counts_children_cpu() -> None:
     code = (
         "import subprocess, sys; "
@@ -82,4 +94,7 @@ def test_every_benchmark_runs_on_a_tiny_workload(
         assert document["stats"]["wall_seconds" if name != "read" else "map_seconds"]["median"] > 0
     backfill = json.loads((tmp_path / "backfill-latest.json").read_text())
     assert backfill["stats"]["bytes_fetched"]["median"] > 0
+    # alone, `bound` compares itself with that (paired) backfill
+    assert cli.main(["bound", *args]) == 0
+    assert "efficiency (bound / backfill wall time)" in capsys.readouterr().out
     assert backfill["stats"]["bytes_written"]["median"] > 0
