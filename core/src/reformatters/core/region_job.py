@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import time
 from abc import ABC, abstractmethod
@@ -364,7 +365,8 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             shutil.rmtree(var_dir)
         if 0 in data.shape:
             return []
-        array = zarr.open_array(zarr.storage.LocalStore(tmp_store), path=data_var.name, mode="r+")
+        store = zarr.storage.LocalStore(tmp_store)
+        array = zarr.open_array(store, path=data_var.name, mode="r+")
         assert len(data.dims) == array.ndim
         # `data` starts at the region along the append dim and at 0 along every other dim; it
         # may stop early (see _populated_extent): the rest of the shard is fill.
@@ -374,7 +376,16 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             else slice(0, size)
             for dim, size in zip(data.dims, data.shape, strict=True)
         )
-        array[selection] = np.ascontiguousarray(data.values)
+        assert all(s.start % c == 0 for s, c in zip(selection, array.chunks, strict=True))
+        values = np.ascontiguousarray(data.values)
+        if _every_chunk_holds_data(values, array.chunks, array.fill_value):
+            # zarr skips chunks that equal the fill value by comparing each whole chunk with it
+            # (0.7 ms per 42 x 121 x 121 chunk for a NaN fill: 8 % of a worker's time). Same
+            # bytes: the test above found no such chunk, stopping at a chunk's first value.
+            array = zarr.open_array(
+                store, path=data_var.name, mode="r+", config={"write_empty_chunks": True}
+            )
+        array[selection] = values
         return _relative_files(tmp_store, var_dir)
 
 
@@ -403,6 +414,19 @@ def _process_variable[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord]
     written = job._write_shards(job._trim_to_region(data), task.data_var, tmp_store)
     del data, values
     return results, written
+
+
+def _every_chunk_holds_data(values: NDArray[Any], chunks: tuple[int, ...], fill_value: Any) -> bool:
+    """Whether every chunk-shaped block of `values` (tiled from its origin, edge blocks cut
+    short) holds a value other than a NaN `fill_value`. False for any other fill value."""
+    if not (values.dtype.kind == "f" and np.isnan(fill_value)):
+        return False
+    starts = [range(0, size, chunk) for size, chunk in zip(values.shape, chunks, strict=True)]
+    for origin in itertools.product(*starts):
+        block = values[tuple(slice(o, o + c) for o, c in zip(origin, chunks, strict=True))]
+        if np.isnan(block[(0,) * block.ndim]) and np.isnan(block).all():
+            return False
+    return True
 
 
 def _fill_unwritten(

@@ -1,0 +1,68 @@
+"""RegionJob._write_shards: the bytes zarr writes by default, with zarr's whole-chunk
+comparison against the fill value skipped when every chunk is known to hold data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+
+from reformatters.core import JobFilters
+from reformatters.core.region_job import _every_chunk_holds_data
+from reformatters.core.template_config import write_metadata
+from reformatters.example_plugin.dataset import make_dataset
+
+
+def test_every_chunk_holds_data_looks_past_a_chunks_first_value() -> None:
+    values = np.ones((4, 6), dtype=np.float32)
+    assert _every_chunk_holds_data(values, (2, 3), np.float32(np.nan))
+    values[0, 0] = np.nan  # first value of a chunk missing, the others present
+    assert _every_chunk_holds_data(values, (2, 3), np.float32(np.nan))
+    values[2:, 3:] = np.nan  # a whole chunk missing
+    assert not _every_chunk_holds_data(values, (2, 3), np.float32(np.nan))
+    # an edge block cut short by the data's extent counts only what it holds
+    edge = np.ones((5, 6), dtype=np.float32)
+    edge[4] = np.nan
+    assert not _every_chunk_holds_data(edge, (2, 3), np.float32(np.nan))
+    # any other fill value: left to zarr
+    assert not _every_chunk_holds_data(np.ones((4, 6), dtype=np.float32), (2, 3), 0.0)
+
+
+def _stored(store: Path, name: str) -> dict[str, bytes]:
+    folder = store / name / "c"
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("empty_chunk", [False, True])
+def test_write_shards_stores_what_zarr_stores_by_default(tmp_path: Path, empty_chunk: bool) -> None:
+    dataset = make_dataset()
+    template = dataset.template_config.get_template(datetime(2000, 1, 3))
+    job = dataset.get_jobs(template, JobFilters())[1]
+    var = job.data_vars[0]
+    region_template = template[var.name].isel(time=job.region)
+    rng = np.random.default_rng(1)
+    # 10 of the region's 24 times: the second time chunk is cut short, the rest is fill
+    values = rng.standard_normal((10, *region_template.shape[1:])).astype(np.float32)
+    values[0] = np.nan  # first value of every chunk in the first time chunk missing
+    if empty_chunk:
+        values[6:, :4, :6] = np.nan
+    data = xr.DataArray(values, dims=region_template.dims)
+
+    ours, reference = tmp_path / "ours.zarr", tmp_path / "reference.zarr"
+    for store in (ours, reference):
+        write_metadata(template, store)
+    written = job._write_shards(data, var, ours)
+    zarr.open_array(zarr.storage.LocalStore(reference), path=var.name, mode="r+")[
+        job.region.start : job.region.start + 10
+    ] = values
+
+    assert _stored(ours, var.name) == _stored(reference, var.name)
+    assert written == sorted(f"{var.name}/c/{name}" for name in _stored(ours, var.name))
+    array = zarr.open_array(zarr.storage.LocalStore(ours), path=var.name, mode="r")
+    stored = np.asarray(array[job.region])
+    np.testing.assert_array_equal(stored[:10], values)
+    assert np.isnan(stored[10:]).all()
