@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -144,7 +144,7 @@ class EcmwfIndexEntry:
 
 def parse_noaa_idx(text: str, *, file_size: int | None = None) -> list[InventoryEntry]:
     """Parse a wgrib2-style inventory, computing every message's exclusive end byte."""
-    raw: list[InventoryEntry] = []
+    lines: list[tuple[int, list[str], int]] = []
     for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -154,42 +154,47 @@ def parse_noaa_idx(text: str, *, file_size: int | None = None) -> list[Inventory
                 f"idx line {line_number} has {len(fields)} colon-separated fields, expected at "
                 f"least 6 (msg:offset:d=date:element:level:forecast): {line!r}"
             )
-        message, offset_text, date_text, element, level, forecast, *extra = fields
-        if not offset_text.isdigit() or not message.replace(".", "").isdigit():
+        if not fields[1].isdigit() or not fields[0].replace(".", "").isdigit():
             raise InventoryParseError(
                 f"idx line {line_number} has a non-numeric message number or offset: {line!r}"
             )
-        raw.append(
-            InventoryEntry(
-                message=message,
-                offset=int(offset_text),
-                reference_time=date_text.removeprefix("d="),
-                element=element,
-                level=level,
-                forecast=forecast,
-                extra=tuple(extra),
-            )
+        lines.append((line_number, fields, int(fields[1])))
+    ends = _message_ends([(fields[0], offset) for _, fields, offset in lines], file_size)
+    return [
+        InventoryEntry(
+            message=message,
+            offset=offset,
+            reference_time=date_text.removeprefix("d="),
+            element=element,
+            level=level,
+            forecast=forecast,
+            extra=tuple(extra),
+            end=end,
         )
-    return _with_ends(raw, file_size)
+        for (_, (message, _, date_text, element, level, forecast, *extra), offset), end in zip(
+            lines, ends, strict=True
+        )
+    ]
 
 
-def _with_ends(entries: list[InventoryEntry], file_size: int | None) -> list[InventoryEntry]:
-    result: list[InventoryEntry] = []
+def _message_ends(messages: list[tuple[str, int]], file_size: int | None) -> list[int | None]:
+    """Each (message, offset)'s exclusive end: the next larger offset, or `file_size`."""
+    ends: list[int | None] = []
     end = file_size
     group_offset: int | None = None
     # Walk backwards: sub-messages share an offset, so the end is the next *larger* offset.
-    for entry in reversed(entries):
-        if group_offset is not None and entry.offset != group_offset:
+    for message, offset in reversed(messages):
+        if group_offset is not None and offset != group_offset:
             end = group_offset
-        if end is not None and end <= entry.offset:
+        if end is not None and end <= offset:
             raise InventoryParseError(
-                f"idx offsets are not increasing at message {entry.message}: offset "
-                f"{entry.offset} is not below the following offset (or file size) {end}"
+                f"idx offsets are not increasing at message {message}: offset "
+                f"{offset} is not below the following offset (or file size) {end}"
             )
-        group_offset = entry.offset
-        result.append(replace(entry, end=end))
-    result.reverse()
-    return result
+        group_offset = offset
+        ends.append(end)
+    ends.reverse()
+    return ends
 
 
 def format_noaa_idx(entries: Iterable[InventoryEntry]) -> str:
