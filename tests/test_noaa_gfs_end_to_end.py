@@ -287,14 +287,17 @@ def test_final_metadata_follows_files_that_fail_to_read(
 ) -> None:
     """The final metadata is rendered ahead for the results the downloads promise; when files
     then fail to read, the published ingested_forecast_length must follow what was read."""
-    original = GfsForecastRegionJob.read_data
+    original = GfsForecastRegionJob.read_data_into
 
-    def read_data(self: GfsForecastRegionJob, coord: Any, path: Path, data_var: Any) -> Any:
+    def read_data_into(
+        self: GfsForecastRegionJob, coord: Any, path: Path, data_var: Any, out: Any
+    ) -> None:
         if coord.lead_hours >= 3:
+            out[...] = 1.0  # written partly, then failed: must not show
             raise ValueError("unreadable message (test)")
-        return original(self, coord, path, data_var)
+        original(self, coord, path, data_var, out)
 
-    monkeypatch.setattr(GfsForecastRegionJob, "read_data", read_data)
+    monkeypatch.setattr(GfsForecastRegionJob, "read_data_into", read_data_into)
     dataset = make_forecast_dataset()
     report = dataset.backfill_local(
         datetime(2021, 5, 1, 6),

@@ -25,7 +25,7 @@ from reformatters.noaa.hrrr.common import (
     Y_COORDS,
     hrrr_source_url,
     latitude_longitude,
-    to_output_layout,
+    output_rows,
 )
 from reformatters.noaa.hrrr.forecast_48_hour.dynamical_dataset import (
     make_forecast_48_hour_dataset,
@@ -96,7 +96,7 @@ def test_real_message_passes_the_grid_and_identity_checks(real_fixtures_dir: Pat
         grid=HRRR_GRID,
     )
     assert values.shape == (NY, NX)
-    output = to_output_layout(values)
+    output = output_rows(values)
     assert np.nanmin(output) >= 0
     np.testing.assert_array_equal(output[-1], values[0])
 

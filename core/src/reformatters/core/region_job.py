@@ -123,6 +123,13 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
     def read_data(self, coord: SourceFileCoordT, path: Path, data_var: DataVarT) -> ArrayFloat32:
         """Decode one variable from a downloaded file into the output's spatial layout."""
 
+    def read_data_into(
+        self, coord: SourceFileCoordT, path: Path, data_var: DataVarT, out: ArrayFloat32
+    ) -> None:
+        """`read_data` into `out` (a view of the region being assembled). Override to decode
+        straight into it where `read_data` would copy the field anyway."""
+        out[...] = self.read_data(coord, path, data_var)
+
     def variable_costs(self, downloads: Downloads[SourceFileCoordT]) -> Mapping[str, float]:
         """Relative work of each variable in this job (e.g. bytes of its messages): `process`
         starts the largest first, so that no large variable runs alone at the end. Default:
@@ -338,7 +345,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
                 results.append(SourceFileResult(coord, downloaded.status, downloaded.error))
                 continue
             try:
-                values[index] = self.read_data(coord, downloaded, task.data_var)
+                self.read_data_into(coord, downloaded, task.data_var, values[index])
             except (SourceError, OSError, ValueError, RuntimeError) as e:
                 error = f"{type(e).__name__}: {e}"
                 log.warning("read failed", url=coord.get_url(), var=task.data_var.name, error=error)

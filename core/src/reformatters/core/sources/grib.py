@@ -35,6 +35,7 @@ __all__ = [
     "GridSpec",
     "build_noaa_inventory",
     "check_grid",
+    "decode_message",
     "identity_of",
     "noaa_description",
     "noaa_identity",
@@ -277,6 +278,21 @@ def read_message(
     ``url`` names the data's origin in error messages (defaults to the path). Returns a
     float32 C-contiguous ``(Nj, Ni)`` array in the file's scan order, missing points as NaN.
     """
+    values = decode_message(source, offset, expected=expected, grid=grid, url=url)
+    return np.ascontiguousarray(values, dtype=np.float32)
+
+
+def decode_message(
+    source: Path | bytes,
+    offset: int = 0,
+    *,
+    expected: GribIdentity,
+    grid: GridSpec | None = None,
+    url: str | None = None,
+) -> npt.NDArray[np.floating[Any]]:
+    """``read_message`` as decoded, in eccodes' precision (float64): for callers that copy the
+    field anyway (e.g. into an output layout), where a float32 copy first would be one more
+    pass over every field. Missing points are NaN."""
     origin = url or (str(source) if isinstance(source, Path) else "<bytes>")
     where = f"{origin} message at byte {offset}"
     raw = _message_bytes(source, offset)
@@ -316,13 +332,13 @@ def read_message(
         # pygrib masks values close to missingValue (9999) even without a bitmap, which would
         # turn real values near 9999 (e.g. a 9999 m cloud ceiling) into NaN.
         values = np.ma.getdata(values)
-    data = np.ma.filled(np.ma.asarray(values, dtype=np.float32), np.float32(np.nan))
+    data: npt.NDArray[np.floating[Any]] = np.ma.filled(values, np.nan)
     expected_shape = (_size(message, "Nj", "Ny"), _size(message, "Ni", "Nx"))
     if data.shape != expected_shape:
         raise GribDecodeError(
             origin, f"{where}: decoded shape {data.shape} differs from the grid {expected_shape}"
         )
-    return np.ascontiguousarray(data, dtype=np.float32)
+    return data
 
 
 # NOAA wgrib2 element names -> (discipline, parameterCategory, parameterNumber) as GFS, GEFS and

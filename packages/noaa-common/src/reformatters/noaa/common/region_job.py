@@ -16,7 +16,7 @@ from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ from reformatters.core.sources.download import (
     local_message_offsets,
 )
 from reformatters.core.sources.errors import SourceFileMissingError
-from reformatters.core.sources.grib import GridSpec, noaa_identity, read_message
+from reformatters.core.sources.grib import GridSpec, decode_message, noaa_identity
 from reformatters.core.sources.inventory import InventoryEntry, MessageSelector, parse_noaa_idx
 from reformatters.core.sources.mirror import resolve_source_url
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
@@ -155,22 +155,33 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
     # ---- read -------------------------------------------------------------------------------
 
     def read_data(self, coord: SourceFileCoordT, path: Path, data_var: NoaaDataVar) -> ArrayFloat32:
+        out = np.empty(self._output_shape, dtype=np.float32)
+        self.read_data_into(coord, path, data_var, out)
+        return out
+
+    def read_data_into(
+        self, coord: SourceFileCoordT, path: Path, data_var: NoaaDataVar, out: ArrayFloat32
+    ) -> None:
+        """Decode the variable's message and write it into `out` in the output layout: one
+        pass from eccodes' float64 values (the float32 conversion happens in the layout copy)."""
         locations = json.loads(_sidecar(path).read_text())
         if data_var.name not in locations:
             # A window statistic at lead 0: the provider issues no message, the value is NaN.
-            return np.full(self._output_shape, np.nan, dtype=np.float32)
+            out.fill(np.nan)
+            return
         offset, forecast = locations[data_var.name]
         attrs = data_var.internal_attrs
-        values = read_message(
+        values = decode_message(
             path,
             offset,
             expected=noaa_identity(attrs.grib_element, attrs.grib_level, forecast),
             grid=self.grid,
             url=coord.get_url(),
         )
+        self.to_output_layout(values, out)
         if attrs.unit_conversion == "kelvin_to_celsius":
-            values -= _KELVIN_OFFSET
-        return self.to_output_layout(values)
+            # After the conversion to float32, as the Celsius values were always computed.
+            out -= _KELVIN_OFFSET
 
     @property
     def _output_shape(self) -> tuple[int, int]:
@@ -217,8 +228,9 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
         cls._layout_plan_cache = (row_slice, column_shift)
         return row_slice, column_shift
 
-    def to_output_layout(self, values: ArrayFloat32) -> ArrayFloat32:
-        """Reorder a field from the file's scan order to the output's latitude/longitude.
+    def to_output_layout(self, values: NDArray[np.floating[Any]], out: ArrayFloat32) -> None:
+        """Write a field from the file's scan order into `out` in the output's latitude and
+        longitude order, converting to float32.
 
         For GFS: rows already run 90 -> -90; columns 0..359.75 are rolled to -180..179.75 (two
         block copies rather than a gather: this runs for every message).
@@ -227,12 +239,11 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
         row_slice, shift = self._layout_plan()
         picked = values[row_slice] if row_slice is not None else values[rows]
         if shift is None:
-            return np.ascontiguousarray(np.take(picked, cols, axis=1))
-        out = np.empty((picked.shape[0], len(cols)), dtype=values.dtype)
+            out[...] = np.take(picked, cols, axis=1)
+            return
         width = picked.shape[1]
         out[:, : width - shift] = picked[:, shift:]
         out[:, width - shift :] = picked[:, :shift]
-        return out
 
     # ---- transform --------------------------------------------------------------------------
 

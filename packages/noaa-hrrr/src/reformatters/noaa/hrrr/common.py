@@ -73,9 +73,10 @@ def latitude_longitude() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     return np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
 
 
-def to_output_layout[T: np.generic](values: NDArray[T]) -> NDArray[T]:
-    """A field in the file's scan order (rows south to north) as output rows (north to south)."""
-    return np.ascontiguousarray(values[::-1, :])
+def output_rows[T: np.generic](values: NDArray[T]) -> NDArray[T]:
+    """A field in the file's scan order (rows south to north) as output rows (north to south):
+    a view."""
+    return values[::-1, :]
 
 
 # ---- source files ---------------------------------------------------------------------------

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
 
 from reformatters.core.region_job import ArrayFloat32
 from reformatters.core.sources.grib import GridSpec
 from reformatters.noaa.common.region_job import NoaaRegionJob
-from reformatters.noaa.hrrr.common import HRRR_GRID, NX, NY, HrrrSourceFileCoord, to_output_layout
+from reformatters.noaa.hrrr.common import HRRR_GRID, NX, NY, HrrrSourceFileCoord, output_rows
 
 
 class HrrrRegionJob[SourceFileCoordT: HrrrSourceFileCoord](NoaaRegionJob[SourceFileCoordT]):
@@ -19,5 +22,5 @@ class HrrrRegionJob[SourceFileCoordT: HrrrSourceFileCoord](NoaaRegionJob[SourceF
     def _output_shape(self) -> tuple[int, int]:
         return (NY, NX)
 
-    def to_output_layout(self, values: ArrayFloat32) -> ArrayFloat32:
-        return to_output_layout(values)
+    def to_output_layout(self, values: NDArray[np.floating[Any]], out: ArrayFloat32) -> None:
+        out[...] = output_rows(values)

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from reformatters.core.sources.noaa_synthesis import HRRR_SFC, NoaaMessage, synthesize_noaa_file
 from reformatters.core.sources.synthesis import hrrr_conus_grid, synthetic_field
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
-from reformatters.noaa.hrrr.common import SOURCE_BUCKET, hrrr_source_url, to_output_layout
+from reformatters.noaa.hrrr.common import SOURCE_BUCKET, hrrr_source_url, output_rows
 
 type Wanted = frozenset[tuple[str, str, str]]
 
@@ -95,8 +95,8 @@ def synthetic_source_values(
         return None
     grid = hrrr_conus_grid()
     start = timedelta(hours=attrs.window_start_hour(lead)) if attrs.is_window else None
-    lats = to_output_layout(grid.lats)[::stride, ::stride]
-    lons = to_output_layout(grid.lons)[::stride, ::stride]
+    lats = output_rows(grid.lats)[::stride, ::stride]
+    lons = output_rows(grid.lons)[::stride, ::stride]
     return synthetic_field(
         attrs.grib_element,
         attrs.grib_level,
