@@ -29,6 +29,7 @@ from reformatters.core.config_models import DataVar
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.core.logging import get_logger
 from reformatters.core.metadata import (
+    RenderedMetadata,
     carry_published_coords,
     publish_metadata,
     publish_rendered_metadata,
@@ -323,8 +324,9 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
 
             prefetch = prefetcher.submit(fetch, 0) if jobs else None
             tmp_store = scratch / "tmp.zarr"
-            self.region_job_class.render_metadata(template_ds, tmp_store).result()
-            if publish_new_store:
+            staging = self.region_job_class.render_metadata(template_ds, tmp_store)
+            if publish_new_store and not jobs:
+                staging.result()
                 publish_rendered_metadata(tmp_store, outputs)
             final_store = scratch / "final.zarr"
             expected: list[RegionJobResult] = []
@@ -340,16 +342,23 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                 assert prefetch is not None
                 downloads = prefetch.result()
                 prefetch = prefetcher.submit(fetch, i + 1) if i + 1 < len(jobs) else None
-                after_submit = None
+                after_submit: list[Callable[[], None]] = []
                 if final_template is not None and i == len(jobs) - 1:
                     expected = [*report.results, job.expected_result(downloads)]
-                    after_submit = partial(render_ahead, expected)
+                    after_submit.append(partial(render_ahead, expected))
+                if i == 0:
+                    staging.result()  # the workers write shards into the staging store
+                    if publish_new_store:
+                        # While the workers decode the first variables; before any chunk is
+                        # uploaded (process uploads a variable's shards once it is done).
+                        rendered = RenderedMetadata.of(tmp_store)
+                        after_submit.append(partial(rendered.publish, outputs))
                 result = job.process(
                     outputs,
                     tmp_store,
                     scratch / f"job-{i}",
                     downloads=downloads,
-                    after_submit=after_submit,
+                    after_submit=partial(_call_each, after_submit),
                 )
                 shutil.rmtree(scratch / f"job-{i}", ignore_errors=True)
                 report.results.append(result)
@@ -408,3 +417,8 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
 
     def extend_cli(self, app: Any) -> None:
         """Hook: add dataset-specific commands to the typer app."""
+
+
+def _call_each(callbacks: Sequence[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        callback()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import xarray as xr
@@ -40,9 +41,26 @@ def publish_metadata(template_ds: xr.Dataset, outputs: OutputStores) -> None:
 def publish_rendered_metadata(local: Path, outputs: OutputStores) -> None:
     """`publish_metadata` of a template already rendered into `local` by `write_metadata` (and
     holding nothing else yet)."""
-    chunks, arrays, root = _metadata_files(local)
-    for location in outputs.write_order:
-        _publish_to(location, local, chunks, arrays, root)
+    RenderedMetadata.of(local).publish(outputs)
+
+
+@dataclass(frozen=True)
+class RenderedMetadata:
+    """The files of a template rendered into a local store by `write_metadata`, listed before
+    anything else is written there (region jobs then write their shards into the same store)."""
+
+    local: Path
+    chunks: list[str]
+    arrays: list[str]
+    root: str
+
+    @classmethod
+    def of(cls, local: Path) -> RenderedMetadata:
+        return cls(local, *_metadata_files(local))
+
+    def publish(self, outputs: OutputStores) -> None:
+        for location in outputs.write_order:
+            _publish_to(location, self.local, self.chunks, self.arrays, self.root)
 
 
 def _publish_to(
