@@ -20,7 +20,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pygrib
 
 from reformatters.core.sources.errors import CorruptMessageError, SourceError
 from reformatters.core.sources.inventory import InventoryEntry
@@ -155,6 +154,10 @@ def _product_sections(message: bytes) -> list[bytes]:
 
 def _decode_fields(raw: bytes) -> list[tuple[Any, bytes | None]]:
     """pygrib messages for every field in ``raw`` with each field's section 4."""
+    # Imported here: the process that plans and downloads (the worker processes decode) then
+    # starts without pygrib, eccodes and pyproj (90 ms before its first download).
+    import pygrib
+
     sections: list[bytes | None] = [*_product_sections(raw)]
     if len(sections) <= 1:
         return [(pygrib.fromstring(raw), sections[0] if sections else None)]

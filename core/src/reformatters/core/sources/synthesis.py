@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pygrib
 from numpy.typing import NDArray
 
 from reformatters.core.sources.inventory import InventoryEntry, format_noaa_idx
@@ -155,6 +154,8 @@ class GridTemplate:
 
     @cached_property
     def _latlons(self) -> tuple[FloatArray, FloatArray]:
+        import pygrib
+
         lats, lons = pygrib.fromstring(self.template).latlons()
         return np.asarray(lats, dtype=np.float64), np.asarray(lons, dtype=np.float64)
 
@@ -170,12 +171,16 @@ class GridTemplate:
 
     @cached_property
     def shape(self) -> tuple[int, int]:
+        import pygrib
+
         message = pygrib.fromstring(self.template)
         return int(message["Nj"]), int(message["Ni"])
 
     @cache  # noqa: B019 - a handful of grids live for the whole process
     def base_message(self, template_number: int) -> bytes:
         """The template re-encoded with product definition template ``template_number``."""
+        import pygrib
+
         message = pygrib.fromstring(self.template)
         if int(message["productDefinitionTemplateNumber"]) != template_number:
             message["productDefinitionTemplateNumber"] = template_number
@@ -231,6 +236,8 @@ def encode_message(
     spec: MessageSpec, grid: GridTemplate, init_time: np.datetime64 | datetime
 ) -> bytes:
     """Encode one message on ``grid`` (see ``MessageSpec``)."""
+    import pygrib
+
     reference = _as_datetime(init_time)
     template_number = 0 if spec.statistic is None else 8
     message = pygrib.fromstring(grid.base_message(template_number))
