@@ -144,7 +144,7 @@ class EcmwfIndexEntry:
 
 def parse_noaa_idx(text: str, *, file_size: int | None = None) -> list[InventoryEntry]:
     """Parse a wgrib2-style inventory, computing every message's exclusive end byte."""
-    lines: list[tuple[int, list[str], int]] = []
+    lines: list[tuple[list[str], int]] = []
     for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -158,8 +158,8 @@ def parse_noaa_idx(text: str, *, file_size: int | None = None) -> list[Inventory
             raise InventoryParseError(
                 f"idx line {line_number} has a non-numeric message number or offset: {line!r}"
             )
-        lines.append((line_number, fields, int(fields[1])))
-    ends = _message_ends([(fields[0], offset) for _, fields, offset in lines], file_size)
+        lines.append((fields, int(fields[1])))
+    ends = _message_ends([(fields[0], offset) for fields, offset in lines], file_size)
     return [
         InventoryEntry(
             message=message,
@@ -171,7 +171,7 @@ def parse_noaa_idx(text: str, *, file_size: int | None = None) -> list[Inventory
             extra=tuple(extra),
             end=end,
         )
-        for (_, (message, _, date_text, element, level, forecast, *extra), offset), end in zip(
+        for ((message, _, date_text, element, level, forecast, *extra), offset), end in zip(
             lines, ends, strict=True
         )
     ]
