@@ -4,8 +4,10 @@ and importing the light modules of reformatters.core stays light."""
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +71,40 @@ def test_worker_processes_use_the_worker_zarr_config() -> None:
 
 def test_worker_processes_exempt_their_imports_from_collection() -> None:
     assert decode_pool(1).submit(gc.get_freeze_count).result() > 10_000
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="Linux pidfd")
+def test_workers_and_fork_server_end_when_the_pool_owner_is_killed() -> None:
+    owner_code = (
+        "import multiprocessing.forkserver, os, sys\n"
+        "from reformatters.core.parallel import decode_pool\n"
+        "worker = decode_pool(1).submit(os.getpid).result()\n"
+        "print(worker, multiprocessing.forkserver._forkserver._forkserver_pid, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", owner_code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert owner.stdout is not None
+    pids = [int(pid) for pid in owner.stdout.readline().split()]
+    assert len(pids) == 2 and all(_running(pid) for pid in pids)
+    owner.kill()  # SIGKILL: no atexit, no pool shutdown
+    owner.wait()
+    deadline = time.monotonic() + 30
+    while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(pid) for pid in pids)
 
 
 def test_reusable_array_is_shared_and_grows() -> None:

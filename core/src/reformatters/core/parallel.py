@@ -9,7 +9,9 @@ import math
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import select
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from functools import cache
@@ -108,8 +110,8 @@ _WORKER_ZARR_CONFIG = {
 }
 
 
-def init_worker() -> None:
-    """Runs once in every worker process."""
+def init_worker(owner_pid: int | None = None) -> None:
+    """Runs once in every worker process; `owner_pid` is the process that owns the pool."""
     import zarr
 
     # What the fork server imported lives as long as the worker: exempt from collection. The
@@ -117,12 +119,40 @@ def init_worker() -> None:
     gc.freeze()
     tune_malloc()
     zarr.config.set(_WORKER_ZARR_CONFIG)
+    if owner_pid is not None:
+        exit_with(owner_pid)
+
+
+def exit_with(pid: int) -> None:
+    """End this process when process `pid` ends (Linux pidfd; elsewhere nothing happens).
+
+    A worker's parent is the fork server, not the pool's owner. If the owner is killed
+    (SIGKILL), nothing tells the workers: each holds the write end of its own task queue and
+    the fork server's liveness pipe, so the workers wait for tasks forever and keep the fork
+    server alive with them."""
+    if not hasattr(os, "pidfd_open"):
+        return
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+
+    def wait() -> None:
+        select.select([pidfd], [], [])  # readable once the process has ended
+        os._exit(1)
+
+    threading.Thread(target=wait, name=f"exit-with-{pid}", daemon=True).start()
 
 
 @cache
 def decode_pool(processes: int) -> ProcessPoolExecutor:
     """One pool per process, reused by every region job."""
-    pool = ProcessPoolExecutor(processes, mp_context=_worker_context(), initializer=init_worker)
+    pool = ProcessPoolExecutor(
+        processes,
+        mp_context=_worker_context(),
+        initializer=init_worker,
+        initargs=(os.getpid(),),
+    )
     atexit.register(pool.shutdown, wait=False, cancel_futures=True)
     return pool
 
