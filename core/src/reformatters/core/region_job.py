@@ -372,8 +372,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             shutil.rmtree(var_dir)
         if 0 in data.shape:
             return []
-        store = zarr.storage.LocalStore(tmp_store)
-        array = zarr.open_array(store, path=data_var.name, mode="r+")
+        array = zarr.open_array(zarr.storage.LocalStore(tmp_store), path=data_var.name, mode="r+")
         assert len(data.dims) == array.ndim
         # `data` starts at the region along the append dim and at 0 along every other dim; it
         # may stop early (see _populated_extent): the rest of the shard is fill.
@@ -389,9 +388,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             # zarr skips chunks that equal the fill value by comparing each whole chunk with it
             # (0.7 ms per 42 x 121 x 121 chunk for a NaN fill: 8 % of a worker's time). Same
             # bytes: the test above found no such chunk, stopping at a chunk's first value.
-            array = zarr.open_array(
-                store, path=data_var.name, mode="r+", config={"write_empty_chunks": True}
-            )
+            array = array.with_config({"write_empty_chunks": True})
         array[selection] = values
         return _relative_files(tmp_store, var_dir)
 
