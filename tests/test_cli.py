@@ -132,3 +132,32 @@ def test_typer_exit_codes_reach_the_shell(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(SystemExit) as exited:
         cli.main()
     assert exited.value.code == 3
+
+
+def test_reformat_ends_after_exit_handlers_with_the_commands_status() -> None:
+    import subprocess
+    import sys
+
+    program = (
+        "import atexit, os, sys\n"
+        "from reformatters.tools import cli, entry\n"
+        "class TornDown:\n"
+        "    def __del__(self, write=os.write):\n"
+        "        write(1, b'torn down')\n"
+        "kept = TornDown()\n"
+        "def command():\n"
+        "    atexit.register(print, 'exit handler ran')\n"
+        "    print('output', end='')\n"
+        "    raise SystemExit(int(sys.argv[1]))\n"
+        "cli.main = command\n"
+        "entry.main()\n"
+    )
+    for status in (0, 3):
+        result = subprocess.run(
+            [sys.executable, "-c", program, str(status)],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == status, result.stderr
+        assert result.stdout == "outputexit handler ran\n"

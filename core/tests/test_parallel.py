@@ -73,6 +73,20 @@ def test_worker_processes_exempt_their_imports_from_collection() -> None:
     assert decode_pool(1).submit(gc.get_freeze_count).result() > 10_000
 
 
+def _fork_server_exit_armed() -> bool | None:
+    """Whether the module was imported and armed (None: not imported)."""
+    module = sys.modules.get("reformatters.core._fork_server_exit")
+    return None if module is None else bool(module.ARMED)
+
+
+def test_fork_server_skips_finalization_at_exit_and_only_it() -> None:
+    # Workers are forked from the fork server: they hold its modules as it imported them.
+    assert decode_pool(1).submit(_fork_server_exit_armed).result() is True
+    import reformatters.core._fork_server_exit  # noqa: F401
+
+    assert _fork_server_exit_armed() is False
+
+
 def _running(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()

@@ -25,7 +25,7 @@ DECODE_PROCESSES_ENV = "REFORMATTERS_DECODE_PROCESSES"
 type Indexer = tuple[int | slice, ...]
 
 # "__main__" as by default (tasks defined in the main script); pyproj before anything that may
-# load eccodes (see the README's library facts).
+# load eccodes (see the README's library facts); the last makes the fork server's exit quick.
 _PRELOAD = [
     "__main__",
     "pyproj",
@@ -35,6 +35,7 @@ _PRELOAD = [
     "zarr",
     "pygrib",
     "reformatters.core.region_job",
+    "reformatters.core._fork_server_exit",
 ]
 
 
