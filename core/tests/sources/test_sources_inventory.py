@@ -74,6 +74,20 @@ def test_every_real_idx_parses_and_round_trips(real_fixtures_dir: Path) -> None:
         assert format_noaa_idx(entries) == text, path
 
 
+def test_fields_keep_only_those_entries_with_their_full_byte_ranges(
+    real_fixtures_dir: Path,
+) -> None:
+    for path in _real_idx_files(real_fixtures_dir):
+        text = path.read_text()
+        entries = parse_noaa_idx(text, file_size=10**12)
+        wanted = {(e.element, e.level) for e in entries[1::3]}
+        kept = parse_noaa_idx(text, file_size=10**12, fields=wanted)
+        assert kept == [e for e in entries if (e.element, e.level) in wanted], path
+        assert parse_noaa_idx(text, fields=set()) == []
+    with pytest.raises(InventoryParseError):
+        parse_noaa_idx(f"{SAMPLE}x:1:d=2024010100:TMP\n", fields={("TMP", "surface")})
+
+
 def test_real_gdaswave_idx_offsets_match_file(real_fixtures_dir: Path) -> None:
     grib = real_fixtures_dir / "misc" / "gdaswave.t00z.wcoast.0p16.f000.grib2"
     data = grib.read_bytes()

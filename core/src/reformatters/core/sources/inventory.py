@@ -12,7 +12,7 @@ offset; each sub-message entry spans the whole enclosing message.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -142,24 +142,35 @@ class EcmwfIndexEntry:
         return f"message at byte {self.offset} ({shown})"
 
 
-def parse_noaa_idx(text: str, *, file_size: int | None = None) -> list[InventoryEntry]:
-    """Parse a wgrib2-style inventory, computing every message's exclusive end byte."""
-    lines: list[tuple[list[str], int]] = []
+def parse_noaa_idx(
+    text: str,
+    *,
+    file_size: int | None = None,
+    fields: Container[tuple[str, str]] | None = None,
+) -> list[InventoryEntry]:
+    """Parse a wgrib2-style inventory, computing every message's exclusive end byte.
+
+    With `fields`, only the entries whose (element, level) is in it are returned (every line is
+    still checked): a GFS inventory has 743 lines, a job wants a few of them from each file.
+    """
+    lines: list[list[str]] = []
+    offsets: list[int] = []
     for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        fields = line.split(":")
-        if len(fields) < 6:
+        parts = line.split(":")
+        if len(parts) < 6:
             raise InventoryParseError(
-                f"idx line {line_number} has {len(fields)} colon-separated fields, expected at "
+                f"idx line {line_number} has {len(parts)} colon-separated fields, expected at "
                 f"least 6 (msg:offset:d=date:element:level:forecast): {line!r}"
             )
-        if not fields[1].isdigit() or not fields[0].replace(".", "").isdigit():
+        if not parts[1].isdigit() or not parts[0].replace(".", "").isdigit():
             raise InventoryParseError(
                 f"idx line {line_number} has a non-numeric message number or offset: {line!r}"
             )
-        lines.append((fields, int(fields[1])))
-    ends = _message_ends([(fields[0], offset) for fields, offset in lines], file_size)
+        lines.append(parts)
+        offsets.append(int(parts[1]))
+    ends = _message_ends([parts[0] for parts in lines], offsets, file_size)
     return [
         InventoryEntry(
             message=message,
@@ -171,19 +182,22 @@ def parse_noaa_idx(text: str, *, file_size: int | None = None) -> list[Inventory
             extra=tuple(extra),
             end=end,
         )
-        for ((message, _, date_text, element, level, forecast, *extra), offset), end in zip(
-            lines, ends, strict=True
+        for (message, _, date_text, element, level, forecast, *extra), offset, end in zip(
+            lines, offsets, ends, strict=True
         )
+        if fields is None or (element, level) in fields
     ]
 
 
-def _message_ends(messages: list[tuple[str, int]], file_size: int | None) -> list[int | None]:
-    """Each (message, offset)'s exclusive end: the next larger offset, or `file_size`."""
+def _message_ends(
+    messages: list[str], offsets: list[int], file_size: int | None
+) -> list[int | None]:
+    """Each message's exclusive end: the next larger offset, or `file_size`."""
     ends: list[int | None] = []
     end = file_size
     group_offset: int | None = None
     # Walk backwards: sub-messages share an offset, so the end is the next *larger* offset.
-    for message, offset in reversed(messages):
+    for message, offset in zip(reversed(messages), reversed(offsets), strict=True):
         if group_offset is not None and offset != group_offset:
             end = group_offset
         if end is not None and end <= offset:

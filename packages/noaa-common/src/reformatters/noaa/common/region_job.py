@@ -128,8 +128,9 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
         locations: dict[str, tuple[int, str]] = {}
         if wanted:
             idx_text = download_file(resolve_source_url(coord.idx_url())).decode()
-            entries = parse_noaa_idx(idx_text)
-            selected = select_messages(entries, [s for _, s in wanted], url)
+            selectors = [s for _, s in wanted]
+            entries = parse_noaa_idx(idx_text, fields={(s.element, s.level) for s in selectors})
+            selected = select_messages(entries, selectors, url)
             download_messages(url, selected, path)
             offsets = local_message_offsets(path, selected)
             for (var, _), entry, offset in zip(wanted, selected, offsets, strict=True):
@@ -265,7 +266,7 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
         values = data.values
         for index in np.ndindex(values.shape[:-2]):
             field = values[index]
-            if not np.isnan(field).all():
+            if not (np.isnan(field.flat[0]) and np.isnan(field).all()):
                 round_float32_mantissa(field, bits)
 
 
