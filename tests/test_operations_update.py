@@ -179,13 +179,16 @@ def test_reader_polling_during_update_sees_consistent_datasets(
     values = {var.name: expected(var.name, all_times) for var in DATA_VARS}
     stop = threading.Event()
     seen: list[int] = []
+    read_started: list[float] = []
     errors: list[str] = []
 
     def poll() -> None:
         while not stop.is_set():
+            started = time.monotonic()
             ds = open_store(url).load()
             n = ds.sizes["time"]
             seen.append(n)
+            read_started.append(started)
             if not np.array_equal(ds["time"].values, all_times[:n].values):
                 errors.append(f"time coordinate wrong at length {n}")
             for name, full in values.items():
@@ -203,7 +206,10 @@ def test_reader_polling_during_update_sees_consistent_datasets(
             timeout=600,
             check=False,
         )
-        time.sleep(0.3)
+        # One more whole read, begun after the update ended.
+        ended = time.monotonic()
+        while not (read_started and read_started[-1] > ended) and reader.is_alive():
+            time.sleep(0.05)
     finally:
         stop.set()
         reader.join()

@@ -28,6 +28,13 @@ def test_every_chunk_holds_data_looks_past_a_chunks_first_value() -> None:
     edge = np.ones((5, 6), dtype=np.float32)
     edge[4] = np.nan
     assert not _every_chunk_holds_data(edge, (2, 3), np.float32(np.nan))
+    # chunks of (lead, y, x) fields: a missing first field, or first values, are not empty
+    fields = np.ones((1, 6, 4, 4), dtype=np.float32)
+    fields[:, 0] = np.nan
+    fields[:, 1:, 0, 0] = np.nan
+    assert _every_chunk_holds_data(fields, (1, 3, 2, 2), np.float32(np.nan))
+    fields[:, 3:, 2:, :2] = np.nan
+    assert not _every_chunk_holds_data(fields, (1, 3, 2, 2), np.float32(np.nan))
     # any other fill value: left to zarr
     assert not _every_chunk_holds_data(np.ones((4, 6), dtype=np.float32), (2, 3), 0.0)
 

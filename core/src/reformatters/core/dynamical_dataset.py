@@ -32,7 +32,6 @@ from reformatters.core.metadata import (
     RenderedMetadata,
     carry_published_coords,
     publish_metadata,
-    publish_rendered_metadata,
 )
 from reformatters.core.operations.config import OperationsSpec
 from reformatters.core.region_job import (
@@ -326,11 +325,10 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
             tmp_store = scratch / "tmp.zarr"
             staging = self.region_job_class.render_metadata(template_ds, tmp_store)
             if publish_new_store and not jobs:
-                staging.result()
-                publish_rendered_metadata(tmp_store, outputs)
+                staging.result().publish(outputs)
             final_store = scratch / "final.zarr"
             expected: list[RegionJobResult] = []
-            rendered_ahead: list[Future[None]] = []
+            rendered_ahead: list[Future[RenderedMetadata]] = []
 
             def render_ahead(results: list[RegionJobResult]) -> None:
                 assert final_template is not None
@@ -347,12 +345,13 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                     expected = [*report.results, job.expected_result(downloads)]
                     after_submit.append(partial(render_ahead, expected))
                 if i == 0:
-                    staging.result()  # the workers write shards into the staging store
-                    if publish_new_store:
-                        # While the workers decode the first variables; before any chunk is
-                        # uploaded (process uploads a variable's shards once it is done).
-                        rendered = RenderedMetadata.of(tmp_store)
-                        after_submit.append(partial(rendered.publish, outputs))
+                    # The first variables are queued before the staging store may be rendered
+                    # (their workers wait for it, see _process_variable). A new store's metadata
+                    # is published while they decode, before any chunk is uploaded (`process`
+                    # uploads a variable's shards once it is done).
+                    after_submit.append(
+                        partial(_staged, staging, outputs if publish_new_store else None)
+                    )
                 result = job.process(
                     outputs,
                     tmp_store,
@@ -379,8 +378,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                     on_progress(report.jobs_run, len(jobs), job.summary())
             if final_template is not None:
                 if rendered_ahead and file_statuses(expected) == file_statuses(report.results):
-                    rendered_ahead[0].result()
-                    publish_rendered_metadata(final_store, outputs)
+                    rendered_ahead[0].result().publish(outputs)
                 else:
                     publish_metadata(final_template(report.results), outputs)
         return report
@@ -417,6 +415,13 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
 
     def extend_cli(self, app: Any) -> None:
         """Hook: add dataset-specific commands to the typer app."""
+
+
+def _staged(staging: Future[RenderedMetadata], publish_to: OutputStores | None) -> None:
+    """Wait for the staging store's render (raising its error); publish it to `publish_to`."""
+    rendered = staging.result()
+    if publish_to is not None:
+        rendered.publish(publish_to)
 
 
 def _call_each(callbacks: Sequence[Callable[[], None]]) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -23,6 +24,7 @@ from numpy.typing import NDArray
 
 from reformatters.core.config_models import DataVar, FrozenModel
 from reformatters.core.logging import get_logger
+from reformatters.core.metadata import RenderedMetadata
 from reformatters.core.parallel import (
     Indexer,
     InlineExecutor,
@@ -267,23 +269,33 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
 
     @classmethod
     def start_workers(cls) -> None:
-        """Start the worker processes (their imports take a second or two) without waiting, so
-        callers can overlap that with other work."""
+        """Start the worker processes without waiting for them, so callers can overlap that
+        with other work: each start waits until the fork server has imported the libraries
+        (a second of CPU, begun by `reformat` before its own imports; up to 0.2 s after them)."""
         executor = cls._executor()
         if isinstance(executor, InlineExecutor):
             return
-        for _ in range(decode_processes()):
-            executor.submit(tune_malloc)  # any task spawns a worker; this one is a no-op there
+
+        def spawn() -> None:
+            for _ in range(decode_processes()):
+                executor.submit(tune_malloc)  # any task spawns a worker; a no-op there
+
+        threading.Thread(target=spawn, name="start-workers", daemon=True).start()
 
     @classmethod
-    def render_metadata(cls, template_ds: xr.Dataset, local_store: Path) -> Future[None]:
+    def render_metadata(
+        cls, template_ds: xr.Dataset, local_store: Path
+    ) -> Future[RenderedMetadata]:
         """Render `template_ds`'s metadata into the local store `local_store` in a worker
         process, queued behind the variables already submitted, while the caller goes on.
+        `local_store` appears whole once rendered (it must not exist before); the future holds
+        its files, listed before anything else is written there.
 
         Used for the staging store `process` writes shards into (workers are idle before the
-        first job; the caller downloads meanwhile) and for the final metadata (rendered by the
-        first worker that runs out of variables)."""
-        return cls._executor().submit(write_metadata, template_ds, local_store)
+        first job; the caller downloads meanwhile; variables may be queued before it is done,
+        see `_process_variable`) and for the final metadata (rendered by the first worker that
+        runs out of variables)."""
+        return cls._executor().submit(_write_metadata_whole, template_ds, local_store)
 
     def expected_result(self, downloads: Downloads[SourceFileCoordT]) -> RegionJobResult:
         """The result `process` returns for `downloads` if every downloaded file reads."""
@@ -415,9 +427,40 @@ def _process_variable[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord]
     results = job._read_into(values, task)
     data = xr.DataArray(values, coords=dict(task.coords), dims=task.dims)
     job.apply_data_transformations(data, task.data_var)
+    _wait_until_rendered(tmp_store)
     written = job._write_shards(job._trim_to_region(data), task.data_var, tmp_store)
     del data, values
     return results, written
+
+
+def _write_metadata_whole(template_ds: xr.Dataset, store: Path) -> RenderedMetadata:
+    """write_metadata into a sibling folder renamed to `store` once complete, or mark `store` as
+    failed: `_wait_until_rendered` waits for one of the two."""
+    partial = store.with_name(f"{store.name}.partial")
+    try:
+        write_metadata(template_ds, partial)
+        rendered = RenderedMetadata.of(partial)
+    except BaseException:
+        _render_failed_marker(store).touch()
+        raise
+    partial.rename(store)
+    return replace(rendered, local=store)
+
+
+def _render_failed_marker(store: Path) -> Path:
+    return store.with_name(f"{store.name}.failed")
+
+
+def _wait_until_rendered(store: Path) -> None:
+    """Wait until `store` (rendered by `_write_metadata_whole` in another worker) exists.
+
+    The staging store's render is queued before the first job's variables, which are decoded for
+    0.1-1 s before they are written: a wait is rare and short. It ends with an error if the
+    render failed, or if the scratch folder was removed (the caller gave up)."""
+    while not store.exists():
+        if _render_failed_marker(store).exists() or not store.parent.exists():
+            raise RuntimeError(f"{store} was not rendered: see the error of its render")
+        time.sleep(0.005)
 
 
 def _every_chunk_holds_data(values: NDArray[Any], chunks: tuple[int, ...], fill_value: Any) -> bool:
@@ -428,7 +471,9 @@ def _every_chunk_holds_data(values: NDArray[Any], chunks: tuple[int, ...], fill_
     starts = [range(0, size, chunk) for size, chunk in zip(values.shape, chunks, strict=True)]
     for origin in itertools.product(*starts):
         block = values[tuple(slice(o, o + c) for o, c in zip(origin, chunks, strict=True))]
-        if np.isnan(block[(0,) * block.ndim]) and np.isnan(block).all():
+        # The first value of each field (a missing lead 0 is NaN), then all of them.
+        corners = block[(..., 0, 0)] if block.ndim >= 2 else block[:1]
+        if np.isnan(corners).all() and np.isnan(block).all():
             return False
     return True
 
