@@ -15,10 +15,11 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from numpy.typing import NDArray
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 DECODE_PROCESSES_ENV = "REFORMATTERS_DECODE_PROCESSES"
 
@@ -177,6 +178,8 @@ def reusable_float32_array(shape: tuple[int, ...]) -> NDArray[np.float32]:
     Reuse matters: the first touch of fresh pages costs a page fault and the kernel's zeroing per
     4 KiB; a region of one variable is 100 MB to 1 GB, allocated for every variable otherwise.
     """
+    import numpy as np  # not at module level: `reformat` starts the fork server before numpy
+
     size = math.prod(shape)
     if not _REUSABLE or _REUSABLE[0].size < size:
         _REUSABLE[:] = []
