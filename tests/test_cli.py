@@ -161,3 +161,23 @@ def test_reformat_ends_after_exit_handlers_with_the_commands_status() -> None:
         )
         assert result.returncode == status, result.stderr
         assert result.stdout == "outputexit handler ran\n"
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("4", "4")])
+def test_reformat_keeps_openblas_to_one_thread_unless_told(given: str | None, seen: str) -> None:
+    import subprocess
+    import sys
+
+    program = (
+        "import os\n"
+        "from reformatters.tools import cli, entry\n"
+        "cli.main = lambda: print(os.environ['OPENBLAS_NUM_THREADS'])\n"
+        "entry.main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    result = subprocess.run(
+        [sys.executable, "-c", program], env=env, check=True, capture_output=True, text=True
+    )
+    assert result.stdout.strip() == seen

@@ -12,6 +12,11 @@ def main() -> None:
     # files, log handlers); see _end_without_finalizing.
     status: list[int] = []
     atexit.register(_end_without_finalizing, status)
+    # Before numpy loads (here and in the fork server, which inherits the environment): OpenBLAS
+    # starts a thread per core that spins for a while after loading, 0.1 s of CPU per process
+    # on this 2-core machine, and nothing here multiplies matrices. One worker process per core
+    # does the parallel work. A caller's own setting wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # The modules' objects live as long as the process: no collections while they load (0.1 s
     # of the 1.2 s), and frozen afterwards, so that the collector does not traverse them again
     # at every full collection (0.15 s per backfill).
