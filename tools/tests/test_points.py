@@ -257,7 +257,9 @@ def test_duckdb_nan_becomes_null_and_analysis_key(tmp_path: Path) -> None:
 def test_parquet_csv_and_unknown_extension(tmp_path: Path) -> None:
     frame = extract_points(stores.forecast_dataset(), _random_points(2, seed=5))
     write_points(frame, tmp_path / "s.parquet")
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "s.parquet"), frame, check_dtype=False)
+    with duckdb.connect() as con:
+        stored = con.execute("SELECT * FROM read_parquet(?)", [str(tmp_path / "s.parquet")]).df()
+    pd.testing.assert_frame_equal(stored, frame, check_dtype=False)
     write_points(frame, tmp_path / "s.csv")
     assert len(pd.read_csv(tmp_path / "s.csv")) == len(frame)
     with pytest.raises(InvalidArgumentError, match=r"unknown extension '\.xlsx'"):

@@ -435,10 +435,24 @@ def write_points(frame: pd.DataFrame, output: Path, table: str = "points") -> in
     if suffix == ".csv":
         frame.to_csv(output, index=False, date_format="%Y-%m-%dT%H:%M:%S")
     elif suffix == ".parquet":
-        frame.to_parquet(output, index=False)
+        _write_parquet(frame, output)
     else:
         _upsert_duckdb(frame, output, table)
     return len(frame)
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    # DuckDB's writer (a dependency already): pyarrow, which pandas would need, is not one. With
+    # pyarrow installed, pandas imports it at start-up, and it starts a thread in every process.
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.register("points_frame", frame)
+        con.execute(f"COPY points_frame TO {_literal(str(path))} (FORMAT parquet)")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _upsert_duckdb(frame: pd.DataFrame, path: Path, table: str) -> None:
