@@ -21,6 +21,7 @@ from reformatters.core.parallel import (
     REGION_JOB_COMMANDS,
     decode_pool,
     reusable_float32_array,
+    worker_pool,
 )
 
 
@@ -80,8 +81,10 @@ def _fork_server_exit_armed() -> bool | None:
 
 
 def test_fork_server_skips_finalization_at_exit_and_only_it() -> None:
-    # Workers are forked from the fork server: they hold its modules as it imported them.
-    assert decode_pool(1).submit(_fork_server_exit_armed).result() is True
+    # Workers forked from the fork server hold its modules as it imported them.
+    pool = worker_pool(1, forking=False)
+    assert pool.submit(_fork_server_exit_armed).result() is True
+    pool.shutdown()
     import reformatters.core._fork_server_exit  # noqa: F401
 
     assert _fork_server_exit_armed() is False
@@ -95,25 +98,41 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+_OWNER = (
+    "import multiprocessing.forkserver, os, sys, threading\n"
+    "if sys.argv[1] == 'threaded':\n"
+    "    threading.Thread(target=sys.stdin.readline, daemon=True).start()\n"
+    "from reformatters.core.parallel import decode_pool\n"
+    "pool = decode_pool(1)\n"
+    "worker, parent = pool.submit(os.getpid).result(), pool.submit(os.getppid).result()\n"
+    "server = multiprocessing.forkserver._forkserver._forkserver_pid\n"
+    "print(worker, parent, server or 0, flush=True)\n"
+    "sys.stdin.read()\n"
+)
+
+
 @pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="Linux pidfd")
-def test_workers_and_fork_server_end_when_the_pool_owner_is_killed() -> None:
-    owner_code = (
-        "import multiprocessing.forkserver, os, sys\n"
-        "from reformatters.core.parallel import decode_pool\n"
-        "worker = decode_pool(1).submit(os.getpid).result()\n"
-        "print(worker, multiprocessing.forkserver._forkserver._forkserver_pid, flush=True)\n"
-        "sys.stdin.read()\n"
-    )
+@pytest.mark.parametrize("owner_kind", ["single-threaded", "threaded"])
+def test_workers_come_from_the_owner_or_a_fork_server_and_end_with_it(owner_kind: str) -> None:
+    """A single-threaded owner forks its workers; an owner running other threads has them
+    forked by a fork server. Killed with SIGKILL (no atexit, no pool shutdown), it leaves no
+    worker or fork server behind."""
     owner = subprocess.Popen(
-        [sys.executable, "-c", owner_code],
+        [sys.executable, "-c", _OWNER, owner_kind],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     assert owner.stdout is not None
-    pids = [int(pid) for pid in owner.stdout.readline().split()]
-    assert len(pids) == 2 and all(_running(pid) for pid in pids)
-    owner.kill()  # SIGKILL: no atexit, no pool shutdown
+    worker, parent, server = (int(pid) for pid in owner.stdout.readline().split())
+    if owner_kind == "single-threaded":
+        assert parent == owner.pid and server == 0
+        pids = [worker]
+    else:
+        assert parent == server != 0
+        pids = [worker, server]
+    assert all(_running(pid) for pid in pids)
+    owner.kill()
     owner.wait()
     deadline = time.monotonic() + 30
     while any(_running(pid) for pid in pids) and time.monotonic() < deadline:

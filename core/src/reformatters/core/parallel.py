@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,10 +26,9 @@ DECODE_PROCESSES_ENV = "REFORMATTERS_DECODE_PROCESSES"
 
 type Indexer = tuple[int | slice, ...]
 
-# "__main__" as by default (tasks defined in the main script); pyproj before anything that may
-# load eccodes (see the README's library facts); the last makes the fork server's exit quick.
-_PRELOAD = [
-    "__main__",
+# What a worker needs loaded; pyproj before anything that may load eccodes (see the README's
+# library facts).
+_LIBRARIES = [
     "pyproj",
     "numpy",
     "pandas",
@@ -36,8 +36,10 @@ _PRELOAD = [
     "zarr",
     "pygrib",
     "reformatters.core.region_job",
-    "reformatters.core._fork_server_exit",
 ]
+# A fork server's: "__main__" as by default (tasks defined in the main script), the libraries,
+# and the module that makes the fork server's exit quick.
+_PRELOAD = ["__main__", *_LIBRARIES, "reformatters.core._fork_server_exit"]
 
 
 def decode_processes() -> int:
@@ -76,14 +78,13 @@ def tune_malloc() -> bool:
     )
 
 
-# The `reformat` sub-commands that run region jobs (see start_worker_server).
+# The `reformat` sub-commands that run region jobs (see start_workers).
 REGION_JOB_COMMANDS = frozenset(
     {"backfill-local", "process-backfill-region-jobs", "update", "demo"}
 )
 
 
 def _worker_context() -> multiprocessing.context.ForkServerContext:
-    # forkserver, not fork: numpy's OpenBLAS and pyarrow's jemalloc start threads at import.
     # The fork server imports the heavy libraries once; workers fork from it with them loaded
     # instead of each importing them again (CPU that competes with decoding on small machines).
     context = multiprocessing.get_context("forkserver")
@@ -91,16 +92,21 @@ def _worker_context() -> multiprocessing.context.ForkServerContext:
     return context
 
 
-def start_worker_server() -> None:
-    """Start the fork server the worker processes come from, without waiting for it.
+def _single_threaded() -> bool:
+    """Whether this process runs one thread, native threads included (Linux)."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return int(fields[17]) == 1 and threading.active_count() == 1
 
-    Its imports (a second of CPU) then run on another core while the caller does its own;
-    otherwise the first worker waits for them after the caller is done. `reformat` calls this
-    before it imports anything heavy.
-    """
+
+def start_workers() -> None:
+    """Create the worker pool now (see decode_pool): `reformat` calls this right after its
+    imports, when its process still has a single thread, so that the workers are forked from
+    it with every library loaded."""
     if decode_processes() > 0:
-        _worker_context()
-        multiprocessing.forkserver.ensure_running()
+        decode_pool(decode_processes())
 
 
 # zarr's synchronous codec pipeline: encodes a shard's chunks in the calling thread, where the
@@ -114,9 +120,14 @@ _WORKER_ZARR_CONFIG = {
 
 def init_worker(owner_pid: int | None = None) -> None:
     """Runs once in every worker process; `owner_pid` is the process that owns the pool."""
+    import importlib
+
     import zarr
 
-    # What the fork server imported lives as long as the worker: exempt from collection. The
+    # Forked from the pool's owner, a worker has what the owner imported, not pygrib yet.
+    for module in _LIBRARIES:
+        importlib.import_module(module)
+    # What the worker inherited and imported lives as long as it: exempt from collection. The
     # full collections during a 24-lead backfill traversed it for 0.21 s per worker (0.01 s now).
     gc.freeze()
     tune_malloc()
@@ -148,14 +159,28 @@ def exit_with(pid: int) -> None:
 
 @cache
 def decode_pool(processes: int) -> ProcessPoolExecutor:
-    """One pool per process, reused by every region job."""
+    """One pool per process, reused by every region job.
+
+    A process with a single thread forks the workers itself, at once: they start with its
+    libraries loaded, where a fork server would import them all again (a second of CPU on a
+    core the caller's own imports then compete for: `reformat`'s imports took 1.04-1.12 s
+    beside a fork server, 0.85-0.89 s alone). Forking a process that runs other threads (an
+    object store's runtime, zarr's event loop, a test runner) could copy a lock another thread
+    holds: workers then come from a fork server.
+    """
+    return worker_pool(processes, forking=_single_threaded())
+
+
+def worker_pool(processes: int, *, forking: bool) -> ProcessPoolExecutor:
+    """A new pool of `processes` workers, forked from this process or from the fork server."""
+    context = multiprocessing.get_context("fork") if forking else _worker_context()
     pool = ProcessPoolExecutor(
-        processes,
-        mp_context=_worker_context(),
-        initializer=init_worker,
-        initargs=(os.getpid(),),
+        processes, mp_context=context, initializer=init_worker, initargs=(os.getpid(),)
     )
     atexit.register(pool.shutdown, wait=False, cancel_futures=True)
+    if forking:
+        # With fork, the first task forks every worker, before the pool starts its own threads.
+        pool.submit(tune_malloc)
     return pool
 
 

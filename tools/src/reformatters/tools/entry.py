@@ -1,5 +1,5 @@
-"""The ``reformat`` executable: start the worker server first when the command runs region jobs,
-so that its imports overlap ours, then run the command line."""
+"""The ``reformat`` executable: when the command runs region jobs, start the worker processes
+right after the imports (forked with the libraries loaded), then run the command line."""
 
 import atexit
 import gc
@@ -12,7 +12,7 @@ def main() -> None:
     # files, log handlers); see _end_without_finalizing.
     status: list[int] = []
     atexit.register(_end_without_finalizing, status)
-    # Before numpy loads (here and in the fork server, which inherits the environment): OpenBLAS
+    # Before numpy loads (here and in the worker processes, which inherit it): OpenBLAS
     # starts a thread per core that spins for a while after loading, 0.1 s of CPU per process
     # on this 2-core machine, and nothing here multiplies matrices. One worker process per core
     # does the parallel work. A caller's own setting wins.
@@ -21,13 +21,18 @@ def main() -> None:
     # of the 1.2 s), and frozen afterwards, so that the collector does not traverse them again
     # at every full collection (0.15 s per backfill).
     gc.disable()
-    from reformatters.core.parallel import REGION_JOB_COMMANDS, start_worker_server
-
-    if REGION_JOB_COMMANDS.intersection(sys.argv[1:3]):
-        start_worker_server()
+    from reformatters.core.parallel import REGION_JOB_COMMANDS, start_workers
+    from reformatters.core.plugins import get_registry
     from reformatters.tools.cli import main as cli_main
 
+    region_jobs = bool(REGION_JOB_COMMANDS.intersection(sys.argv[1:3]))
+    if region_jobs:
+        get_registry()  # the plugins' modules too (cached for the command line)
     gc.freeze()
+    if region_jobs:
+        # Now, while this process has one thread: the workers are forked with every library
+        # and plugin loaded (see decode_pool).
+        start_workers()
     gc.enable()
     try:
         cli_main()
