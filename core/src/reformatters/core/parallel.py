@@ -16,11 +16,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
+import numpy as np
+from numpy.typing import NDArray
 
 DECODE_PROCESSES_ENV = "REFORMATTERS_DECODE_PROCESSES"
 
@@ -203,8 +202,6 @@ def reusable_float32_array(shape: tuple[int, ...]) -> NDArray[np.float32]:
     Reuse matters: the first touch of fresh pages costs a page fault and the kernel's zeroing per
     4 KiB; a region of one variable is 100 MB to 1 GB, allocated for every variable otherwise.
     """
-    import numpy as np  # not at module level: `reformat` starts the fork server before numpy
-
     size = math.prod(shape)
     if not _REUSABLE or _REUSABLE[0].size < size:
         _REUSABLE[:] = []

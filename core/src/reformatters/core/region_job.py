@@ -270,8 +270,8 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
     @classmethod
     def start_workers(cls) -> None:
         """Start the worker processes without waiting for them, so callers can overlap that
-        with other work: each start waits until the fork server has imported the libraries
-        (a second of CPU, begun by `reformat` before its own imports; up to 0.2 s after them)."""
+        with other work (from a fork server, each start waits for its imports). `reformat`
+        has created them already, right after its imports (`parallel.start_workers`)."""
         executor = cls._executor()
         if isinstance(executor, InlineExecutor):
             return
