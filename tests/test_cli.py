@@ -1,6 +1,8 @@
 """The `reformat` command line as users run it (subprocesses, real entry points)."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,8 +112,6 @@ def test_broken_plugin_is_reported_and_others_work(tmp_path: Path) -> None:
 
 
 def test_typer_exit_codes_reach_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
     import typer
 
     from reformatters.tools import cli
@@ -135,9 +135,6 @@ def test_typer_exit_codes_reach_the_shell(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_reformat_ends_after_exit_handlers_with_the_commands_status() -> None:
-    import subprocess
-    import sys
-
     program = (
         "import atexit, os, sys\n"
         "from reformatters.tools import cli, entry\n"
@@ -165,9 +162,6 @@ def test_reformat_ends_after_exit_handlers_with_the_commands_status() -> None:
 
 @pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("4", "4")])
 def test_reformat_keeps_openblas_to_one_thread_unless_told(given: str | None, seen: str) -> None:
-    import subprocess
-    import sys
-
     program = (
         "import os\n"
         "from reformatters.tools import cli, entry\n"

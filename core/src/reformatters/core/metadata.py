@@ -35,13 +35,7 @@ def publish_metadata(template_ds: xr.Dataset, outputs: OutputStores) -> None:
     with tempfile.TemporaryDirectory(prefix="reformatters-metadata-") as tmp:
         local = Path(tmp) / "store.zarr"
         write_metadata(template_ds, local)
-        publish_rendered_metadata(local, outputs)
-
-
-def publish_rendered_metadata(local: Path, outputs: OutputStores) -> None:
-    """`publish_metadata` of a template already rendered into `local` by `write_metadata` (and
-    holding nothing else yet)."""
-    RenderedMetadata.of(local).publish(outputs)
+        RenderedMetadata.of(local).publish(outputs)
 
 
 @dataclass(frozen=True)
