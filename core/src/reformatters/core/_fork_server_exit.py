@@ -2,8 +2,9 @@
 
 The fork server ends once the process that started it exits (its liveness pipe reads EOF), by
 raising SystemExit. Python's finalization then tears down every module it preloaded (pandas,
-xarray, zarr, dask, pygrib): measured 0.25-0.35 s, during which the command that started it is
-done but not over for its caller, who reads its output through pipes the fork server inherited.
+xarray, zarr, pygrib, and dask when measured: 0.25-0.35 s), during which the command that
+started it is done but not over for its caller, who reads its output through pipes the fork
+server inherited.
 The fork server has no buffered output and nothing another process waits for, so its exit
 skips that (os._exit, as multiprocessing's own children end).
 

@@ -43,7 +43,7 @@ def main() -> None:
         status.append(0)
     finally:
         # Exempt everything from the garbage collection at interpreter exit: with xarray, zarr,
-        # pandas and dask loaded, that collection takes 0.4 s of every run; the process ends.
+        # pandas (and dask, then) loaded, that collection took 0.4 s of every run; the process ends.
         gc.freeze()
 
 
@@ -56,7 +56,7 @@ def _exit_status(code: object) -> int:
 
 def _end_without_finalizing(status: list[int]) -> None:
     """End the process once the exit handlers ran, without tearing down the interpreter's
-    modules (pandas, xarray, zarr, dask: 0.1 s of every run). Only after a command ended
+    modules (pandas, xarray, zarr: 0.1 s of every run with dask too). Only after a command ended
     normally or by SystemExit: any other exception keeps Python's own ending (e.g. SIGINT's)."""
     if not status:
         return
