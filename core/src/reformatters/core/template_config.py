@@ -6,7 +6,7 @@ import inspect
 import shutil
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -209,12 +209,12 @@ def write_metadata(ds: xr.Dataset, store: Any) -> None:
     `reformat` process, building the write graph 0.1 s of every render.)
     """
     _silence_consolidated_warning()
-    placeholders = ds.copy()
+    placeholder: dict[Hashable, Any] = {}
     for name, var in ds.data_vars.items():
         # float32 with a NaN fill (DataVar's invariant): CF encoding leaves the values alone.
         assert var.dtype.kind == "f", f"{name}: {var.dtype}"
-        nan = np.array(np.nan, dtype=var.dtype)
-        placeholders[name] = var.variable.copy(data=np.broadcast_to(nan, var.shape))
+        placeholder[name] = np.broadcast_to(np.array(np.nan, dtype=var.dtype), var.shape)
+    placeholders = ds.copy(data=placeholder)  # one copy: assigning each would merge each
     zstore = get_writable_zarr_store(
         store,
         mode="w",
