@@ -358,6 +358,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                     scratch / f"job-{i}",
                     downloads=downloads,
                     after_submit=partial(_call_each, after_submit),
+                    move_shards=True,
                 )
                 shutil.rmtree(scratch / f"job-{i}", ignore_errors=True)
                 report.results.append(result)

@@ -201,12 +201,15 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         on_progress: Callable[[], None] | None = None,
         downloads: Downloads[SourceFileCoordT] | None = None,
         after_submit: Callable[[], None] | None = None,
+        move_shards: bool = False,
     ) -> RegionJobResult:
         """Download (unless `downloads` holds this job's `download`), read, transform and write
         this region's shards to every output store.
 
         `tmp_store` is a local zarr store holding the expanded template's metadata; the shards are
-        written there and then copied to the replicas and the primary. No metadata is written.
+        written there and then copied to the replicas and the primary (with `move_shards`, when
+        the caller has no further use for them in `tmp_store`, moved into a local primary on the
+        same filesystem: see `StoreLocation.upload_files`). No metadata is written.
 
         Each variable's whole pipeline (decode its messages, transform, encode its shards into
         `tmp_store`) runs in one worker process, variables in parallel: the same split as the
@@ -252,7 +255,8 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         for name, future in futures.items():
             result.files[name], written = future.result()
             for location in outputs.write_order:
-                result.bytes_written += location.upload_files(tmp_store, written)
+                move = move_shards and location is outputs.write_order[-1]
+                result.bytes_written += location.upload_files(tmp_store, written, move=move)
             if on_progress is not None:
                 on_progress()
         for path in downloaded.values():
