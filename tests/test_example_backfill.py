@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import xarray as xr
 from helpers import reformat_command, run_reformat
 
 from reformatters.core import JobFilters
+from reformatters.core.region_job import Downloads, SourceFileStatus, file_statuses
 from reformatters.core.rounding import round_float32_mantissa
 from reformatters.core.storage import StoreLocation
 from reformatters.core.testing.fixtures import MotoS3Server
@@ -24,6 +26,9 @@ from reformatters.example_plugin.dataset import (
     DATA_VARS,
     LATITUDES,
     LONGITUDES,
+    ExampleDataVar,
+    ExampleRegionJob,
+    ExampleSourceFileCoord,
     make_dataset,
     source_value,
     write_example_source,
@@ -232,3 +237,50 @@ def test_decoding_in_worker_processes_gives_the_same_values(
     times = pd.date_range("2000-01-01", "2000-01-01T12", freq="h", inclusive="left")
     for var in DATA_VARS:
         np.testing.assert_array_equal(ds[var.name].values, expected_values(var.name, times))
+
+
+def _store_files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _one_batch_per_variable(
+    job: ExampleRegionJob, scratch: Path
+) -> Iterator[tuple[tuple[ExampleDataVar, ...], Downloads[ExampleSourceFileCoord]]]:
+    for i, var in enumerate(job.data_vars):
+        folder = scratch / f"batch-{i}"
+        folder.mkdir()
+        yield (var,), job.download(folder)
+
+
+@pytest.mark.parametrize("processes", [0, 2])
+def test_variables_downloaded_in_batches_write_the_same_store(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, processes: int
+) -> None:
+    """`process` queues each batch of `download_batches` as it arrives (the first job's; later
+    jobs are downloaded ahead, whole): one batch per variable, the withheld file missing in
+    each, writes the same store, byte for byte, with the same report as one download."""
+    dataset = make_dataset()
+    end = datetime(2000, 1, 2, 12)
+    one = dataset.backfill_local(end, output_url=str(tmp_path / "one"))
+    monkeypatch.setattr(ExampleRegionJob, "download_batches", _one_batch_per_variable)
+    if processes:
+        monkeypatch.setattr(ExampleRegionJob, "decode_in_processes", True)
+        monkeypatch.setenv("REFORMATTERS_DECODE_PROCESSES", str(processes))
+    batched = dataset.backfill_local(end, output_url=str(tmp_path / "batched"))
+    assert batched.jobs_run == 2
+    assert batched.count(SourceFileStatus.MISSING) == one.count(SourceFileStatus.MISSING) > 0
+    assert file_statuses(batched.results) == file_statuses(one.results)
+    assert _store_files(tmp_path / "batched") == _store_files(tmp_path / "one")
+
+
+def test_a_variable_left_out_of_every_batch_is_an_error(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def first_variable_only(
+        job: ExampleRegionJob, scratch: Path
+    ) -> Iterator[tuple[tuple[ExampleDataVar, ...], Downloads[ExampleSourceFileCoord]]]:
+        yield job.data_vars[:1], job.download(scratch)
+
+    monkeypatch.setattr(ExampleRegionJob, "download_batches", first_variable_only)
+    with pytest.raises(AssertionError, match="a variable in no batch"):
+        make_dataset().backfill_local(datetime(2000, 1, 1, 12))

@@ -22,7 +22,7 @@ import xarray as xr
 import zarr.storage
 
 from reformatters.core.dynamical_dataset import JobFilters
-from reformatters.core.region_job import SourceFileStatus
+from reformatters.core.region_job import SourceFileResult, SourceFileStatus
 from reformatters.core.sources.mirror import SOURCE_MIRROR_ENV
 from reformatters.core.sources.server import serve_mirror
 from reformatters.core.sources.synthesis import packing_tolerance
@@ -432,3 +432,53 @@ def test_demo_runs_offline_and_writes_store_and_png(tmp_path: Path) -> None:
     assert set(ds.data_vars) == {v.name for v in make_forecast_dataset().template_config.data_vars}
     assert np.isfinite(ds["temperature_2m"].isel(init_time=0, lead_time=0).values).all()
     assert np.isnan(ds["precipitation_surface"].isel(init_time=0, lead_time=0).values).all()
+
+
+def test_download_batches_start_with_the_costliest_variables(
+    gfs_mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With worker processes, every file's inventory is read once; the first batch holds the
+    costliest variables, one per worker (they decode while the rest downloads), the second the
+    others; each batch's files hold exactly its variables' messages, the bytes one download
+    gets."""
+    monkeypatch.setenv("REFORMATTERS_DECODE_PROCESSES", "2")
+    dataset = make_forecast_dataset()
+    template = dataset.template_config.get_template(datetime(2021, 5, 1, 6))
+    job = dataset.get_jobs(template, JobFilters(filter_start=INIT_00))[0]
+    (tmp_path / "whole").mkdir()
+    (tmp_path / "batches").mkdir()
+    with serve_mirror(gfs_mirror) as server:
+        monkeypatch.setenv(SOURCE_MIRROR_ENV, server.url)
+        whole = job.download(tmp_path / "whole")
+        server.stats.reset()
+        batches = list(job.download_batches(tmp_path / "batches"))
+        inventory_requests = sum(header is None for header in server.stats.range_headers)
+    assert inventory_requests == len(whole) == 209
+    costs = job.variable_costs(whole)
+    names = [[v.name for v in batch] for batch, _ in batches]
+    assert len(names) == 2 and len(names[0]) == 2
+    assert sorted(names[0] + names[1]) == sorted(v.name for v in job.data_vars)
+    assert min(costs[n] for n in names[0]) >= max(costs[n] for n in names[1])
+    for batch, downloads in batches:
+        assert list(downloads) == list(whole)
+        for coord, path in downloads.items():
+            expected = whole[coord]
+            if not isinstance(path, Path):
+                assert isinstance(expected, SourceFileResult)
+                assert (path.status, path.error) == (expected.status, expected.error)
+                continue
+            assert isinstance(expected, Path)
+            in_batch = _message_bytes(path)
+            in_file = _message_bytes(expected)
+            assert in_batch == {n: m for n, m in in_file.items() if n in {v.name for v in batch}}
+
+
+def _message_bytes(path: Path) -> dict[str, bytes]:
+    """Each variable's GRIB message in a downloaded file, found through its sidecar."""
+    data = path.read_bytes()
+    locations = json.loads(path.with_name(path.name + ".json").read_text())
+    messages = {}
+    for name, (offset, _) in locations.items():
+        length = int.from_bytes(data[offset + 8 : offset + 16], "big")
+        messages[name] = data[offset : offset + length]
+    return messages

@@ -314,14 +314,18 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         if the results are those (no file failed to read), rendered again otherwise."""
         report = BackfillReport(jobs_total=jobs_total, jobs_run=0)
         with scratch_dir(self.dataset_id) as scratch, ThreadPoolExecutor(1) as prefetcher:
-            # Job i+1's files download while job i is decoded and encoded (the first job's while
-            # the metadata is written); each job has its own folder, as jobs may share files.
-            def fetch(i: int) -> Downloads[SourceFileCoordT]:
+            # The first job downloads in `process`, its workers decoding each batch of variables
+            # as it arrives (see `download_batches`) while the metadata is rendered; job i+1's
+            # files download while job i is decoded and encoded. Each job has its own folder, as
+            # jobs may share files.
+            def job_scratch(i: int) -> Path:
                 folder = scratch / f"job-{i}"
-                folder.mkdir()
-                return jobs[i].download(folder)
+                folder.mkdir(exist_ok=True)
+                return folder
 
-            prefetch = prefetcher.submit(fetch, 0) if jobs else None
+            def fetch(i: int) -> Downloads[SourceFileCoordT]:
+                return jobs[i].download(job_scratch(i))
+
             tmp_store = scratch / "tmp.zarr"
             staging = self.region_job_class.render_metadata(template_ds, tmp_store)
             if publish_new_store and not jobs:
@@ -329,35 +333,31 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
             final_store = scratch / "final.zarr"
             expected: list[RegionJobResult] = []
             rendered_ahead: list[Future[RenderedMetadata]] = []
+            prefetch: list[Future[Downloads[SourceFileCoordT]]] = []
 
-            def render_ahead(results: list[RegionJobResult]) -> None:
-                assert final_template is not None
-                rendered_ahead.append(
-                    self.region_job_class.render_metadata(final_template(results), final_store)
-                )
-
-            for i, job in enumerate(jobs):
-                assert prefetch is not None
-                downloads = prefetch.result()
-                prefetch = prefetcher.submit(fetch, i + 1) if i + 1 < len(jobs) else None
-                after_submit: list[Callable[[], None]] = []
+            def after_submit(i: int, job_expected: RegionJobResult) -> None:
+                if i + 1 < len(jobs):
+                    prefetch.append(prefetcher.submit(fetch, i + 1))
                 if final_template is not None and i == len(jobs) - 1:
-                    expected = [*report.results, job.expected_result(downloads)]
-                    after_submit.append(partial(render_ahead, expected))
+                    # The final metadata, rendered by the first worker out of variables.
+                    expected[:] = [*report.results, job_expected]
+                    rendered_ahead.append(
+                        self.region_job_class.render_metadata(final_template(expected), final_store)
+                    )
                 if i == 0:
                     # The first variables are queued before the staging store may be rendered
                     # (their workers wait for it, see _process_variable). A new store's metadata
                     # is published while they decode, before any chunk is uploaded (`process`
                     # uploads a variable's shards once it is done).
-                    after_submit.append(
-                        partial(_staged, staging, outputs if publish_new_store else None)
-                    )
+                    _staged(staging, outputs if publish_new_store else None)
+
+            for i, job in enumerate(jobs):
                 result = job.process(
                     outputs,
                     tmp_store,
-                    scratch / f"job-{i}",
-                    downloads=downloads,
-                    after_submit=partial(_call_each, after_submit),
+                    job_scratch(i),
+                    downloads=prefetch.pop().result() if prefetch else None,
+                    after_submit=partial(after_submit, i),
                     move_shards=True,
                 )
                 shutil.rmtree(scratch / f"job-{i}", ignore_errors=True)
@@ -423,8 +423,3 @@ def _staged(staging: Future[RenderedMetadata], publish_to: OutputStores | None) 
     rendered = staging.result()
     if publish_to is not None:
         rendered.publish(publish_to)
-
-
-def _call_each(callbacks: Sequence[Callable[[], None]]) -> None:
-    for callback in callbacks:
-        callback()

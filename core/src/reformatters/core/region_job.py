@@ -8,7 +8,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -132,6 +132,15 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         straight into it where `read_data` would copy the field anyway."""
         out[...] = self.read_data(coord, path, data_var)
 
+    def download_batches(
+        self, scratch: Path
+    ) -> Iterator[tuple[tuple[DataVarT, ...], Downloads[SourceFileCoordT]]]:
+        """This job's downloads as batches of variables, each with the files it needs: `process`
+        queues a batch's variables for the workers as soon as it is here, so that they decode
+        while the next batch downloads. Every variable is in exactly one batch. Default: one
+        batch of every variable (`download`)."""
+        yield self.data_vars, self.download(scratch)
+
     def variable_costs(self, downloads: Downloads[SourceFileCoordT]) -> Mapping[str, float]:
         """Relative work of each variable in this job (e.g. bytes of its messages): `process`
         starts the largest first, so that no large variable runs alone at the end. Default:
@@ -200,7 +209,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         scratch: Path,
         on_progress: Callable[[], None] | None = None,
         downloads: Downloads[SourceFileCoordT] | None = None,
-        after_submit: Callable[[], None] | None = None,
+        after_submit: Callable[[RegionJobResult], None] | None = None,
         move_shards: bool = False,
     ) -> RegionJobResult:
         """Download (unless `downloads` holds this job's `download`), read, transform and write
@@ -213,12 +222,44 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
 
         Each variable's whole pipeline (decode its messages, transform, encode its shards into
         `tmp_store`) runs in one worker process, variables in parallel: the same split as the
-        unavoidable work, with no data crossing processes. This process downloads first and
-        uploads each variable's shards as it completes. `after_submit` runs once every variable
-        is queued for the workers (e.g. to queue more work behind them).
+        unavoidable work, with no data crossing processes. This process downloads (in
+        `download_batches`, queueing each batch's variables as it arrives) and uploads each
+        variable's shards as it completes. `after_submit` runs once every variable is queued for
+        the workers (e.g. to queue more work behind them), with the result expected if every
+        downloaded file reads.
         """
         executor = self._executor()
-        downloaded = self.download(scratch) if downloads is None else downloads
+        batches = (
+            self.download_batches(scratch) if downloads is None else [(self.data_vars, downloads)]
+        )
+        futures: dict[str, Future[tuple[list[SourceFileResult], list[str]]]] = {}
+        expected = RegionJobResult(region=self.region)
+        paths: list[Path] = []
+        for data_vars, downloaded in batches:
+            assert not {v.name for v in data_vars} & futures.keys(), "a variable in two batches"
+            for data_var, task in self._variable_tasks(data_vars, downloaded):
+                futures[data_var.name] = executor.submit(_process_variable, self, task, tmp_store)
+            expected.files.update(_expected_files(data_vars, downloaded))
+            paths += [path for path in downloaded.values() if isinstance(path, Path)]
+        assert futures.keys() == {v.name for v in self.data_vars}, "a variable in no batch"
+        if after_submit is not None:
+            after_submit(expected)
+        result = RegionJobResult(region=self.region)
+        for name, future in futures.items():
+            result.files[name], written = future.result()
+            for location in outputs.write_order:
+                move = move_shards and location is outputs.write_order[-1]
+                result.bytes_written += location.upload_files(tmp_store, written, move=move)
+            if on_progress is not None:
+                on_progress()
+        for path in paths:
+            path.unlink(missing_ok=True)
+        return result
+
+    def _variable_tasks(
+        self, data_vars: Sequence[DataVarT], downloaded: Downloads[SourceFileCoordT]
+    ) -> list[tuple[DataVarT, _VariableTask[DataVarT, SourceFileCoordT]]]:
+        """What the workers need for each of `data_vars`, costliest first."""
         coords = list(downloaded)
         processing_ds = self.template_ds.isel({self.append_dim: self.processing_region()})
         # Only the leading block that holds downloaded files is allocated, transformed and
@@ -226,10 +267,9 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         # (a forecast with 24 of 209 leads published holds 24/209 of the region in memory).
         populated = [c for c in coords if isinstance(downloaded[c], Path)]
         processing_ds = processing_ds.isel(_populated_extent(processing_ds, coords, populated))
-        result = RegionJobResult(region=self.region)
-        futures: dict[str, Future[tuple[list[SourceFileResult], list[str]]]] = {}
         costs = self.variable_costs(downloaded)
-        for data_var in sorted(self.data_vars, key=lambda v: -costs.get(v.name, 0.0)):
+        tasks = []
+        for data_var in sorted(data_vars, key=lambda v: -costs.get(v.name, 0.0)):
             template = processing_ds[data_var.name]
             dims = tuple(str(d) for d in template.dims)
             files = [
@@ -249,20 +289,8 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
                 shape=template.shape,
                 files=files,
             )
-            futures[data_var.name] = executor.submit(_process_variable, self, task, tmp_store)
-        if after_submit is not None:
-            after_submit()
-        for name, future in futures.items():
-            result.files[name], written = future.result()
-            for location in outputs.write_order:
-                move = move_shards and location is outputs.write_order[-1]
-                result.bytes_written += location.upload_files(tmp_store, written, move=move)
-            if on_progress is not None:
-                on_progress()
-        for path in downloaded.values():
-            if isinstance(path, Path):
-                path.unlink(missing_ok=True)
-        return result
+            tasks.append((data_var, task))
+        return tasks
 
     @classmethod
     def _executor(cls) -> Executor:
@@ -301,16 +329,6 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         runs out of variables)."""
         return cls._executor().submit(_write_metadata_whole, template_ds, local_store)
 
-    def expected_result(self, downloads: Downloads[SourceFileCoordT]) -> RegionJobResult:
-        """The result `process` returns for `downloads` if every downloaded file reads."""
-        files = [
-            SourceFileResult(coord, SourceFileStatus.SUCCEEDED)
-            if isinstance(downloaded, Path)
-            else SourceFileResult(coord, downloaded.status, downloaded.error)
-            for coord, downloaded in downloads.items()
-        ]
-        return RegionJobResult(self.region, {v.name: list(files) for v in self.data_vars})
-
     def __getstate__(self) -> dict[str, Any]:
         # Sent to worker processes: they get what they need in _VariableTask, not the template.
         state = self.__dict__.copy()
@@ -319,12 +337,27 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
 
     def download(self, scratch: Path) -> Downloads[SourceFileCoordT]:
         """Fetch every source file of the job into `scratch` (may run ahead of `process`)."""
-        processing_ds = self.template_ds.isel({self.append_dim: self.processing_region()})
-        coords = list(self.generate_source_file_coords(processing_ds, self.data_vars))
+        return self.fetch_each(
+            self.source_file_coords(), lambda coord: self.download_file(coord, scratch)
+        )
 
-        def fetch(coord: SourceFileCoordT) -> Path | SourceFileResult:
+    def source_file_coords(self) -> list[SourceFileCoordT]:
+        processing_ds = self.template_ds.isel({self.append_dim: self.processing_region()})
+        return list(self.generate_source_file_coords(processing_ds, self.data_vars))
+
+    def fetch_each[T](
+        self,
+        coords: Sequence[SourceFileCoordT],
+        fetch: Callable[[SourceFileCoordT], T],
+        what: str = "downloaded",
+    ) -> dict[SourceFileCoordT, T | SourceFileResult]:
+        """`fetch` every file in `download_threads` threads: its value, or why it has none (the
+        source errors of one file fail only that file, as MISSING or DOWNLOAD_FAILED). Logs one
+        line, `what`, with the counts."""
+
+        def one(coord: SourceFileCoordT) -> T | SourceFileResult:
             try:
-                return self.download_file(coord, scratch)
+                return fetch(coord)
             except SourceFileMissingError as e:
                 # Debug: a forecast being published misses most leads (185 of 209 files when 24
                 # leads are out); the job's "downloaded" line counts them.
@@ -336,19 +369,19 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
 
         started = time.perf_counter()
         with ThreadPoolExecutor(self.download_threads) as pool:
-            downloads = dict(zip(coords, pool.map(fetch, coords), strict=True))
-        paths = [p for p in downloads.values() if isinstance(p, Path)]
-        statuses = [r.status for r in downloads.values() if isinstance(r, SourceFileResult)]
+            fetched = dict(zip(coords, pool.map(one, coords), strict=True))
+        paths = [p for p in fetched.values() if isinstance(p, Path)]
+        statuses = [r.status for r in fetched.values() if isinstance(r, SourceFileResult)]
         log.info(
-            "downloaded",
+            what,
             job=self.summary(),
-            files=len(paths),
+            files=len(fetched) - len(statuses),
             missing=statuses.count(SourceFileStatus.MISSING),
             failed=statuses.count(SourceFileStatus.DOWNLOAD_FAILED),
             mb=round(sum(p.stat().st_size for p in paths) / 1e6, 1),
             seconds=round(time.perf_counter() - started, 2),
         )
-        return downloads
+        return fetched
 
     def _read_into(
         self, values: ArrayFloat32, task: _VariableTask[DataVarT, SourceFileCoordT]
@@ -435,6 +468,19 @@ def _process_variable[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord]
     written = job._write_shards(job._trim_to_region(data), task.data_var, tmp_store)
     del data, values
     return results, written
+
+
+def _expected_files(
+    data_vars: Sequence[DataVar[Any]], downloads: Downloads[Any]
+) -> dict[str, list[SourceFileResult]]:
+    """Each variable's file outcomes if every downloaded file of `downloads` reads."""
+    files = [
+        SourceFileResult(coord, SourceFileStatus.SUCCEEDED)
+        if isinstance(downloaded, Path)
+        else SourceFileResult(coord, downloaded.status, downloaded.error)
+        for coord, downloaded in downloads.items()
+    ]
+    return {v.name: list(files) for v in data_vars}
 
 
 def _write_metadata_whole(template_ds: xr.Dataset, store: Path) -> RenderedMetadata:

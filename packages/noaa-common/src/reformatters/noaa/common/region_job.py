@@ -14,7 +14,8 @@ import bisect
 import json
 from abc import abstractmethod
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,7 +25,14 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from reformatters.core.deaccumulation import deaccumulate_to_rates
-from reformatters.core.region_job import ArrayFloat32, Downloads, RegionJob, SourceFileCoord
+from reformatters.core.parallel import decode_processes
+from reformatters.core.region_job import (
+    ArrayFloat32,
+    Downloads,
+    RegionJob,
+    SourceFileCoord,
+    SourceFileResult,
+)
 from reformatters.core.rounding import round_float32_mantissa
 from reformatters.core.sources.download import (
     download_file,
@@ -120,25 +128,94 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
                 )
         return wanted
 
-    def download_file(self, coord: SourceFileCoordT, scratch: Path) -> Path:
-        url = resolve_source_url(coord.get_url())
-        name = f"{coord.init_time:%Y%m%dT%H}-{coord.lead_hours:03d}-{id(self):x}.grib2"
-        path = scratch / name
+    def _select(self, coord: SourceFileCoordT) -> _Selection:
+        """The inventory entry of each variable's message in the file (none for a variable
+        without a message at this lead, e.g. a window statistic at lead 0)."""
         wanted = self._wanted(coord)
+        if not wanted:
+            return []
+        idx_text = download_file(resolve_source_url(coord.idx_url())).decode()
+        selectors = [s for _, s in wanted]
+        entries = parse_noaa_idx(idx_text, fields={(s.element, s.level) for s in selectors})
+        selected = select_messages(entries, selectors, resolve_source_url(coord.get_url()))
+        return [(var.name, entry) for (var, _), entry in zip(wanted, selected, strict=True)]
+
+    def _fetch_selected(self, coord: SourceFileCoordT, selection: _Selection, path: Path) -> Path:
+        """Download the messages of `selection` into `path` and record where each one is."""
         locations: dict[str, tuple[int, str]] = {}
-        if wanted:
-            idx_text = download_file(resolve_source_url(coord.idx_url())).decode()
-            selectors = [s for _, s in wanted]
-            entries = parse_noaa_idx(idx_text, fields={(s.element, s.level) for s in selectors})
-            selected = select_messages(entries, selectors, url)
-            download_messages(url, selected, path)
-            offsets = local_message_offsets(path, selected)
-            for (var, _), entry, offset in zip(wanted, selected, offsets, strict=True):
-                locations[var.name] = (offset, entry.forecast)
+        if selection:
+            entries = [entry for _, entry in selection]
+            download_messages(resolve_source_url(coord.get_url()), entries, path)
+            offsets = local_message_offsets(path, entries)
+            for (name, entry), offset in zip(selection, offsets, strict=True):
+                locations[name] = (offset, entry.forecast)
         else:
             path.write_bytes(b"")
         _sidecar(path).write_text(json.dumps(locations))
         return path
+
+    def _local_path(self, coord: SourceFileCoordT, scratch: Path, suffix: str = "") -> Path:
+        return (
+            scratch
+            / f"{coord.init_time:%Y%m%dT%H}-{coord.lead_hours:03d}-{id(self):x}{suffix}.grib2"
+        )
+
+    def download_file(self, coord: SourceFileCoordT, scratch: Path) -> Path:
+        return self._fetch_selected(coord, self._select(coord), self._local_path(coord, scratch))
+
+    def download_batches(
+        self, scratch: Path
+    ) -> Iterator[tuple[tuple[NoaaDataVar, ...], Downloads[SourceFileCoordT]]]:
+        """Every file's inventory first; then the messages of the costliest variables, one per
+        worker process, which those decode while the other variables' messages download. (The
+        second batch's requests may read through the first's messages, as coalescing reads
+        through any gap of less than 1 MiB: bytes cost less than requests.) Without worker
+        processes there is nothing to overlap: one batch, as `download`."""
+        workers = decode_processes() if self.decode_in_processes else 0
+        if not 0 < workers < len(self.data_vars):
+            yield from super().download_batches(scratch)
+            return
+        coords = self.source_file_coords()
+        selections = self.fetch_each(coords, self._select, what="inventories read")
+        costs = _message_sizes(selections.values())
+        order = sorted(self.data_vars, key=lambda v: -costs[v.name])
+        readable = [c for c in coords if not isinstance(selections[c], SourceFileResult)]
+        for number, batch in enumerate((order[:workers], order[workers:])):
+            fetched = self.fetch_each(
+                readable,
+                partial(
+                    self._fetch_batch,
+                    selections=selections,
+                    names={v.name for v in batch},
+                    scratch=scratch,
+                    suffix=f"-{number}",
+                ),
+            )
+            downloads: Downloads[SourceFileCoordT] = {}
+            for coord in coords:
+                selection = selections[coord]
+                downloads[coord] = (
+                    selection if isinstance(selection, SourceFileResult) else fetched[coord]
+                )
+            yield tuple(batch), downloads
+
+    def _fetch_batch(
+        self,
+        coord: SourceFileCoordT,
+        *,
+        selections: Mapping[SourceFileCoordT, _Selection | SourceFileResult],
+        names: set[str],
+        scratch: Path,
+        suffix: str,
+    ) -> Path:
+        """The messages of the variables `names` from one file."""
+        selection = selections[coord]
+        assert not isinstance(selection, SourceFileResult)
+        return self._fetch_selected(
+            coord,
+            [(name, entry) for name, entry in selection if name in names],
+            self._local_path(coord, scratch, suffix),
+        )
 
     def variable_costs(self, downloads: Downloads[SourceFileCoordT]) -> dict[str, float]:
         """Bytes of each variable's messages: decoding and encoding grow with them (measured on
@@ -268,6 +345,24 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
             field = values[index]
             if not (np.isnan(field.flat[0]) and np.isnan(field).all()):
                 round_float32_mantissa(field, bits)
+
+
+type _Selection = list[tuple[str, InventoryEntry]]
+"""(variable name, its message's inventory entry) for the variables in one file."""
+
+
+def _message_sizes(selections: Iterable[_Selection | SourceFileResult]) -> dict[str, float]:
+    """Bytes of each variable's messages over all files (a message without an end in its
+    inventory, the file's last, counts as the mean of the file's others)."""
+    costs: dict[str, float] = defaultdict(float)
+    for selection in selections:
+        if isinstance(selection, SourceFileResult):
+            continue
+        sizes = {name: e.end - e.offset for name, e in selection if e.end is not None}
+        mean = sum(sizes.values()) / len(sizes) if sizes else 0.0
+        for name, _ in selection:
+            costs[name] += sizes.get(name, mean)
+    return costs
 
 
 def _sidecar(path: Path) -> Path:
