@@ -372,13 +372,14 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             fetched = dict(zip(coords, pool.map(one, coords), strict=True))
         paths = [p for p in fetched.values() if isinstance(p, Path)]
         statuses = [r.status for r in fetched.values() if isinstance(r, SourceFileResult)]
+        size = {"mb": round(sum(p.stat().st_size for p in paths) / 1e6, 1)} if paths else {}
         log.info(
             what,
             job=self.summary(),
             files=len(fetched) - len(statuses),
             missing=statuses.count(SourceFileStatus.MISSING),
             failed=statuses.count(SourceFileStatus.DOWNLOAD_FAILED),
-            mb=round(sum(p.stat().st_size for p in paths) / 1e6, 1),
+            **size,
             seconds=round(time.perf_counter() - started, 2),
         )
         return fetched
