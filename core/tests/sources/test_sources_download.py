@@ -1,7 +1,7 @@
 import pyproj  # noqa: F401  # isort: skip
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -282,6 +282,24 @@ def test_scratch_dir_lifecycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         target = scratch.file_for("s3://b/x/y.grib2")
         assert target.parent == scratch.path and target.name == "b__x__y.grib2"
     assert not scratch.path.exists()
+
+
+def test_an_offset_off_a_message_start_names_the_bytes_found(
+    mirror: Mirror, scratch: ScratchDir
+) -> None:
+    """An inventory that does not match its file: the error shows what the offset holds (the
+    bytes, not a view of the fetched buffer) and nothing is written."""
+    with serve_mirror(mirror.folder) as server:
+        url = f"{server.url}/{BUCKET}/{KEY}"
+        entries = parse_noaa_idx(download_file(f"{url}.idx").decode())
+        [tmp] = select_entries(entries, [MessageSelector("TMP", "500 mb")], url=url)
+        assert tmp.end is not None
+        shifted = replace(tmp, offset=tmp.offset + 4)
+        with pytest.raises(CorruptMessageError) as error:
+            download_messages(url, [shifted], scratch.file_for(url), retry=FAST)
+    found = mirror.data[shifted.offset : shifted.offset + 8]
+    assert f"(got {found!r})" in str(error.value)
+    assert not scratch.file_for(url).exists()
 
 
 def test_truncated_last_message_names_it(

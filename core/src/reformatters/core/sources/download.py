@@ -228,7 +228,7 @@ def coalesce_ranges(
     return merged
 
 
-def _grib_declared_length(data: bytes) -> int | None:
+def _grib_declared_length(data: bytes | memoryview) -> int | None:
     if len(data) < 16 or data[:4] != b"GRIB":
         return None
     if data[7] == 2:
@@ -238,20 +238,20 @@ def _grib_declared_length(data: bytes) -> int | None:
     return None
 
 
-def check_grib_message(url: str, label: str, data: bytes) -> None:
+def check_grib_message(url: str, label: str, data: bytes | memoryview) -> None:
     """Raise ``CorruptMessageError`` unless ``data`` is exactly one complete GRIB message."""
     declared = _grib_declared_length(data)
     if declared is None:
         raise CorruptMessageError(
             url,
             f"{url}: {label}: the bytes at this offset do not start a GRIB message "
-            f"(got {data[:8]!r}); the inventory does not match the file, re-fetch both.",
+            f"(got {bytes(data[:8])!r}); the inventory does not match the file, re-fetch both.",
         )
     if declared != len(data) or data[-4:] != b"7777":
         raise CorruptMessageError(
             url,
             f"{url}: {label}: truncated or corrupt GRIB message (declares {declared} bytes, "
-            f"received {len(data)}, ends with {data[-4:]!r}); the file may be partially "
+            f"received {len(data)}, ends with {bytes(data[-4:])!r}); the file may be partially "
             "uploaded, retry later.",
         )
 
@@ -266,6 +266,28 @@ def download_message_bytes(
     size: int | None = None,
 ) -> list[bytes]:
     """Fetch exactly the bytes of each entry's message (coalesced, parallel range requests)."""
+    views = _message_views(
+        url,
+        entries,
+        max_gap=max_gap,
+        retry=retry,
+        full_file_fallback=full_file_fallback,
+        size=size,
+    )
+    return [view.tobytes() for view in views]
+
+
+def _message_views(
+    url: str,
+    entries: Sequence[ByteRange],
+    *,
+    max_gap: int,
+    retry: RetryPolicy | None,
+    full_file_fallback: bool,
+    size: int | None = None,
+) -> list[memoryview]:
+    """`download_message_bytes` as views into the fetched blocks (obstore's buffers), each
+    message checked: no copy of the data on its way to a file."""
     if not entries:
         return []
     store, path = store_for_url(url, retry=retry)
@@ -290,16 +312,16 @@ def download_message_bytes(
                 coalesce=0,
             ),
         )
-        block_data = [bytes(data) for data in fetched]
+        block_data = [memoryview(data) for data in fetched]
     except CorruptMessageError as error:
         labels = "; ".join(entry.label for entry in entries)
         raise CorruptMessageError(url, f"{error} Requested: {labels}") from error
     except RangeNotHonouredError:
         if not full_file_fallback:
             raise
-        whole = _call(url, lambda: bytes(obstore.get(store, path).bytes()))
+        whole = memoryview(_call(url, lambda: obstore.get(store, path).bytes()))
         block_data = [whole[start:end] for start, end in blocks]
-    messages: list[bytes] = []
+    messages: list[memoryview] = []
     for entry, (start, end) in zip(entries, wanted, strict=True):
         block_index = next(i for i, (b0, b1) in enumerate(blocks) if b0 <= start and end <= b1)
         block_start = blocks[block_index][0]
@@ -329,7 +351,7 @@ def download_messages(
         if entry.offset not in seen:
             seen.add(entry.offset)
             unique.append(entry)
-    messages = download_message_bytes(
+    messages = _message_views(
         url, unique, max_gap=max_gap, retry=retry, full_file_fallback=full_file_fallback
     )
     dest_path.parent.mkdir(parents=True, exist_ok=True)
