@@ -204,7 +204,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
 
     def process(
         self,
-        outputs: OutputStores,
+        outputs: OutputStores | None,
         tmp_store: Path,
         scratch: Path,
         on_progress: Callable[[], None] | None = None,
@@ -218,7 +218,9 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         `tmp_store` is a local zarr store holding the expanded template's metadata; the shards are
         written there and then copied to the replicas and the primary (with `move_shards`, when
         the caller has no further use for them in `tmp_store`, moved into a local primary on the
-        same filesystem: see `StoreLocation.upload_files`). No metadata is written.
+        same filesystem: see `StoreLocation.upload_files`). Without `outputs` they stay in
+        `tmp_store` for the caller (e.g. `update` merges published values into them first). No
+        metadata is written.
 
         Each variable's whole pipeline (decode its messages, transform, encode its shards into
         `tmp_store`) runs in one worker process, variables in parallel: the same split as the
@@ -245,10 +247,11 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         if after_submit is not None:
             after_submit(expected)
         result = RegionJobResult(region=self.region)
+        write_order = outputs.write_order if outputs is not None else ()
         for name, future in futures.items():
             result.files[name], written = future.result()
-            for location in outputs.write_order:
-                move = move_shards and location is outputs.write_order[-1]
+            for location in write_order:
+                move = move_shards and location is write_order[-1]
                 result.bytes_written += location.upload_files(tmp_store, written, move=move)
             if on_progress is not None:
                 on_progress()

@@ -105,11 +105,10 @@ def run_update(
     with scratch_dir(dataset.dataset_id) as scratch:
         tmp_store = scratch / "tmp.zarr"
         dataset.region_job_class.render_metadata(template_ds, tmp_store).result()
-        # Region jobs copy their shards to this local staging store; the merged shards are then
-        # uploaded to the real outputs.
-        staging = OutputStores(primary=StoreLocation(str(scratch / "staging.zarr")))
         for job in jobs:
-            result = job.process(staging, tmp_store, scratch)
+            # The shards stay in tmp_store: published values are merged into them, then they
+            # are uploaded.
+            result = job.process(None, tmp_store, scratch)
             report.kept_published_values += keep_published_values(
                 job, result, tmp_store, outputs.primary, published_len
             )
