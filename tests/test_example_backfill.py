@@ -227,8 +227,6 @@ def test_published_extent_never_shrinks(env: dict[str, str]) -> None:
 def test_decoding_in_worker_processes_gives_the_same_values(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reformatters.example_plugin.dataset import ExampleRegionJob
-
     monkeypatch.setattr(ExampleRegionJob, "decode_in_processes", True)
     monkeypatch.setenv("REFORMATTERS_DECODE_PROCESSES", "2")
     dataset = make_dataset()
