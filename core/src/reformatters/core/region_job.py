@@ -395,7 +395,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         written: list[Indexer] = []
         for coord, downloaded, index in task.files:
             if isinstance(downloaded, SourceFileResult):
-                results.append(SourceFileResult(coord, downloaded.status, downloaded.error))
+                results.append(downloaded)  # why the file has no path: that is its outcome
                 continue
             try:
                 self.read_data_into(coord, downloaded, task.data_var, values[index])
@@ -481,7 +481,7 @@ def _expected_files(
     files = [
         SourceFileResult(coord, SourceFileStatus.SUCCEEDED)
         if isinstance(downloaded, Path)
-        else SourceFileResult(coord, downloaded.status, downloaded.error)
+        else downloaded
         for coord, downloaded in downloads.items()
     ]
     return {v.name: list(files) for v in data_vars}
