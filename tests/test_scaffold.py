@@ -1,6 +1,6 @@
 """``reformat initialize-new-integration``: names, planning, registering variants, and the whole
-path in a copy of this workspace (generate, sync offline, ``reformat --help``, update-template,
-the generated tests, ruff and mypy, a CLI backfill from a synthesized mirror)."""
+path in a copy of this workspace (generate, re-lock and sync offline, ``reformat --help``,
+update-template, the generated tests, ruff and mypy, a CLI backfill from a synthesized mirror)."""
 
 from __future__ import annotations
 
@@ -316,6 +316,28 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 600) 
     return result.stdout
 
 
+def _locked_packages(lock: Path) -> dict[str, str]:
+    return {p["name"]: p["version"] for p in tomllib.loads(lock.read_text())["package"]}
+
+
+RELOCK_NEEDS = (
+    "an offline re-lock needs the registry metadata of every locked package in uv's cache: "
+    "run `uv lock --locked --refresh` once with the network (.ci/run does)"
+)
+
+
+def _relock_offline(uv: str, ws: Path, env: dict[str, str]) -> None:
+    """``uv lock --offline``; without the registry metadata in uv's cache, skip (fail on CI)."""
+    result = subprocess.run(
+        [uv, "lock", "--offline"], cwd=ws, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0 and "network was disabled" in result.stderr:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{RELOCK_NEEDS}\n{result.stderr}")
+        pytest.skip(RELOCK_NEEDS)
+    assert result.returncode == 0, f"uv lock --offline exited {result.returncode}\n{result.stderr}"
+
+
 @pytest.mark.slow
 def test_scaffolded_integration_works_in_a_copy_of_the_workspace(tmp_path: Path) -> None:
     uv = shutil.which("uv")
@@ -325,10 +347,13 @@ def test_scaffolded_integration_works_in_a_copy_of_the_workspace(tmp_path: Path)
         pytest.skip("not a git checkout")
     ws, venv = tmp_path / "ws", tmp_path / "venv"
     _copy_workspace(ws)
+    # uv's cache stays the one this run uses: the offline re-lock below reads registry metadata
+    # from it (.ci/run and the CI workflow fetch it in build-distributions.sh).
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("UV_", "VIRTUAL_ENV", "PYTEST_", "REFORMATTERS_", "COV_"))
+        if k == "UV_CACHE_DIR"
+        or not k.startswith(("UV_", "VIRTUAL_ENV", "PYTEST_", "REFORMATTERS_", "COV_"))
     }
     env |= {
         "UV_PROJECT_ENVIRONMENT": str(venv),
@@ -354,8 +379,14 @@ def test_scaffolded_integration_works_in_a_copy_of_the_workspace(tmp_path: Path)
     rendered = {p: p.read_bytes() for p in template.rglob("*") if p.is_file()}
     assert rendered
 
-    # The lock gains the new member; offline, from uv's cache (tests run without a network).
-    _run([uv, "sync", "--all-packages", "--offline", "--quiet"], ws, env)
+    # The lock gains the new member and nothing else; offline (tests run without a network).
+    locked_before = _locked_packages(ws / "uv.lock")
+    _relock_offline(uv, ws, env)
+    assert _locked_packages(ws / "uv.lock") == {
+        **locked_before,
+        "reformatters-acme-foo": "0.1.0",
+    }
+    _run([uv, "sync", "--all-packages", "--frozen", "--offline", "--quiet"], ws, env)
     bin_dir = venv / "bin"
     help_text = _run([str(bin_dir / "reformat"), "--help"], ws, env)
     assert "acme-foo-forecast" in help_text and "initialize-new-integration" in help_text

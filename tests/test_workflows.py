@@ -141,6 +141,21 @@ def test_ci_runs_lint_types_and_selected_tests() -> None:
     assert _uses(ci, "astral-sh/setup-uv")
 
 
+def test_ci_run_starts_cold_and_runs_the_readme_test_command() -> None:
+    ci_run = (REPO_ROOT / ".ci" / "run").read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
+    commands = re.findall(r"^uv run .*$", readme.partition("```bash")[2].partition("```")[0], re.M)
+    assert len(commands) == 2, "the README opens with the demo and the test command"
+    test_command = re.search(r"^TEST_COMMAND=\((.*)\)$", ci_run, re.M)
+    assert test_command is not None and test_command[1] == commands[1]
+    # An empty uv cache of its own, exported before the first uv command that installs anything.
+    assert re.search(r'^UV_CACHE_DIR="\$\(mktemp -d\)"$', ci_run, re.M)
+    assert ci_run.index("export UV_CACHE_DIR") < ci_run.index("uv sync")
+    # What the offline tests need is fetched before the namespace without network is entered.
+    assert ci_run.index("build-distributions.sh") < ci_run.index("unshare -n bash")
+    assert "uv lock --locked --refresh" in (SCRIPTS / "build-distributions.sh").read_text()
+
+
 def test_release_builds_one_tagged_package_and_publishes_with_trusted_publishing(
     workspace: ModuleType,
 ) -> None:
