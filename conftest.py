@@ -33,7 +33,7 @@ PRODUCT_SETTINGS = ("REFORMATTERS_", "AWS_", "KUBERNETES_", "OBSTORE_")
 WORKER_SETTINGS = frozenset({"WORKERS_TOTAL", "WORKER_INDEX", "JOB_COMPLETION_INDEX", "KUBECONFIG"})
 
 
-def _hermetic_environment() -> None:
+def _hermetic_environment(starts_the_run: bool) -> None:
     for name in list(os.environ):
         if name in PASSED_THROUGH:
             continue
@@ -44,13 +44,12 @@ def _hermetic_environment() -> None:
     os.environ["AWS_CONFIG_FILE"] = nowhere
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = nowhere
     os.environ["KUBECONFIG"] = nowhere
-    os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="reformatters-tests-matplotlib-")
+    if starts_the_run:  # xdist's workers share the folder of the process that started them
+        os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="reformatters-tests-matplotlib-")
 
 
-# Only in the process that starts the run: xdist's workers inherit its environment.
 STARTS_THE_RUN = "PYTEST_XDIST_WORKER" not in os.environ
-if STARTS_THE_RUN:
-    _hermetic_environment()
+_hermetic_environment(STARTS_THE_RUN)
 
 
 def pytest_unconfigure() -> None:

@@ -31,7 +31,9 @@ def test_the_developers_settings_do_not_reach_the_tests() -> None:
 
 
 def test_a_run_started_with_a_developers_settings_does_not_see_them(tmp_path: Path) -> None:
-    env = {**os.environ, **HOSTILE, "HOME": str(tmp_path / "home")}
+    # As a developer's shell would start it: no trace of the run this test is part of.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env |= {**HOSTILE, "HOME": str(tmp_path / "home")}
     result = subprocess.run(
         [
             sys.executable,
