@@ -4,7 +4,7 @@ import pygrib  # isort: skip
 import eccodes  # isort: skip
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -264,3 +264,110 @@ def test_matches_eccodes(real_fixtures_dir: Path, relative: str) -> None:
         np.testing.assert_allclose(values, reference.astype(np.float32), rtol=1e-6, equal_nan=True)
         if grid_keys["gridType"] == "regular_ll" and relative.startswith("gfs/"):
             assert grid_keys["latitudeOfFirstGridPointInDegrees"] == 90.0  # GFS: north -> south
+
+
+# ---- missing points: exactly where the message says ---------------------------------------------
+
+# Real messages whose missing points are encoded by complex packing's missing-value management
+# (NDFD, templates 5.3 and 5.2, no bitmap) or by a bitmap (GEFS SOILW, the GEFS ensemble-mean
+# file's soil and sea-ice fields, ICON-D2, the GDAS wave model's land mask).
+MISSING_POINT_FILES = [
+    "misc/ndfd.ds.temp.bin",
+    "misc/ndfd.ds.critfireo.bin",
+    "gefs/gec00_20250101_00_soilw.grib",
+    "gefs/geavg.t06z.pgrb2a.0p50.f006",
+    "dwd/icon-d2_germany_regular-lat-lon_single-level_2022042600_000_2d_u_10m.grib2",
+    "misc/gdaswave.t00z.wcoast.0p16.f000.grib2",
+]
+
+
+@pytest.mark.parametrize("relative", MISSING_POINT_FILES)
+def test_missing_points_are_nan_exactly_where_pygrib_masks_them(
+    real_fixtures_dir: Path, relative: str
+) -> None:
+    path = real_fixtures_dir / relative
+    offsets = [offset for offset, _ in scan_messages(path.read_bytes())]
+    messages = list(pygrib.open(str(path)))
+    assert len(offsets) == len(messages)
+    missing_total = 0
+    for offset, message in zip(offsets, messages, strict=True):
+        masked = message.values  # pygrib's masked decode
+        missing = np.ma.getmaskarray(masked)
+        expected = GribIdentity(
+            int(message["discipline"]),
+            int(message["parameterCategory"]),
+            int(message["parameterNumber"]),
+        )
+        values = read_message(path, offset, expected=expected)
+        np.testing.assert_array_equal(np.isnan(values), missing)
+        np.testing.assert_array_equal(
+            values[~missing], np.ma.getdata(masked)[~missing].astype(np.float32)
+        )
+        assert int(np.count_nonzero(missing)) == int(message["numberOfMissing"])
+        missing_total += int(np.count_nonzero(missing))
+    assert missing_total > 0
+
+
+def test_missing_value_management_is_what_the_ndfd_files_use(real_fixtures_dir: Path) -> None:
+    for name, template in (("ndfd.ds.temp.bin", 3), ("ndfd.ds.critfireo.bin", 2)):
+        for message in pygrib.open(str(real_fixtures_dir / "misc" / name)):
+            assert int(message["dataRepresentationTemplateNumber"]) == template
+            assert int(message["bitmapPresent"]) == 0
+            assert int(message["missingValueManagementUsed"]) == 1
+            # eccodes' own decode puts its missingValue, 9999, at the missing points.
+            assert np.count_nonzero(np.ma.getdata(message.values) == 9999.0) > 1_000_000
+
+
+def _with_values(raw: bytes, values: np.ndarray, *, bitmap: bool = False) -> bytes:
+    message = pygrib.fromstring(raw)
+    message["packingType"] = "grid_simple"
+    message["bitsPerValue"] = 24
+    message["decimalScaleFactor"] = 1
+    if bitmap:
+        message["bitmapPresent"] = 1
+        message["missingValue"] = 999_999_999
+    message.values = values
+    return bytes(message.tostring())
+
+
+@pytest.mark.parametrize("bitmap", [False, True])
+def test_a_real_9999_is_a_value_not_a_missing_point(real_fixtures_dir: Path, bitmap: bool) -> None:
+    """A real GFS field with some points set to exactly 9999 (as a 9999 m ceiling would be): it
+    stays 9999, with or without a bitmap elsewhere; pygrib alone would mask it."""
+    raw = (real_fixtures_dir / "gfs" / "gfs.complex.grib2").read_bytes()
+    field = np.ma.getdata(pygrib.fromstring(raw).values).copy()
+    field[100:110, :] = 9999.0
+    if bitmap:
+        field[300:310, :] = 999_999_999.0
+    encoded = _with_values(raw, field, bitmap=bitmap)
+    assert np.ma.count_masked(pygrib.fromstring(encoded).values) >= 10 * 1440  # pygrib's hazard
+    values = read_message(encoded, expected=noaa_identity("HGT", "500 mb", "24 hour fcst"))
+    assert np.all(values[100:110, :] == 9999.0)
+    assert np.isnan(values).sum() == (10 * 1440 if bitmap else 0)
+    if bitmap:
+        assert np.isnan(values[300:310, :]).all()
+
+
+def test_declared_sentinels_become_nan(real_fixtures_dir: Path) -> None:
+    """MRMS writes -999 (no coverage) and -99 (no data) as values, without a bitmap."""
+    path = real_fixtures_dir / "mrms" / "MRMS_MergedRhoHV_19.00_20260219-042039.grib2"
+    raw = np.ma.getdata(pygrib.open(str(path)).message(1).values)
+    sentinel = np.isin(raw, (-999.0, -99.0))
+    assert sentinel.any() and not sentinel.all()
+    rho_hv = GribIdentity(209, 9, 3)
+    kept = read_message(path, expected=rho_hv)
+    np.testing.assert_array_equal(kept, raw.astype(np.float32))
+    values = read_message(path, expected=rho_hv, missing_values=(-999.0, -99.0))
+    np.testing.assert_array_equal(np.isnan(values), sentinel)
+    np.testing.assert_array_equal(values[~sentinel], raw[~sentinel].astype(np.float32))
+
+
+def test_a_message_of_another_run_is_rejected(real_fixtures_dir: Path) -> None:
+    path = real_fixtures_dir / "gfs" / "gfs.complex.grib2"  # init 2020-10-26T00, f024
+    right = noaa_identity("HGT", "500 mb", "24 hour fcst", reference_time=datetime(2020, 10, 26, 0))
+    read_message(path, expected=right)
+    with pytest.raises(GribIdentityMismatchError) as error:
+        read_message(path, expected=replace(right, reference_time=datetime(2020, 10, 26, 6)))
+    assert "reference_time: expected 2020-10-26 06:00:00, found 2020-10-26 00:00:00" in str(
+        error.value
+    )

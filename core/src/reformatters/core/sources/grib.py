@@ -2,19 +2,22 @@
 
 A message is identified by its numeric GRIB2 codes (``GribIdentity``), never by description
 strings or its position in the file, and its grid is checked against a ``GridSpec``.
-``read_message`` returns a float32, C-contiguous 2-D array ``(Nj, Ni)`` in the file's scan
-order with missing points (bitmap) as NaN. For NOAA GFS/GEFS that is rows north to south
-(latitude 90 -> -90) and columns longitude 0 -> 359.75 east; for HRRR (Lambert conformal,
-scanning mode 64) rows run south to north and columns west to east.
+``read_message`` returns a float32, C-contiguous 2-D array ``(Nj, Ni)`` in the file's scan order
+(the grid's scanning mode decides whether rows run north to south or south to north).
+
+Missing points are NaN wherever the message says a point is missing (a bitmap, or complex
+packing's missing-value management with its primary and secondary substitutes) and wherever a
+value equals one of the variable's declared sentinels. Nothing else is NaN: a legitimate 9999 in
+a field that declares no missing points stays 9999.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,7 +69,9 @@ class GribIdentity:
     as a single layer, 215 cloud ceiling). ``level`` is eccodes' ``level`` (hPa for isobaric,
     metres above ground for 103). ``step_type`` comes from typeOfStatisticalProcessing (0 avg,
     1 accum, 2 max, 3 min) or is ``instant`` for non-statistical templates; steps are the start
-    and end of the statistical interval (equal for instantaneous fields).
+    and end of the statistical interval (equal for instantaneous fields). ``reference_time`` is
+    the run the message belongs to (dataDate and dataTime, naive UTC): a stale or misfiled file
+    holds another run's messages.
     """
 
     discipline: int
@@ -77,6 +82,7 @@ class GribIdentity:
     step_type: StepType | None = None
     start_step: timedelta | None = None
     end_step: timedelta | None = None
+    reference_time: datetime | None = None
 
     def differences(self, actual: GribIdentity) -> list[str]:
         """Human-readable ``field: expected X, found Y`` for every checked field that differs."""
@@ -210,6 +216,9 @@ def identity_of(message: Any, section4: bytes | None) -> GribIdentity:
         step_type=step_type,
         start_step=_step(message["startStep"]),
         end_step=_step(message["endStep"]),
+        reference_time=datetime.strptime(
+            f"{int(message['dataDate']):08d}{int(message['dataTime']):04d}", "%Y%m%d%H%M"
+        ),
     )
 
 
@@ -275,13 +284,17 @@ def read_message(
     expected: GribIdentity,
     grid: GridSpec | None = None,
     url: str | None = None,
+    missing_values: Sequence[float] = (),
 ) -> npt.NDArray[np.float32]:
     """Decode the GRIB2 message at ``offset`` of ``source`` (a file or bytes) and check it.
 
     ``url`` names the data's origin in error messages (defaults to the path). Returns a
-    float32 C-contiguous ``(Nj, Ni)`` array in the file's scan order, missing points as NaN.
+    float32 C-contiguous ``(Nj, Ni)`` array in the file's scan order, missing points (and
+    values equal to one of ``missing_values``) as NaN.
     """
-    values = decode_message(source, offset, expected=expected, grid=grid, url=url)
+    values = decode_message(
+        source, offset, expected=expected, grid=grid, url=url, missing_values=missing_values
+    )
     return np.ascontiguousarray(values, dtype=np.float32)
 
 
@@ -292,10 +305,12 @@ def decode_message(
     expected: GribIdentity,
     grid: GridSpec | None = None,
     url: str | None = None,
+    missing_values: Sequence[float] = (),
 ) -> npt.NDArray[np.floating[Any]]:
     """``read_message`` as decoded, in eccodes' precision (float64): for callers that copy the
     field anyway (e.g. into an output layout), where a float32 copy first would be one more
-    pass over every field. Missing points are NaN."""
+    pass over every field. Missing points are NaN: those the message marks missing, and those
+    equal to one of ``missing_values`` (the variable's declared sentinels)."""
     origin = url or (str(source) if isinstance(source, Path) else "<bytes>")
     where = f"{origin} message at byte {offset}"
     raw = _message_bytes(source, offset)
@@ -316,7 +331,6 @@ def decode_message(
             field_problems = expected.differences(identity_of(candidate, section4))
             if not field_problems:
                 message = candidate
-                values = message.values
                 break
             problems.extend(field_problems)
         else:
@@ -325,22 +339,46 @@ def decode_message(
                 f"{where} is not the expected field: {'; '.join(problems)}. The inventory and "
                 "the message disagree or the provider changed its encoding; check the source.",
             )
+        if grid is not None:
+            check_grid(message, grid, where, origin)
+        data = _values_with_missing_as_nan(message, where, origin)
     except (RuntimeError, OSError, ValueError, KeyError, TypeError) as error:
         raise GribDecodeError(
             origin, f"{where}: cannot decode GRIB2 message: {error}; the file may be corrupt."
         ) from error
-    if grid is not None:
-        check_grid(message, grid, where, origin)
-    if np.ma.isMaskedArray(values) and not int(message["bitmapPresent"]):
-        # pygrib masks values close to missingValue (9999) even without a bitmap, which would
-        # turn real values near 9999 (e.g. a 9999 m cloud ceiling) into NaN.
-        values = np.ma.getdata(values)
-    data: npt.NDArray[np.floating[Any]] = np.ma.filled(values, np.nan)
+    for sentinel in missing_values:
+        data[data == sentinel] = np.nan
     expected_shape = (_size(message, "Nj", "Ny"), _size(message, "Ni", "Nx"))
     if data.shape != expected_shape:
         raise GribDecodeError(
             origin, f"{where}: decoded shape {data.shape} differs from the grid {expected_shape}"
         )
+    return data
+
+
+# What eccodes writes at every missing point instead of its default missingValue (9999, a value
+# real fields hold: a 9999 m ceiling, 9999 J kg-1 of CAPE). No field comes near -2**62, and
+# pygrib sets this key as a C long because it reads back as an int.
+_MISSING_SENTINEL = -(2**62)
+
+
+def _values_with_missing_as_nan(message: Any, where: str, origin: str) -> npt.NDArray[np.float64]:
+    """The field as eccodes decodes it (float64), NaN exactly where the message says a point is
+    missing: a bitmap, or missing-value management (templates 5.2/5.3, primary and secondary
+    substitutes). Checked against the message's own count of missing points."""
+    message["missingValue"] = _MISSING_SENTINEL
+    data: npt.NDArray[np.float64] = np.ma.getdata(message.values)
+    missing = data == _MISSING_SENTINEL
+    count = int(np.count_nonzero(missing))
+    declared = int(message["numberOfMissing"]) if message.has_key("numberOfMissing") else count
+    if count != declared:
+        raise GribDecodeError(
+            origin,
+            f"{where}: {count} points decoded as missing but the message declares {declared}; "
+            "the message may be corrupt.",
+        )
+    if count:
+        data[missing] = np.nan
     return data
 
 
@@ -415,11 +453,13 @@ def noaa_identity(
     forecast: str,
     *,
     parameter: tuple[int, int, int] | None = None,
+    reference_time: datetime | None = None,
 ) -> GribIdentity:
     """The GribIdentity a NOAA ``.idx`` line (element, level, forecast description) describes.
 
     ``parameter`` overrides the (discipline, category, number) from ``NOAA_PARAMETERS``, for
     models that encode an element differently (e.g. WMO DSWRF 0/4/7 instead of NCEP's 0/4/192).
+    ``reference_time`` is the run the message must belong to (unchecked if None).
     """
     codes = parameter or NOAA_PARAMETERS.get(element)
     if codes is None:
@@ -454,6 +494,7 @@ def noaa_identity(
         step_type=step_type,
         start_step=start,
         end_step=end,
+        reference_time=reference_time,
     )
 
 
