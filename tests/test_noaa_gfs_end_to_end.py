@@ -321,7 +321,7 @@ def test_variables_start_largest_first(served_mirror: str, tmp_path: Path) -> No
     paths = [p for p in downloads.values() if isinstance(p, Path)]
     assert len(paths) >= len(FORECAST_LEADS)
     for path in paths:
-        locations = json.loads(path.with_name(path.name + ".json").read_text())
+        locations = json.loads(path.with_name(path.name + ".json").read_text())["messages"]
         data = path.read_bytes()
         for name, (offset, _) in locations.items():
             assert data[offset : offset + 4] == b"GRIB"
@@ -476,7 +476,7 @@ def test_download_batches_start_with_the_costliest_variables(
 def _message_bytes(path: Path) -> dict[str, bytes]:
     """Each variable's GRIB message in a downloaded file, found through its sidecar."""
     data = path.read_bytes()
-    locations = json.loads(path.with_name(path.name + ".json").read_text())
+    locations = json.loads(path.with_name(path.name + ".json").read_text())["messages"]
     messages = {}
     for name, (offset, _) in locations.items():
         length = int.from_bytes(data[offset + 8 : offset + 16], "big")

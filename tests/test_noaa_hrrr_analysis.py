@@ -52,17 +52,26 @@ def _check_values(ds: xr.Dataset, names: tuple[str, ...]) -> None:
         var = config.data_var(name)
         for time in pd.date_range(START, END, freq="h", inclusive="left"):
             actual = ds[name].sel(time=time).values
-            if var.internal_attrs.is_window:
+            if not var.internal_attrs.has_lead_0_value:
                 assert_matches(actual, var, time - pd.Timedelta(hours=1), 1)
             else:
                 assert_matches(actual, var, time, 0)
 
 
 def test_source_groups_split_f00_and_f01_variables() -> None:
+    """f01 of the previous run: precipitation (a last-hour window) and the categorical types,
+    which HRRR writes as constant placeholders at f00 (the real f00 inventory: 188 bytes)."""
     config = make_analysis_dataset().template_config
     groups = HrrrAnalysisRegionJob.source_groups(config.data_vars)
-    assert [[v.name for v in g] for g in groups][1] == ["precipitation_surface"]
-    assert len(groups[0]) == len(config.data_vars) - 1
+    assert [v.name for v in groups[1]] == [
+        "precipitation_surface",
+        "categorical_snow_surface",
+        "categorical_ice_pellets_surface",
+        "categorical_freezing_rain_surface",
+        "categorical_rain_surface",
+    ]
+    assert len(groups[0]) == len(config.data_vars) - 5
+    assert "f01" in config.data_var("categorical_rain_surface").attrs.comment
 
 
 def test_backfill_local_values_and_grid(mirror: Path, tmp_path: Path) -> None:
@@ -77,7 +86,7 @@ def test_backfill_local_values_and_grid(mirror: Path, tmp_path: Path) -> None:
         )
     assert report.count(SourceFileStatus.SUCCEEDED) == 2 * len(NAMES)
     assert report.count(SourceFileStatus.DOWNLOAD_FAILED, SourceFileStatus.READ_FAILED) == 0
-    ds = open_store(f"{output}/{DATASET_ID}/v0.1.0.zarr")
+    ds = open_store(f"{output}/{DATASET_ID}/v0.2.0.zarr")
     assert (ds.sizes["y"], ds.sizes["x"]) == (NY, NX)
     assert pd.Timestamp(ds["time"].values[-1]) == pd.Timestamp(END) - pd.Timedelta(hours=1)
     _check_values(ds, NAMES)
@@ -101,6 +110,6 @@ def test_backfill_to_s3_output(
         make_analysis_dataset().backfill_local(
             END, JobFilters(filter_start=START, filter_variable_names=names), output_url=output
         )
-    ds = open_store(f"{output}/{DATASET_ID}/v0.1.0.zarr")
+    ds = open_store(f"{output}/{DATASET_ID}/v0.2.0.zarr")
     _check_values(ds, names)
     assert CRS.from_wkt(ds.spatial_ref.attrs["crs_wkt"]) == HRRR_CRS

@@ -18,6 +18,7 @@ from pyproj import CRS
 from reformatters.core import JobFilters
 from reformatters.core.dynamical_dataset import BackfillReport
 from reformatters.core.region_job import SourceFileStatus
+from reformatters.core.sources.inventory import parse_noaa_idx
 from reformatters.core.sources.server import serve_mirror
 from reformatters.core.sources.synthesis import packing_tolerance
 from reformatters.core.storage import StoreLocation
@@ -28,7 +29,7 @@ from reformatters.noaa.hrrr.forecast_48_hour.dynamical_dataset import (
     DEFAULT_SYNTHESIS_LEADS,
     make_forecast_48_hour_dataset,
 )
-from reformatters.noaa.hrrr.synthesis import synthetic_source_values
+from reformatters.noaa.hrrr.synthesis import mirror_path, synthetic_source_values
 
 pytestmark = pytest.mark.slow
 
@@ -116,7 +117,7 @@ def backfilled(
         )
         # Only the needed messages are fetched, by byte range.
         assert any(h and h.startswith("bytes=") for h in server.stats.range_headers)
-    yield f"{output}/{DATASET_ID}/v0.1.0.zarr", report
+    yield f"{output}/{DATASET_ID}/v0.2.0.zarr", report
 
 
 def test_every_variable_matches_the_synthesized_source(
@@ -152,6 +153,46 @@ def test_precipitation_is_a_rate_with_nothing_at_lead_zero(
     assert np.nanmax(lead_one) < 1e-2 and np.nanmin(lead_one) >= 0  # kg m-2 s-1, not kg m-2
     assert precipitation.attrs["units"] == "kg m-2 s-1"
     assert precipitation.attrs["step_type"] == "avg"
+
+
+CATEGORICAL = (
+    "categorical_snow_surface",
+    "categorical_ice_pellets_surface",
+    "categorical_freezing_rain_surface",
+    "categorical_rain_surface",
+)
+
+
+def test_categorical_types_are_nan_at_lead_zero(backfilled: tuple[str, BackfillReport]) -> None:
+    """HRRR's f00 holds constant 188-byte placeholders for them (the real f00 inventory)."""
+    ds = open_store(backfilled[0])
+    for name in CATEGORICAL:
+        run = ds[name].sel(init_time=INIT)
+        assert np.isnan(run.isel(lead_time=0).values).all(), name
+        assert np.isfinite(run.isel(lead_time=1).values).all(), name
+        assert "NaN at lead 0" in run.attrs["comment"]
+
+
+def test_no_ceiling_is_nan_as_hrrr_encodes_it(
+    mirror: Path, backfilled: tuple[str, BackfillReport]
+) -> None:
+    """HRRR marks "no ceiling" as missing points with complex packing's missing-value
+    management (no bitmap); the store has NaN exactly there, real ceilings elsewhere."""
+    import pygrib
+
+    path = mirror_path(mirror, INIT, 1)
+    entries = parse_noaa_idx(Path(f"{path}.idx").read_text())
+    entry = next(e for e in entries if (e.element, e.level) == ("HGT", "cloud ceiling"))
+    with path.open("rb") as handle:
+        handle.seek(entry.offset)
+        message = pygrib.fromstring(handle.read(entry.end - entry.offset))
+    assert int(message["missingValueManagementUsed"]) == 1
+    assert int(message["bitmapPresent"]) == 0
+    ceiling = open_store(backfilled[0])["geopotential_height_cloud_ceiling"]
+    values = ceiling.sel(init_time=INIT).isel(lead_time=1).values
+    assert int(np.isnan(values).sum()) == int(message["numberOfMissing"]) > 0
+    assert np.nanmin(values) > 0 and np.nanmax(values) < 16000
+    assert "NaN where the model diagnoses no cloud ceiling" in ceiling.attrs["comment"]
 
 
 def test_grid_coordinates_and_crs(backfilled: tuple[str, BackfillReport]) -> None:
@@ -198,7 +239,7 @@ def test_backfill_to_s3_output(
             JobFilters(filter_start=INIT.to_pydatetime(), filter_variable_names=names),
             output_url=output,
         )
-    ds = open_store(f"{output}/{DATASET_ID}/v0.1.0.zarr")
+    ds = open_store(f"{output}/{DATASET_ID}/v0.2.0.zarr")
     assert CRS.from_wkt(ds.spatial_ref.attrs["crs_wkt"]) == HRRR_CRS
     config = make_forecast_48_hour_dataset().template_config
     for name in names:

@@ -12,7 +12,7 @@ def _rates(
     acc: list[float], ends_h: list[int], starts_h: list[int], **kwargs: float
 ) -> list[float]:
     values = np.array(acc, dtype=np.float32)
-    out = deaccumulate_to_rates(
+    out, _ = deaccumulate_to_rates(
         values,
         np.array(ends_h) * HOUR,
         np.array(starts_h) * HOUR,
@@ -49,12 +49,20 @@ def test_missing_step_propagates_to_the_next_step_of_the_same_window() -> None:
     assert rates[3:] == pytest.approx([1.0, 1.0, 2.0, 1.0])  # the reset step is unaffected
 
 
-def test_small_negative_noise_is_clamped_large_is_kept() -> None:
-    ends = [1, 2, 3]
-    starts = [0, 0, 0]
-    rates = _rates([2.0, 1.99, 1.0], ends, starts, negative_tolerance=0.05)
-    assert rates[1] == 0.0
-    assert rates[2] == pytest.approx(-0.99, abs=1e-5)
+def test_small_negative_noise_is_clamped_larger_is_nan_and_counted() -> None:
+    ends = [1, 2, 3, 4]
+    starts = [0, 0, 0, 0]
+    acc = np.array([[2.0, 2.0], [1.99, 2.0], [1.0, 2.5], [1.5, 2.0]], dtype=np.float32)
+    out, negative = deaccumulate_to_rates(
+        acc, np.array(ends) * HOUR, np.array(starts) * HOUR, negative_tolerance=0.05
+    )
+    rates = out * HOUR
+    assert rates[1, 0] == 0.0  # -0.01: packing noise
+    assert np.isnan(rates[2, 0])  # -0.99: not an amount
+    assert rates[3, 0] == pytest.approx(0.5)  # the next step is measured from the bad value
+    assert np.isnan(rates[3, 1])  # -0.5
+    assert negative == 2
+    assert rates[2, 1] == pytest.approx(0.5)
 
 
 def test_windows_that_do_not_line_up_give_nan() -> None:
@@ -71,9 +79,10 @@ def test_hourly_windows_hrrr_style() -> None:
 def test_axis_and_extra_dims() -> None:
     acc = np.array([[[1.0, 2.0]], [[3.0, 2.0]]], dtype=np.float32)  # (1 init, 2 leads, 2 points)
     acc = np.moveaxis(acc, 0, 1)  # (1, 2, 2) with leads on axis 1
-    out = deaccumulate_to_rates(
+    out, negative = deaccumulate_to_rates(
         acc, np.array([1, 2]) * HOUR, np.array([0, 0]) * HOUR, axis=1, negative_tolerance=0.5
     )
+    assert negative == 0
     assert out.shape == acc.shape
     assert out.dtype == np.float32
     np.testing.assert_allclose(out[0, :, 0] * HOUR, [1.0, 2.0], rtol=1e-6)

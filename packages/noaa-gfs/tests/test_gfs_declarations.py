@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reformatters.core.sources.errors import SourceFileMissingError
+from reformatters.core.sources.errors import SourceRunMismatchError
 from reformatters.core.sources.inventory import MessageSelector, parse_noaa_idx
-from reformatters.noaa.common.region_job import select_messages
+from reformatters.noaa.common.region_job import check_run, select_messages
 from reformatters.noaa.gfs.analysis.region_job import source_run
 from reformatters.noaa.gfs.analysis.template_config import GfsAnalysisTemplateConfig
 from reformatters.noaa.gfs.common import GfsSourceFileCoord
@@ -106,14 +106,26 @@ def test_longitudes_are_rolled_from_0_360() -> None:
     np.testing.assert_array_equal(rows, np.arange(721))
 
 
-def test_duplicate_idx_lines_pick_the_first_and_missing_is_reported() -> None:
+def test_duplicate_idx_lines_pick_the_first_and_an_absent_line_is_none() -> None:
     text = (
         "1:0:d=2024010100:APCP:surface:0-6 hour acc fcst:\n"
         "2:100:d=2024010100:APCP:surface:0-6 hour acc fcst:\n"
         "3:200:d=2024010100:TMP:2 m above ground:6 hour fcst:\n"
     )
     entries = parse_noaa_idx(text, file_size=300)
-    wanted = [MessageSelector("APCP", "surface", "0-6 hour acc fcst")]
-    assert select_messages(entries, wanted, "u")[0].offset == 0
-    with pytest.raises(SourceFileMissingError, match="PRES:surface"):
-        select_messages(entries, [MessageSelector("PRES", "surface", "anl")], "u")
+    wanted = [
+        MessageSelector("APCP", "surface", "0-6 hour acc fcst"),
+        MessageSelector("PRES", "surface", "anl"),
+        MessageSelector("TMP", "2 m above ground", "6 hour fcst"),
+    ]
+    apcp, pres, tmp = select_messages(entries, wanted)
+    assert apcp is not None and apcp.offset == 0
+    assert pres is None
+    assert tmp is not None and tmp.offset == 200
+
+
+def test_an_inventory_of_another_run_is_refused() -> None:
+    entries = parse_noaa_idx("1:0:d=2024010100:TMP:2 m above ground:6 hour fcst:\n")
+    check_run(entries, pd.Timestamp("2024-01-01T00"), "u.idx")
+    with pytest.raises(SourceRunMismatchError, match=r"run of 2024-01-01T06 .* d=2024010100"):
+        check_run(entries, pd.Timestamp("2024-01-01T06"), "u.idx")

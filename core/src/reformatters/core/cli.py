@@ -93,14 +93,28 @@ def _filters(
 
 
 def _print_report(dataset_id: str, report: BackfillReport, elapsed_s: float) -> None:
-    from reformatters.core.region_job import SourceFileStatus
-
+    outcome = report.outcome
     stderr.print(
         f"[bold]{dataset_id}[/bold]: ran {report.jobs_run} of {report.jobs_total} jobs in "
-        f"{elapsed_s:.1f} s, wrote {report.bytes_written / 1e6:.1f} MB; "
-        f"source files missing: {report.count(SourceFileStatus.MISSING)}, failed: "
-        f"{report.count(SourceFileStatus.DOWNLOAD_FAILED, SourceFileStatus.READ_FAILED)}"
+        f"{elapsed_s:.1f} s, wrote {report.bytes_written / 1e6:.1f} MB",
+        highlight=False,
     )
+    for line in outcome.lines():
+        stderr.print(line, highlight=False, soft_wrap=True)
+
+
+def _exit_status(report: BackfillReport) -> None:
+    """Exit 1 when a file failed or a variable's message was absent (after the summary)."""
+    outcome = report.outcome
+    if not outcome.ok:
+        stderr.print(
+            f"[red]error:[/red] {len(outcome.failed)} source file(s) failed, "
+            f"{len(outcome.absent)} variable(s) absent from source inventories; "
+            "the values written where they are lacking are NaN",
+            highlight=False,
+        )
+        # SystemExit, not typer.Exit: `reformat` runs click with standalone_mode=False.
+        raise SystemExit(1)
 
 
 def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
@@ -148,6 +162,7 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
             report = dataset.backfill_local(end, filters, output_url, on_progress=on_progress)
         _print_report(dataset.dataset_id, report, (datetime.now(UTC) - started).total_seconds())
         stderr.print(f"store: {dataset.output_stores(output_url).primary.url}")
+        _exit_status(report)
 
     @app.command("process-backfill-region-jobs")
     def process_backfill_region_jobs(
@@ -177,6 +192,7 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
             end, index, total, filters, output_url, run_id=run_id
         )
         _print_report(dataset.dataset_id, report, (datetime.now(UTC) - started).total_seconds())
+        _exit_status(report)
 
     from reformatters.core.operations.cli import add_operations_commands
 

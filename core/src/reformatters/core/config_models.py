@@ -138,6 +138,11 @@ class BaseInternalAttrs(FrozenModel):
     """Private (not written to the store) attributes: source addressing and transforms."""
 
     keep_mantissa_bits: int | Literal["no-rounding"]
+    # Values the provider writes instead of a missing point (e.g. MRMS's -999): stored as NaN.
+    source_missing_values: tuple[float, ...] = ()
+    # The smallest physically valid value (0 for precipitation, radiation, humidity...):
+    # `validate` flags published values below it.
+    valid_min: float | None = None
 
     @field_validator("keep_mantissa_bits")
     @classmethod

@@ -25,15 +25,24 @@ a step whose window starts at the previous step is unaffected.
 
 Negative noise: packing makes a continuing window's accumulation occasionally a little smaller
 than the previous one. Increments in ``[-negative_tolerance, 0)`` become 0. Larger negative
-increments are left as they are (a real inconsistency in the source, visible to validators).
+increments are an inconsistency in the source, not an amount: their rates are NaN, and the
+result counts them (``Deaccumulated.negative``) so that the run reports them.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["deaccumulate_to_rates"]
+__all__ = ["Deaccumulated", "deaccumulate_to_rates"]
+
+
+class Deaccumulated(NamedTuple):
+    rates: NDArray[np.float32]
+    # Increments more negative than the tolerance, set to NaN.
+    negative: int
 
 
 def deaccumulate_to_rates(
@@ -43,7 +52,7 @@ def deaccumulate_to_rates(
     *,
     axis: int = 0,
     negative_tolerance: float = 0.0,
-) -> NDArray[np.float32]:
+) -> Deaccumulated:
     """Mean rates (per second) since the previous step, as a new float32 array.
 
     ``step_end_seconds[i]`` and ``window_start_seconds[i]`` give step ``i``'s valid time and its
@@ -69,6 +78,7 @@ def deaccumulate_to_rates(
     source = np.moveaxis(accumulations, axis, 0)
     result = np.full(source.shape, np.nan, dtype=np.float32)
     tolerance = np.float32(negative_tolerance)
+    negative = 0
     for i in range(n):
         current = source[i]
         if i == 0:
@@ -84,6 +94,10 @@ def deaccumulate_to_rates(
             increment = np.asarray(current - source[i - 1], dtype=np.float32)
         else:
             continue
-        increment = np.where((increment < 0) & (increment >= -tolerance), 0, increment)
+        increment[(increment < 0) & (increment >= -tolerance)] = 0
+        inconsistent = increment < -tolerance
+        if inconsistent.any():
+            negative += int(np.count_nonzero(inconsistent))
+            increment[inconsistent] = np.nan
         result[i] = increment / np.float32(duration)
-    return np.moveaxis(result, 0, axis)
+    return Deaccumulated(np.moveaxis(result, 0, axis), negative)

@@ -34,6 +34,7 @@ from reformatters.core.metadata import (
     publish_metadata,
 )
 from reformatters.core.operations.config import OperationsSpec
+from reformatters.core.outcomes import OutcomeSummary
 from reformatters.core.region_job import (
     Downloads,
     RegionJob,
@@ -69,6 +70,10 @@ class BackfillReport:
     @property
     def bytes_written(self) -> int:
         return sum(r.bytes_written for r in self.results)
+
+    @property
+    def outcome(self) -> OutcomeSummary:
+        return OutcomeSummary.of(self.results)
 
 
 @dataclass(frozen=True)
@@ -382,6 +387,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                     rendered_ahead[0].result().publish(outputs)
                 else:
                     publish_metadata(final_template(report.results), outputs)
+        report.outcome.log_warnings(self.dataset_id)
         return report
 
     # ---- operations ---------------------------------------------------------------------------
@@ -391,7 +397,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         return self.operations
 
     def validators(self) -> Sequence[Validator]:
-        """Hook: the checks ``reformat <dataset-id> validate`` runs (default: the standard four)."""
+        """Hook: the checks ``reformat <dataset-id> validate`` runs (default: the standard ones)."""
         from reformatters.core.operations.validation import standard_validators
 
         return standard_validators()

@@ -7,7 +7,7 @@ import shutil
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -34,7 +34,11 @@ from reformatters.core.parallel import (
     tune_malloc,
 )
 from reformatters.core.rounding import round_float32_mantissa
-from reformatters.core.sources.errors import SourceError, SourceFileMissingError
+from reformatters.core.sources.errors import (
+    MessageAbsentError,
+    SourceError,
+    SourceFileMissingError,
+)
 from reformatters.core.storage import OutputStores
 from reformatters.core.template_config import write_metadata
 
@@ -44,8 +48,13 @@ type ArrayFloat32 = NDArray[np.float32]
 
 
 class SourceFileStatus(StrEnum):
+    """The outcome of one source file for one variable."""
+
     PENDING = "pending"
+    # The file is not there (not published yet, or purged).
     MISSING = "missing"
+    # The file is there but holds no message of this variable (its inventory lacks the line).
+    ABSENT = "absent"
     DOWNLOAD_FAILED = "download_failed"
     READ_FAILED = "read_failed"
     SUCCEEDED = "succeeded"
@@ -66,6 +75,7 @@ class SourceFileCoord(FrozenModel):
 class SourceFileResult:
     coord: SourceFileCoord
     status: SourceFileStatus
+    # Why it did not succeed; for ABSENT, the inventory line that was expected.
     error: str | None = None
 
 
@@ -76,6 +86,8 @@ class RegionJobResult:
     region: slice
     files: dict[str, list[SourceFileResult]] = field(default_factory=dict)
     bytes_written: int = 0
+    # Values each variable's transforms set to NaN as invalid (e.g. negative precipitation).
+    invalid_values: Counter[str] = field(default_factory=Counter)
 
     def count(self, *statuses: SourceFileStatus) -> int:
         return sum(r.status in statuses for results in self.files.values() for r in results)
@@ -147,11 +159,15 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         unknown, variables run in their declared order."""
         return {}
 
-    def apply_data_transformations(self, data: xr.DataArray, data_var: DataVarT) -> None:
-        """In-place transforms on the whole region of one variable. Default: mantissa rounding."""
+    def apply_data_transformations(self, data: xr.DataArray, data_var: DataVarT) -> int:
+        """In-place transforms on the whole region of one variable. Default: mantissa rounding.
+
+        Returns how many values the transforms set to NaN as invalid (e.g. deaccumulated
+        precipitation more negative than the packing noise); the run's summary counts them."""
         bits = data_var.internal_attrs.keep_mantissa_bits
         if bits != "no-rounding":
             round_float32_mantissa(data.values, bits)
+        return 0
 
     # ---- planning ---------------------------------------------------------------------------
 
@@ -234,7 +250,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         batches = (
             self.download_batches(scratch) if downloads is None else [(self.data_vars, downloads)]
         )
-        futures: dict[str, Future[tuple[list[SourceFileResult], list[str]]]] = {}
+        futures: dict[str, Future[_VariableOutcome]] = {}
         expected = RegionJobResult(region=self.region)
         paths: list[Path] = []
         for data_vars, downloaded in batches:
@@ -249,7 +265,9 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         result = RegionJobResult(region=self.region)
         write_order = outputs.write_order if outputs is not None else ()
         for name, future in futures.items():
-            result.files[name], written = future.result()
+            result.files[name], written, invalid = future.result()
+            if invalid:
+                result.invalid_values[name] += invalid
             for location in write_order:
                 move = move_shards and location is write_order[-1]
                 result.bytes_written += location.upload_files(tmp_store, written, move=move)
@@ -367,7 +385,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
                 log.debug("source file missing", url=coord.get_url(), detail=str(e))
                 return SourceFileResult(coord, SourceFileStatus.MISSING, str(e))
             except (SourceError, OSError, ValueError, RuntimeError) as e:
-                log.warning("download failed", url=coord.get_url(), error=str(e))
+                log.warning("source file failed", url=coord.get_url(), error=str(e))
                 return SourceFileResult(coord, SourceFileStatus.DOWNLOAD_FAILED, str(e))
 
         started = time.perf_counter()
@@ -399,6 +417,11 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
                 continue
             try:
                 self.read_data_into(coord, downloaded, task.data_var, values[index])
+            except MessageAbsentError as e:
+                # Reported once per run for the variable (see outcomes.OutcomeSummary).
+                log.debug("message absent", url=coord.get_url(), var=task.data_var.name)
+                results.append(SourceFileResult(coord, SourceFileStatus.ABSENT, e.expected))
+                continue
             except (SourceError, OSError, ValueError, RuntimeError) as e:
                 error = f"{type(e).__name__}: {e}"
                 log.warning("read failed", url=coord.get_url(), var=task.data_var.name, error=error)
@@ -458,20 +481,27 @@ class _VariableTask[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord]:
     files: Sequence[tuple[SourceFileCoordT, Path | SourceFileResult, Indexer]]
 
 
+type _VariableOutcome = tuple[list[SourceFileResult], list[str], int]
+"""A variable's file outcomes, the shard files written and the values its transforms set to
+NaN as invalid."""
+
+
 def _process_variable[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
     job: RegionJob[DataVarT, SourceFileCoordT],
     task: _VariableTask[DataVarT, SourceFileCoordT],
     tmp_store: Path,
-) -> tuple[list[SourceFileResult], list[str]]:
+) -> _VariableOutcome:
     """Runs in a worker: decode, transform and encode one variable's region into `tmp_store`."""
     values = reusable_float32_array(task.shape)
     results = job._read_into(values, task)
     data = xr.DataArray(values, coords=dict(task.coords), dims=task.dims)
-    job.apply_data_transformations(data, task.data_var)
+    invalid = job.apply_data_transformations(data, task.data_var)
+    if invalid:
+        log.warning("values set to NaN as invalid", var=task.data_var.name, count=invalid)
     _wait_until_rendered(tmp_store)
     written = job._write_shards(job._trim_to_region(data), task.data_var, tmp_store)
     del data, values
-    return results, written
+    return results, written, invalid
 
 
 def _expected_files(

@@ -147,14 +147,17 @@ def print_update_report(report: UpdateReport) -> None:
             "unavailable this run",
             highlight=False,
         )
-    failed: dict[str, str] = {}
-    for failure in report.failures:
-        failed.setdefault(failure.coord.get_url(), f"{failure.status.value}: {failure.error}")
-    for url, problem in list(failed.items())[:10]:
-        stderr.print(f"[red]failed:[/red] {url} {problem}", highlight=False, soft_wrap=True)
-    if failed:
+    for line in report.outcome.lines()[1:]:
+        stderr.print(line, highlight=False, soft_wrap=True)
+    if report.failures:
         stderr.print(
-            f"[red]error:[/red] {len(failed)} source file(s) failed to download or read",
+            f"[red]error:[/red] {len(report.failures)} source file(s) failed to download or read",
+            highlight=False,
+        )
+    if report.outcome.absent:
+        stderr.print(
+            f"[red]error:[/red] {len(report.outcome.absent)} variable(s) absent from source "
+            "inventories",
             highlight=False,
         )
 

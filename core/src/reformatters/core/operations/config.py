@@ -118,8 +118,10 @@ class ValidationSpec(ScheduledCommand):
     # NaN fraction checks look at the append-dim positions within this window of the newest one
     # (zero: only the newest)...
     recent_window: timedelta = timedelta(0)
-    # ...and fail if any checked variable's NaN fraction there exceeds this.
+    # ...and fail if any checked variable's NaN fraction there exceeds this...
     max_nan_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    # ...or its own limit, for variables whose NaN has a meaning (e.g. "no cloud ceiling").
+    nan_fraction_limits: dict[str, float] = Field(default_factory=dict)
     # Variables checked for NaN fraction (None: all data variables).
     nan_check_variables: tuple[str, ...] | None = None
     # Lead times left out of the NaN check (forecasts; e.g. window statistics at lead 0).

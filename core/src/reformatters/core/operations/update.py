@@ -25,6 +25,7 @@ from reformatters.core.logging import get_logger
 from reformatters.core.metadata import carry_published_coords, publish_metadata
 from reformatters.core.operations.schedule import append_dim_end_at, most_recent_tick
 from reformatters.core.operations.validation import StoreNotFoundError
+from reformatters.core.outcomes import OutcomeSummary
 from reformatters.core.region_job import (
     RegionJob,
     RegionJobResult,
@@ -34,8 +35,6 @@ from reformatters.core.region_job import (
 from reformatters.core.storage import OutputStores, StoreLocation
 
 log = get_logger(__name__)
-
-_FAILED = (SourceFileStatus.DOWNLOAD_FAILED, SourceFileStatus.READ_FAILED)
 
 
 @dataclass
@@ -50,8 +49,15 @@ class UpdateReport:
     jobs_run: int = 0
     file_counts: Counter[SourceFileStatus] = field(default_factory=Counter)
     kept_published_values: int = 0
-    missing: list[SourceFileResult] = field(default_factory=list)
-    failures: list[SourceFileResult] = field(default_factory=list)
+    outcome: OutcomeSummary = field(default_factory=lambda: OutcomeSummary.of([]))
+
+    @property
+    def missing(self) -> tuple[SourceFileResult, ...]:
+        return self.outcome.missing
+
+    @property
+    def failures(self) -> tuple[SourceFileResult, ...]:
+        return self.outcome.failed
 
     def _range(self, start: datetime, end: datetime) -> list[datetime]:
         return [t.to_pydatetime() for t in pd.date_range(start, end, freq=self.frequency)][:-1]
@@ -67,7 +73,9 @@ class UpdateReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        """No file failed and none lacked a variable's message (files not published yet, at the
+        newest end, are expected)."""
+        return self.outcome.ok
 
 
 def run_update(
@@ -118,12 +126,9 @@ def run_update(
             log.info("update job done", dataset=dataset.dataset_id, job=job.summary())
     for result in results:
         for file_results in result.files.values():
-            for r in file_results:
-                report.file_counts[r.status] += 1
-                if r.status == SourceFileStatus.MISSING:
-                    report.missing.append(r)
-                elif r.status in _FAILED:
-                    report.failures.append(r)
+            report.file_counts.update(r.status for r in file_results)
+    report.outcome = OutcomeSummary.of(results)
+    report.outcome.log_warnings(dataset.dataset_id)
     new_len = published_extent(template_ds, append_dim, published_len, results)
     final_ds = carry_published_coords(
         template_ds.isel({append_dim: slice(0, new_len)}), outputs.primary, append_dim

@@ -108,9 +108,9 @@ def check_newest_nan_fraction(ctx: ValidationContext) -> list[CheckResult]:
     names = ctx.spec.nan_check_variables
     if names is None:
         names = tuple(var.name for var in ctx.data_vars)
-    limit = ctx.spec.max_nan_fraction
     results = []
     for name in names:
+        limit = ctx.spec.nan_fraction_limits.get(name, ctx.spec.max_nan_fraction)
         values = np.asarray(recent[name].values)
         fraction = float(np.isnan(values).mean()) if values.size else 0.0
         results.append(
@@ -118,6 +118,30 @@ def check_newest_nan_fraction(ctx: ValidationContext) -> list[CheckResult]:
                 f"NaN fraction of {name}",
                 fraction <= limit,
                 f"{fraction:.1%} NaN at {ctx.append_dim} {span} (limit {limit:.1%})",
+            )
+        )
+    return results
+
+
+def check_values_in_range(ctx: ValidationContext) -> list[CheckResult]:
+    """No value of the newest data below its variable's ``valid_min`` (e.g. negative
+    precipitation or radiation: a decoding or deaccumulation bug, or bad source data)."""
+    recent = recent_data(ctx)
+    results = []
+    for var in ctx.data_vars:
+        valid_min = var.internal_attrs.valid_min
+        if valid_min is None:
+            continue
+        values = np.asarray(recent[var.name].values)
+        below = int(np.count_nonzero(values < valid_min))
+        lowest = float(np.nanmin(values)) if below else None
+        results.append(
+            CheckResult(
+                f"values of {var.name} >= {valid_min:g}",
+                below == 0,
+                f"{below} value(s) below {valid_min:g} (lowest {lowest:g})"
+                if below
+                else f"none below {valid_min:g}",
             )
         )
     return results
@@ -197,6 +221,7 @@ def standard_validators() -> list[Validator]:
     return [
         check_latest_data_latency,
         check_newest_nan_fraction,
+        check_values_in_range,
         check_expected_shards,
         check_replicas_match,
     ]

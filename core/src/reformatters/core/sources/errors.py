@@ -4,10 +4,12 @@ from __future__ import annotations
 
 __all__ = [
     "CorruptMessageError",
+    "MessageAbsentError",
     "RangeNotHonouredError",
     "SourceDownloadError",
     "SourceError",
     "SourceFileMissingError",
+    "SourceRunMismatchError",
 ]
 
 
@@ -40,3 +42,16 @@ class RangeNotHonouredError(SourceDownloadError):
 
 class CorruptMessageError(SourceError):
     """Downloaded bytes are not the complete GRIB message the inventory promised."""
+
+
+class MessageAbsentError(SourceError):
+    """The file is there, but its inventory lacks one variable's message (the provider dropped or
+    renamed the line): only that variable is missing from the file."""
+
+    def __init__(self, url: str, expected: str) -> None:
+        self.expected = expected
+        super().__init__(url, f"{url}: its inventory has no line {expected!r}")
+
+
+class SourceRunMismatchError(SourceError):
+    """The file holds another run than the one it is filed under (a stale or misfiled object)."""

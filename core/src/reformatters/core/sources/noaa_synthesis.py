@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -25,11 +25,13 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from reformatters.core.sources.grib import NOAA_PARAMETERS
 from reformatters.core.sources.inventory import InventoryEntry, parse_noaa_idx
 from reformatters.core.sources.synthesis import (
     DATA_DIR,
+    NO_CEILING_HGT,
     STEP_TYPE_OF_PROCESS,
     FixedSurface,
     GridTemplate,
@@ -348,6 +350,16 @@ class NoaaInventoryModel:
     later_lead: int
     window_start: WindowRule
     grid: Callable[[], GridTemplate]
+    # (element, level) -> the synthetic value the product writes as missing points instead
+    # (complex packing's missing-value management), e.g. HRRR's "no cloud ceiling".
+    missing_points: Mapping[tuple[str, str], float] = field(default_factory=dict)
+
+    def as_issued(
+        self, element: str, level: str, values: NDArray[np.float32]
+    ) -> NDArray[np.float32]:
+        """``values`` with the points this product writes as missing set to NaN."""
+        marker = self.missing_points.get((element, level))
+        return values if marker is None else np.where(values == marker, np.float32("nan"), values)
 
     def messages(self, lead: int) -> list[NoaaMessage]:
         if lead < 0:
@@ -395,6 +407,8 @@ HRRR_SFC = NoaaInventoryModel(
     later_lead=8,
     window_start=hrrr_window_start,
     grid=hrrr_conus_grid,
+    # HRRR marks "no ceiling" as missing points, where GFS writes 20000 m.
+    missing_points={("HGT", "cloud ceiling"): NO_CEILING_HGT},
 )
 
 
@@ -461,8 +475,15 @@ def synthesize_noaa_file(
     """
     grid = grid if grid is not None else model.grid()
     wanted = _fill_predicate(fill)
+
+    def as_issued(spec: MessageSpec) -> MessageSpec:
+        if spec.values is None or (spec.element, spec.level) not in model.missing_points:
+            return spec
+        values = model.as_issued(spec.element, spec.level, spec.values.astype(np.float32))
+        return replace(spec, values=values, missing_encoding="complex")
+
     specs = (
-        message_spec(message, init_time, grid, fill=wanted(message))
+        as_issued(message_spec(message, init_time, grid, fill=wanted(message)))
         for message in model.messages(lead)
     )
     return write_grib_file(path, specs, init_time=init_time, grid=grid)

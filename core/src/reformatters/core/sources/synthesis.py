@@ -69,6 +69,7 @@ type FloatArray = NDArray[np.float64]
 _RELATIVE_PRECISION_BITS = 16
 # Marks bitmap-missing points while packing; no synthetic field comes near it.
 _MISSING_VALUE = 999_999_999
+_COMPLEX_MISSING_VALUE = 9999
 
 
 class StatisticalProcess(IntEnum):
@@ -128,7 +129,9 @@ class MessageSpec:
     ``element``/``level``/``forecast`` are the ``.idx`` strings written for it. Instantaneous
     messages have ``statistic=None`` and use product template 4.0 with forecastTime =
     ``end_step``; statistical windows use template 4.8 over [``start_step``, ``end_step``].
-    ``values`` (2-D, the grid's shape; NaN becomes bitmap-missing) or ``None`` for filler.
+    ``values`` (2-D, the grid's shape) or ``None`` for filler. NaN values are missing points,
+    encoded as ``missing_encoding`` says: a bitmap, or complex packing's missing-value
+    management (template 5.3, no bitmap; NCEP's usual encoding).
     """
 
     element: str
@@ -139,6 +142,7 @@ class MessageSpec:
     start_step: timedelta | None = None
     statistic: StatisticalProcess | None = None
     values: NDArray[np.floating[Any]] | None = field(default=None, compare=False)
+    missing_encoding: Literal["bitmap", "complex"] = "bitmap"
 
     @property
     def step_type(self) -> StepType:
@@ -269,7 +273,7 @@ def encode_message(
         message["minuteOfEndOfOverallTimeInterval"] = 0
         message["secondOfEndOfOverallTimeInterval"] = 0
     if spec.values is not None:
-        _set_values(message, spec.values, grid)
+        _set_values(message, spec.values, grid, spec.missing_encoding)
     return bytes(message.tostring())
 
 
@@ -290,7 +294,12 @@ def _set_surface(message: Any, which: Literal["First", "Second"], surface: Fixed
     message[f"scaledValueOf{which}FixedSurface"] = scaled
 
 
-def _set_values(message: Any, values: NDArray[np.floating[Any]], grid: GridTemplate) -> None:
+def _set_values(
+    message: Any,
+    values: NDArray[np.floating[Any]],
+    grid: GridTemplate,
+    missing_encoding: Literal["bitmap", "complex"] = "bitmap",
+) -> None:
     if values.shape != grid.shape:
         raise ValueError(f"values have shape {values.shape}, grid {grid.name} is {grid.shape}")
     data = np.asarray(values, dtype=np.float64)
@@ -299,10 +308,22 @@ def _set_values(message: Any, values: NDArray[np.floating[Any]], grid: GridTempl
     span = float(finite.max() - finite.min()) if finite.size else 0.0
     precision = packing_precision(values)
     message["bitsPerValue"] = max(1, math.ceil(math.log2(span / precision + 1)))
-    if missing.any():
+    if not missing.any() and np.any(np.abs(finite - _COMPLEX_MISSING_VALUE) <= 1.0):
+        # eccodes' complex packing encodes every value that packs to 9999 as a missing point
+        # (it turns missing-value management on by itself): values near 9999 (a 9999 m ceiling)
+        # need simple packing.
+        message["packingType"] = "grid_simple"
+    if missing.any() and missing_encoding == "bitmap":
         message["bitmapPresent"] = 1
         message["missingValue"] = _MISSING_VALUE
         data = np.where(missing, float(_MISSING_VALUE), data)
+    elif missing.any():
+        # eccodes encodes missing-value management only for its default missingValue, 9999.
+        assert not np.any(finite == _COMPLEX_MISSING_VALUE), "a value equals the missing marker"
+        message["packingType"] = "grid_complex_spatial_differencing"
+        message["missingValueManagementUsed"] = 1
+        message["missingValue"] = _COMPLEX_MISSING_VALUE
+        data = np.where(missing, float(_COMPLEX_MISSING_VALUE), data)
     message.values = data
 
 
@@ -591,8 +612,8 @@ def synthetic_field(
       samples, a fraction in [0, 1].
     - CPOFP: percent frozen precipitation in [0, 100]; ``NO_PRECIPITATION_CPOFP`` (-50, NOAA's
       sentinel) where the APCP rate is below its centre value (no precipitation).
-    - HGT at ``cloud ceiling``: 500-15000 m, ``NO_CEILING_HGT`` (20000 m, NOAA's no-ceiling
-      sentinel) where the pattern is low.
+    - HGT at ``cloud ceiling``: 200-9000 m, ``NO_CEILING_HGT`` (20000 m, GFS's no-ceiling
+      value) where the pattern is low.
     """
     lat = np.asarray(lats, dtype=np.float64)
     lon = np.asarray(lons, dtype=np.float64)
@@ -615,8 +636,11 @@ def synthetic_field(
         frozen = np.clip(_instant_harmonic(element, level, lat, lon).at(end), 0.0, 100.0)
         result = np.where(precipitating, frozen, NO_PRECIPITATION_CPOFP)
     elif element == "HGT" and level == "cloud ceiling":
+        # Clear and cloudy areas over every model's domain (CONUS included); ceilings stay
+        # below 9000 m, clear of 9999, which eccodes' complex packing takes for missing.
         pattern = _harmonic("HGT", level, 0.0, 1.0, _basis(lat, lon)).at(end)
-        result = np.where(pattern > -0.3, 7750.0 + 7250.0 * pattern, NO_CEILING_HGT)
+        ceiling = 200.0 + 8800.0 * (pattern - 0.2) / 0.8
+        result = np.where(pattern > 0.2, ceiling, NO_CEILING_HGT)
     else:
         harmonic = _instant_harmonic(element, level, lat, lon)
         if step_type in ("max", "min"):

@@ -15,6 +15,7 @@ import json
 from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -39,7 +40,7 @@ from reformatters.core.sources.download import (
     download_messages,
     local_message_offsets,
 )
-from reformatters.core.sources.errors import SourceFileMissingError
+from reformatters.core.sources.errors import MessageAbsentError, SourceRunMismatchError
 from reformatters.core.sources.grib import GridSpec, decode_message, noaa_identity
 from reformatters.core.sources.inventory import InventoryEntry, MessageSelector, parse_noaa_idx
 from reformatters.core.sources.mirror import resolve_source_url
@@ -67,27 +68,29 @@ class NoaaSourceFileCoord(SourceFileCoord):
 
 
 def select_messages(
-    entries: Sequence[InventoryEntry], wanted: Sequence[MessageSelector], url: str
-) -> list[InventoryEntry]:
+    entries: Sequence[InventoryEntry], wanted: Sequence[MessageSelector]
+) -> list[InventoryEntry | None]:
     """One entry per selector (the first if NOAA lists a message twice, as GFS does for the
-    ``0-6 hour acc`` APCP at f006). Raises SourceFileMissingError naming what is absent."""
-    selected: list[InventoryEntry] = []
-    missing: list[str] = []
+    ``0-6 hour acc`` APCP at f006), None where the inventory has no such line."""
     by_field: dict[tuple[str, str], list[InventoryEntry]] = defaultdict(list)
     for entry in entries:
         by_field[entry.element, entry.level].append(entry)
-    for selector in wanted:
-        candidates = by_field.get((selector.element, selector.level), [])
-        match = next((entry for entry in candidates if selector.matches(entry)), None)
-        if match is None:
-            missing.append(selector.describe())
-        else:
-            selected.append(match)
-    if missing:
-        raise SourceFileMissingError(
-            url, f"its inventory lacks {', '.join(missing)} (partially published?)"
-        )
-    return selected
+    return [
+        next((e for e in by_field[selector.element, selector.level] if selector.matches(e)), None)
+        for selector in wanted
+    ]
+
+
+def check_run(entries: Iterable[InventoryEntry], init_time: pd.Timestamp, url: str) -> None:
+    """Raise SourceRunMismatchError unless every entry's ``d=`` is ``init_time``'s run."""
+    expected = f"{init_time:%Y%m%d%H}"
+    for entry in entries:
+        if entry.reference_time[:10] != expected:
+            raise SourceRunMismatchError(
+                url,
+                f"{url} is filed under the run of {init_time:%Y-%m-%dT%H} but its inventory "
+                f"says d={entry.reference_time}: a stale or misfiled object, not stored",
+            )
 
 
 class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
@@ -130,28 +133,35 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
 
     def _select(self, coord: SourceFileCoordT) -> _Selection:
         """The inventory entry of each variable's message in the file (none for a variable
-        without a message at this lead, e.g. a window statistic at lead 0)."""
+        without a message at this lead, e.g. a window statistic at lead 0), and the line each
+        variable's message lacks in the inventory. The inventory must be the run's."""
         wanted = self._wanted(coord)
         if not wanted:
-            return []
+            return _Selection([], {})
         idx_text = download_file(resolve_source_url(coord.idx_url())).decode()
         selectors = [s for _, s in wanted]
         entries = parse_noaa_idx(idx_text, fields={(s.element, s.level) for s in selectors})
-        selected = select_messages(entries, selectors, resolve_source_url(coord.get_url()))
-        return [(var.name, entry) for (var, _), entry in zip(wanted, selected, strict=True)]
+        check_run(entries, coord.init_time, resolve_source_url(coord.idx_url()))
+        found, absent = [], {}
+        for (var, selector), entry in zip(wanted, select_messages(entries, selectors), strict=True):
+            if entry is None:
+                absent[var.name] = selector.describe()
+            else:
+                found.append((var.name, entry))
+        return _Selection(found, absent)
 
     def _fetch_selected(self, coord: SourceFileCoordT, selection: _Selection, path: Path) -> Path:
         """Download the messages of `selection` into `path` and record where each one is."""
         locations: dict[str, tuple[int, str]] = {}
-        if selection:
-            entries = [entry for _, entry in selection]
+        if selection.found:
+            entries = [entry for _, entry in selection.found]
             download_messages(resolve_source_url(coord.get_url()), entries, path)
             offsets = local_message_offsets(path, entries)
-            for (name, entry), offset in zip(selection, offsets, strict=True):
+            for (name, entry), offset in zip(selection.found, offsets, strict=True):
                 locations[name] = (offset, entry.forecast)
         else:
             path.write_bytes(b"")
-        _sidecar(path).write_text(json.dumps(locations))
+        _sidecar(path).write_text(json.dumps({"messages": locations, "absent": selection.absent}))
         return path
 
     def _local_path(self, coord: SourceFileCoordT, scratch: Path, suffix: str = "") -> Path:
@@ -213,7 +223,10 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
         assert not isinstance(selection, SourceFileResult)
         return self._fetch_selected(
             coord,
-            [(name, entry) for name, entry in selection if name in names],
+            _Selection(
+                [(name, entry) for name, entry in selection.found if name in names],
+                {name: line for name, line in selection.absent.items() if name in names},
+            ),
             self._local_path(coord, scratch, suffix),
         )
 
@@ -224,7 +237,7 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
         for path in downloads.values():
             if not isinstance(path, Path):
                 continue
-            locations: dict[str, tuple[int, str]] = json.loads(_sidecar(path).read_text())
+            locations: dict[str, tuple[int, str]] = _read_sidecar(path)["messages"]
             ends = sorted({offset for offset, _ in locations.values()} | {path.stat().st_size})
             for name, (offset, _) in locations.items():
                 costs[name] += ends[bisect.bisect_right(ends, offset)] - offset
@@ -242,19 +255,27 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
     ) -> None:
         """Decode the variable's message and write it into `out` in the output layout: one
         pass from eccodes' float64 values (the float32 conversion happens in the layout copy)."""
-        locations = json.loads(_sidecar(path).read_text())
-        if data_var.name not in locations:
-            # A window statistic at lead 0: the provider issues no message, the value is NaN.
+        sidecar = _read_sidecar(path)
+        if data_var.name in sidecar["absent"]:
+            raise MessageAbsentError(coord.get_url(), sidecar["absent"][data_var.name])
+        if data_var.name not in sidecar["messages"]:
+            # A window statistic at lead 0 (or a lead-0 placeholder): no message, NaN.
             out.fill(np.nan)
             return
-        offset, forecast = locations[data_var.name]
+        offset, forecast = sidecar["messages"][data_var.name]
         attrs = data_var.internal_attrs
         values = decode_message(
             path,
             offset,
-            expected=noaa_identity(attrs.grib_element, attrs.grib_level, forecast),
+            expected=noaa_identity(
+                attrs.grib_element,
+                attrs.grib_level,
+                forecast,
+                reference_time=coord.init_time.to_pydatetime(),
+            ),
             grid=self.grid,
             url=coord.get_url(),
+            missing_values=attrs.source_missing_values,
         )
         self.to_output_layout(values, out)
         if attrs.unit_conversion == "kelvin_to_celsius":
@@ -325,12 +346,14 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
 
     # ---- transform --------------------------------------------------------------------------
 
-    def apply_data_transformations(self, data: xr.DataArray, data_var: NoaaDataVar) -> None:
-        """Deaccumulate (if declared), then round mantissas field by field (skipping empty ones)."""
+    def apply_data_transformations(self, data: xr.DataArray, data_var: NoaaDataVar) -> int:
+        """Deaccumulate (if declared), then round mantissas field by field (skipping empty ones).
+        Returns the deaccumulated increments set to NaN as inconsistent."""
         attrs = data_var.internal_attrs
+        invalid = 0
         if attrs.deaccumulate_to_rate:
             axis, ends, starts = self.accumulation_steps(data, data_var)
-            data.values[...] = deaccumulate_to_rates(
+            data.values[...], invalid = deaccumulate_to_rates(
                 data.values,
                 ends,
                 starts,
@@ -339,16 +362,22 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
             )
         bits = attrs.keep_mantissa_bits
         if bits == "no-rounding":
-            return
+            return invalid
         values = data.values
         for index in np.ndindex(values.shape[:-2]):
             field = values[index]
             if not (np.isnan(field.flat[0]) and np.isnan(field).all()):
                 round_float32_mantissa(field, bits)
+        return invalid
 
 
-type _Selection = list[tuple[str, InventoryEntry]]
-"""(variable name, its message's inventory entry) for the variables in one file."""
+@dataclass(frozen=True)
+class _Selection:
+    """The variables of one file: (name, its message's inventory entry) for those the inventory
+    lists, and the line expected for each variable it lacks."""
+
+    found: list[tuple[str, InventoryEntry]]
+    absent: dict[str, str]
 
 
 def _message_sizes(selections: Iterable[_Selection | SourceFileResult]) -> dict[str, float]:
@@ -358,12 +387,18 @@ def _message_sizes(selections: Iterable[_Selection | SourceFileResult]) -> dict[
     for selection in selections:
         if isinstance(selection, SourceFileResult):
             continue
-        sizes = {name: e.end - e.offset for name, e in selection if e.end is not None}
+        sizes = {name: e.end - e.offset for name, e in selection.found if e.end is not None}
         mean = sum(sizes.values()) / len(sizes) if sizes else 0.0
-        for name, _ in selection:
+        for name, _ in selection.found:
             costs[name] += sizes.get(name, mean)
     return costs
 
 
 def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".json")
+
+
+def _read_sidecar(path: Path) -> dict[str, Any]:
+    """``{"messages": {name: [offset, forecast]}, "absent": {name: expected line}}``."""
+    sidecar: dict[str, Any] = json.loads(_sidecar(path).read_text())
+    return sidecar

@@ -21,6 +21,11 @@ from reformatters.noaa.common.internal_attrs import (
 # NOAA's sentinels, kept as issued (masking them would make them look like missing data).
 NO_PRECIPITATION_CPOFP = -50.0
 NO_CEILING_HGT = 20000.0
+# Interpolated no-ceiling values: real ceilings stay below this height.
+NO_CEILING_BELOW = 19000.0
+
+# Packing noise of a continuing accumulation: decreases up to this (kg m-2) are 0 mm.
+PRECIPITATION_NEGATIVE_TOLERANCE = 0.25
 
 MANTISSA_BITS_DEFAULT = 7
 MANTISSA_BITS_WIND = 6
@@ -44,6 +49,8 @@ class CatalogEntry:
     keep_mantissa_bits: int | None = MANTISSA_BITS_DEFAULT  # None: no rounding
     comment: str | None = None
     flag_meanings: str | None = None
+    valid_min: float | None = None
+    real_at_lead_0: bool = True
 
     @property
     def output_step_type(self) -> StepType:
@@ -63,6 +70,7 @@ def _categorical(element: str, what: str) -> CatalogEntry:
         source_step_type="avg",
         keep_mantissa_bits=None,
         flag_meanings=f"no_{what} {what}",
+        valid_min=0.0,
         comment=(
             f"1 where the model diagnoses {what.replace('_', ' ')}, 0 elsewhere. Stored as the "
             "provider's window average of that indicator, so values between 0 and 1 are the "
@@ -93,6 +101,7 @@ CATALOG: dict[str, CatalogEntry] = {
         units="Pa",
         standard_name="surface_air_pressure",
         keep_mantissa_bits=MANTISSA_BITS_PRESSURE,
+        valid_min=0.0,
     ),
     "temperature_2m": CatalogEntry(
         element="TMP",
@@ -111,6 +120,7 @@ CATALOG: dict[str, CatalogEntry] = {
         short_name="r2",
         units="%",
         standard_name="relative_humidity",
+        valid_min=0.0,
     ),
     "maximum_temperature_2m": CatalogEntry(
         element="TMAX",
@@ -158,6 +168,7 @@ CATALOG: dict[str, CatalogEntry] = {
         units="Pa",
         standard_name="air_pressure",
         keep_mantissa_bits=MANTISSA_BITS_PRESSURE,
+        valid_min=0.0,
     ),
     "percent_frozen_precipitation_surface": CatalogEntry(
         element="CPOFP",
@@ -169,6 +180,7 @@ CATALOG: dict[str, CatalogEntry] = {
             f"Percent of precipitation that is frozen, 0 to 100. {NO_PRECIPITATION_CPOFP:g} "
             "(the provider's sentinel, kept as issued) where there is no precipitation."
         ),
+        valid_min=NO_PRECIPITATION_CPOFP,
     ),
     "precipitation_surface": CatalogEntry(
         element="APCP",
@@ -179,12 +191,15 @@ CATALOG: dict[str, CatalogEntry] = {
         standard_name="precipitation_flux",
         source_step_type="accum",
         deaccumulate_to_rate=True,
-        deaccumulation_negative_tolerance=0.25,
+        deaccumulation_negative_tolerance=PRECIPITATION_NEGATIVE_TOLERANCE,
         comment=(
             "Mean precipitation rate over the interval since the previous step, deaccumulated "
             "from the provider's accumulations (kg m-2). Multiply by the interval's seconds for "
-            "the amount."
+            "the amount. Decreases of an accumulation of up to "
+            f"{PRECIPITATION_NEGATIVE_TOLERANCE:g} kg m-2 (packing noise) count as 0; larger "
+            "ones are inconsistent source data and stored as NaN."
         ),
+        valid_min=0.0,
     ),
     "categorical_snow_surface": _categorical("CSNOW", "snow"),
     "categorical_ice_pellets_surface": _categorical("CICEP", "ice_pellets"),
@@ -197,6 +212,7 @@ CATALOG: dict[str, CatalogEntry] = {
         short_name="pwat",
         units="kg m-2",
         standard_name="atmosphere_mass_content_of_water_vapor",
+        valid_min=0.0,
     ),
     "total_cloud_cover_atmosphere": CatalogEntry(
         element="TCDC",
@@ -206,6 +222,7 @@ CATALOG: dict[str, CatalogEntry] = {
         units="%",
         standard_name="cloud_area_fraction",
         source_step_type="avg",
+        valid_min=0.0,
     ),
     "geopotential_height_cloud_ceiling": CatalogEntry(
         element="HGT",
@@ -216,8 +233,10 @@ CATALOG: dict[str, CatalogEntry] = {
         standard_name="geopotential_height",
         keep_mantissa_bits=MANTISSA_BITS_CEILING,
         comment=(
-            f"{NO_CEILING_HGT:g} m (the provider's sentinel, kept as issued) where there is no "
-            "cloud ceiling."
+            f"{NO_CEILING_HGT:g} m (the provider's no-ceiling value, kept as issued) where there "
+            "is no cloud ceiling. The provider interpolates it with neighbouring ceilings onto "
+            "this grid, so values between the highest real ceilings and it also mean no "
+            f"ceiling: treat values above {NO_CEILING_BELOW:g} m as no ceiling."
         ),
     ),
     "downward_short_wave_radiation_flux_surface": CatalogEntry(
@@ -228,6 +247,7 @@ CATALOG: dict[str, CatalogEntry] = {
         units="W m-2",
         standard_name="surface_downwelling_shortwave_flux_in_air",
         source_step_type="avg",
+        valid_min=0.0,
     ),
     "downward_long_wave_radiation_flux_surface": CatalogEntry(
         element="DLWRF",
@@ -237,6 +257,7 @@ CATALOG: dict[str, CatalogEntry] = {
         units="W m-2",
         standard_name="surface_downwelling_longwave_flux_in_air",
         source_step_type="avg",
+        valid_min=0.0,
     ),
     "dew_point_temperature_2m": CatalogEntry(
         element="DPT",
@@ -256,6 +277,7 @@ CATALOG: dict[str, CatalogEntry] = {
         units="m s-1",
         standard_name="wind_speed_of_gust",
         keep_mantissa_bits=MANTISSA_BITS_WIND,
+        valid_min=0.0,
     ),
     "composite_reflectivity": CatalogEntry(
         element="REFC",
@@ -273,6 +295,7 @@ CATALOG: dict[str, CatalogEntry] = {
         short_name="vis",
         units="m",
         standard_name="visibility_in_air",
+        valid_min=0.0,
     ),
     "pressure_reduced_to_mean_sea_level": CatalogEntry(
         element="PRMSL",
@@ -282,6 +305,7 @@ CATALOG: dict[str, CatalogEntry] = {
         units="Pa",
         standard_name="air_pressure_at_mean_sea_level",
         keep_mantissa_bits=MANTISSA_BITS_PRESSURE,
+        valid_min=0.0,
     ),
 }
 
@@ -295,6 +319,7 @@ def noaa_data_var(
     rate_comment: str,
     entry: CatalogEntry | None = None,
     grid_mapping: str | None = None,
+    lead_0_comment: str = "",
 ) -> NoaaDataVar:
     """The DataVar of catalog entry ``name`` for a model whose windows reset every N hours.
 
@@ -303,7 +328,8 @@ def noaa_data_var(
     deaccumulated mean rate covers) to that of deaccumulated variables. ``entry`` replaces the
     catalog's entry for models that issue the same variable differently (e.g. a
     ``dataclasses.replace`` of it with another element or step type); ``grid_mapping`` names
-    the CRS variable of a projected grid (CF).
+    the CRS variable of a projected grid (CF). ``lead_0_comment`` says what the dataset holds
+    for a variable whose lead 0 is only a placeholder in the source.
     """
     entry = entry if entry is not None else CATALOG[name]
     is_window = entry.source_step_type != "instant"
@@ -312,7 +338,8 @@ def noaa_data_var(
         extra = rate_comment
     elif is_window:
         extra = window_comment
-    comment = " ".join(c for c in (entry.comment, extra) if c)
+    lead_0 = lead_0_comment if not entry.real_at_lead_0 else None
+    comment = " ".join(c for c in (entry.comment, extra, lead_0) if c)
     return DataVar(
         name=name,
         encoding=encoding,
@@ -336,5 +363,7 @@ def noaa_data_var(
             unit_conversion=entry.unit_conversion,
             deaccumulate_to_rate=entry.deaccumulate_to_rate,
             deaccumulation_negative_tolerance=entry.deaccumulation_negative_tolerance,
+            real_at_lead_0=entry.real_at_lead_0,
+            valid_min=entry.valid_min,
         ),
     )

@@ -109,10 +109,15 @@ def _instant(entry: CatalogEntry, comment: str | None = None) -> CatalogEntry:
 
 
 def _categorical(name: str, what: str) -> CatalogEntry:
-    return _instant(
-        CATALOG[name],
-        f"1 where the model diagnoses {what} at the valid time, 0 elsewhere (HRRR issues the "
-        "category as an instantaneous value).",
+    # HRRR's f00 holds a constant 188-byte placeholder for each category (real inventories of
+    # 2025-08-01: CRAIN 188 bytes at f00, 93 kB at f08).
+    return replace(
+        _instant(
+            CATALOG[name],
+            f"1 where the model diagnoses {what} at the valid time, 0 elsewhere (HRRR issues "
+            "the category as an instantaneous value).",
+        ),
+        real_at_lead_0=False,
     )
 
 
@@ -152,6 +157,13 @@ HRRR_ENTRIES: dict[str, CatalogEntry] = {
         "categorical_freezing_rain_surface", "freezing rain"
     ),
     "categorical_rain_surface": _categorical("categorical_rain_surface", "rain"),
+    "geopotential_height_cloud_ceiling": replace(
+        CATALOG["geopotential_height_cloud_ceiling"],
+        comment=(
+            "NaN where the model diagnoses no cloud ceiling: HRRR marks those points missing "
+            "(GFS writes 20000 m instead)."
+        ),
+    ),
     "total_cloud_cover_atmosphere": _instant(CATALOG["total_cloud_cover_atmosphere"]),
     "downward_short_wave_radiation_flux_surface": _instant(
         CATALOG["downward_short_wave_radiation_flux_surface"]
@@ -187,7 +199,9 @@ VARIABLE_NAMES: tuple[str, ...] = (
 )
 
 
-def hrrr_data_vars(encoding: Encoding, *, rate_comment: str) -> tuple[NoaaDataVar, ...]:
+def hrrr_data_vars(
+    encoding: Encoding, *, rate_comment: str, lead_0_comment: str
+) -> tuple[NoaaDataVar, ...]:
     return tuple(
         noaa_data_var(
             name,
@@ -197,6 +211,7 @@ def hrrr_data_vars(encoding: Encoding, *, rate_comment: str) -> tuple[NoaaDataVa
             rate_comment=rate_comment,
             entry=HRRR_ENTRIES.get(name),
             grid_mapping="spatial_ref",
+            lead_0_comment=lead_0_comment,
         )
         for name in VARIABLE_NAMES
     )

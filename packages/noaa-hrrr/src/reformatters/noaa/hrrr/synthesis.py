@@ -84,7 +84,8 @@ def synthetic_source_values(
     data_var: NoaaDataVar, init_time: pd.Timestamp, lead: int, stride: int = 1
 ) -> NDArray[np.float32] | None:
     """The values a synthesized file holds for ``data_var`` at a lead, in the *output* layout
-    (rows north to south) and source units; None where the file has no message.
+    (rows north to south) and source units, NaN where the file marks points missing; None where
+    the file has no message.
 
     ``stride`` > 1 evaluates only every stride-th output row and column (``[::stride, ::stride]``
     of the output), which is much cheaper for checks.
@@ -97,7 +98,7 @@ def synthetic_source_values(
     start = timedelta(hours=attrs.window_start_hour(lead)) if attrs.is_window else None
     lats = output_rows(grid.lats)[::stride, ::stride]
     lons = output_rows(grid.lons)[::stride, ::stride]
-    return synthetic_field(
+    values = synthetic_field(
         attrs.grib_element,
         attrs.grib_level,
         init_time.to_pydatetime(),
@@ -107,3 +108,4 @@ def synthetic_source_values(
         lats,
         lons,
     )
+    return HRRR_SFC.as_issued(attrs.grib_element, attrs.grib_level, values)

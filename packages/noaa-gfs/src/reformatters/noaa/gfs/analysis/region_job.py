@@ -4,7 +4,8 @@ Which run and lead each hour H comes from:
 
 - instantaneous variables: the run at I = floor(H / 6 h) * 6 h, lead H - I (0-5 h), so every hour
   is the freshest run's analysis (lead 0) or a short forecast from it;
-- window statistics and accumulations: the window must end at H, and GFS windows reset at each
+- window statistics and accumulations (and any variable whose lead 0 is a placeholder): the
+  window must end at H, and GFS windows reset at each
   6-hourly run, so they come from the run at I = floor((H - 1 h) / 6 h) * 6 h, lead H - I (1-6 h).
   Hours 01-06 after a run take its leads 1-6 (window (I, H]); lead 0 never holds a window.
   Accumulations are deaccumulated along time: hour H and H - 1 h share the run unless H - 1 h is
@@ -55,10 +56,11 @@ class GfsAnalysisRegionJob(NoaaRegionJob[GfsAnalysisSourceFileCoord]):
 
     @classmethod
     def source_groups(cls, data_vars: Sequence[NoaaDataVar]) -> list[list[NoaaDataVar]]:
-        """Instantaneous variables and window statistics come from different files."""
-        instant = [v for v in data_vars if not v.internal_attrs.is_window]
-        window = [v for v in data_vars if v.internal_attrs.is_window]
-        return [group for group in (instant, window) if group]
+        """Variables with a value at a run's lead 0 and the others (window statistics,
+        placeholders at lead 0) come from different files."""
+        at_lead_0 = [v for v in data_vars if v.internal_attrs.has_lead_0_value]
+        after_lead_0 = [v for v in data_vars if not v.internal_attrs.has_lead_0_value]
+        return [group for group in (at_lead_0, after_lead_0) if group]
 
     def _deaccumulates(self) -> bool:
         return any(v.internal_attrs.deaccumulate_to_rate for v in self.data_vars)
@@ -72,8 +74,8 @@ class GfsAnalysisRegionJob(NoaaRegionJob[GfsAnalysisSourceFileCoord]):
     def generate_source_file_coords(
         self, processing_region_ds: xr.Dataset, data_var_group: Sequence[NoaaDataVar]
     ) -> Sequence[GfsAnalysisSourceFileCoord]:
-        window = data_var_group[0].internal_attrs.is_window
-        assert all(v.internal_attrs.is_window == window for v in data_var_group)
+        window = not data_var_group[0].internal_attrs.has_lead_0_value
+        assert all(v.internal_attrs.has_lead_0_value != window for v in data_var_group)
         coords = []
         for time in pd.DatetimeIndex(processing_region_ds["time"].values):
             init, lead = source_run(time, window=window)
@@ -93,13 +95,14 @@ class GfsAnalysisRegionJob(NoaaRegionJob[GfsAnalysisSourceFileCoord]):
             ((starts.values - epoch) // seconds).astype(np.int64),
         )
 
-    def apply_data_transformations(self, data: xr.DataArray, data_var: NoaaDataVar) -> None:
-        super().apply_data_transformations(data, data_var)
+    def apply_data_transformations(self, data: xr.DataArray, data_var: NoaaDataVar) -> int:
+        invalid = super().apply_data_transformations(data, data_var)
         if data.sizes["time"] == 0:
-            return
+            return invalid
         if data_var.internal_attrs.deaccumulate_to_rate and self.processing_region().start == 0:
             # The dataset's first hour has no previous hour to deaccumulate from (its window
             # started at the run before the dataset start).
             first_time = pd.Timestamp(data["time"].values[0])
             if source_run(first_time, window=True)[0] != first_time - _HOUR:
                 data.values[0] = np.nan
+        return invalid

@@ -41,6 +41,8 @@ class HrrrAnalysisDataset(DynamicalDataset[NoaaDataVar, HrrrAnalysisSourceFileCo
             max_latest_age=timedelta(hours=3),
             recent_window=timedelta(0),
             max_nan_fraction=0.0,
+            # NaN where HRRR diagnoses no ceiling (clear sky); a map without any ceiling is not.
+            nan_fraction_limits={"geopotential_height_cloud_ceiling": 0.999},
         ),
     )
 

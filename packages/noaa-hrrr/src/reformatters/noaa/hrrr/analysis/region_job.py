@@ -1,8 +1,9 @@
 """Region job of noaa-hrrr-analysis: one shard of hours x one group of variables.
 
 Instantaneous variables come from the f00 file of the run initialized at each hour; window
-variables (HRRR's last-hour accumulations) from the f01 file of the run one hour earlier, so
-the two kinds are separate source groups.
+variables (HRRR's last-hour accumulations) and the categorical precipitation types (constant
+placeholders in f00) from the f01 file of the run one hour earlier, so the two kinds are
+separate source groups.
 """
 
 from __future__ import annotations
@@ -32,17 +33,18 @@ class HrrrAnalysisSourceFileCoord(HrrrSourceFileCoord):
 class HrrrAnalysisRegionJob(HrrrRegionJob[HrrrAnalysisSourceFileCoord]):
     @classmethod
     def source_groups(cls, data_vars: Sequence[NoaaDataVar]) -> list[list[NoaaDataVar]]:
-        """Instantaneous variables (f00 files), then window statistics (f01 files)."""
-        instant = [v for v in data_vars if not v.internal_attrs.is_window]
-        window = [v for v in data_vars if v.internal_attrs.is_window]
-        return [group for group in (instant, window) if group]
+        """Variables with a real value at f00 (f00 files), then window statistics and the
+        variables HRRR writes only as placeholders at f00 (f01 files)."""
+        at_f00 = [v for v in data_vars if v.internal_attrs.has_lead_0_value]
+        at_f01 = [v for v in data_vars if not v.internal_attrs.has_lead_0_value]
+        return [group for group in (at_f00, at_f01) if group]
 
     def generate_source_file_coords(
         self, processing_region_ds: xr.Dataset, data_var_group: Sequence[NoaaDataVar]
     ) -> Sequence[HrrrAnalysisSourceFileCoord]:
-        is_window = {v.internal_attrs.is_window for v in data_var_group}
-        assert len(is_window) == 1, "a group mixes instantaneous and window variables"
-        lead = WINDOW_LEAD if is_window.pop() else pd.Timedelta(0)
+        at_f00 = {v.internal_attrs.has_lead_0_value for v in data_var_group}
+        assert len(at_f00) == 1, "a group mixes f00 and f01 variables"
+        lead = pd.Timedelta(0) if at_f00.pop() else WINDOW_LEAD
         return [
             HrrrAnalysisSourceFileCoord(init_time=pd.Timestamp(time) - lead, lead_time=lead)
             for time in processing_region_ds["time"].values

@@ -2,7 +2,8 @@
 
 Every hour ``time`` holds HRRR's analysis (f00) of the run initialized at that hour for
 instantaneous fields, and the first forecast hour (f01) of the previous hour's run for
-accumulations (the 0-1 hour APCP, stored as the mean rate over the hour ending at ``time``).
+accumulations (the 0-1 hour APCP, stored as the mean rate over the hour ending at ``time``) and
+for the categorical precipitation types (constant placeholders in f00).
 
 Chunks and shards serve two access patterns on the 1799 x 1059 Lambert grid:
 
@@ -57,7 +58,14 @@ def _var_encoding() -> Encoding:
     return Encoding(dtype="float32", fill_value=float("nan"), chunks=VAR_CHUNKS, shards=VAR_SHARDS)
 
 
-DATA_VARS: tuple[NoaaDataVar, ...] = hrrr_data_vars(_var_encoding(), rate_comment=RATE_COMMENT)
+DATA_VARS: tuple[NoaaDataVar, ...] = hrrr_data_vars(
+    _var_encoding(),
+    rate_comment=RATE_COMMENT,
+    lead_0_comment=(
+        "From the 1-hour forecast (f01) of the run initialized one hour earlier: HRRR's analysis "
+        "(f00) holds only a constant placeholder for it."
+    ),
+)
 
 
 class HrrrAnalysisTemplateConfig(TemplateConfig[NoaaDataVar]):
@@ -69,13 +77,13 @@ class HrrrAnalysisTemplateConfig(TemplateConfig[NoaaDataVar]):
     append_dim_frequency: timedelta = timedelta(hours=1)
     dataset_attributes: DatasetAttributes = DatasetAttributes(
         dataset_id="noaa-hrrr-analysis",
-        dataset_version="0.1.0",
+        dataset_version="0.2.0",
         name="NOAA HRRR analysis",
         description=(
             "Hourly analysis from the High-Resolution Rapid Refresh (HRRR) model operated by "
             "NOAA NCEP, 3 km over the contiguous US on HRRR's native Lambert conformal grid: "
             "each run's analysis (f00) for instantaneous fields and the previous run's first "
-            "hour (f01) for accumulations."
+            "hour (f01) for accumulations and precipitation types."
         ),
         attribution="NOAA NWS NCEP HRRR data processed by reformatters.",
         license="CC-BY-4.0",

@@ -51,6 +51,8 @@ class HrrrForecast48HourDataset(DynamicalDataset[NoaaDataVar, HrrrForecastSource
             max_latest_age=timedelta(hours=10),
             recent_window=timedelta(0),
             max_nan_fraction=0.0,
+            # NaN where HRRR diagnoses no ceiling (clear sky); a map without any ceiling is not.
+            nan_fraction_limits={"geopotential_height_cloud_ceiling": 0.999},
             # Precipitation (a last-hour accumulation) has no value at lead 0, by design.
             nan_check_exclude_leads=(timedelta(0),),
         ),

@@ -64,7 +64,11 @@ def _var_encoding() -> Encoding:
     return Encoding(dtype="float32", fill_value=float("nan"), chunks=VAR_CHUNKS, shards=VAR_SHARDS)
 
 
-DATA_VARS: tuple[NoaaDataVar, ...] = hrrr_data_vars(_var_encoding(), rate_comment=RATE_COMMENT)
+DATA_VARS: tuple[NoaaDataVar, ...] = hrrr_data_vars(
+    _var_encoding(),
+    rate_comment=RATE_COMMENT,
+    lead_0_comment="NaN at lead 0, where HRRR writes only a constant placeholder.",
+)
 
 
 def expected_forecast_length(init_times: Any) -> np.ndarray[Any, np.dtype[np.timedelta64]]:
@@ -86,7 +90,7 @@ class HrrrForecast48HourTemplateConfig(TemplateConfig[NoaaDataVar]):
     append_dim_frequency: timedelta = INIT_FREQUENCY_FORECAST
     dataset_attributes: DatasetAttributes = DatasetAttributes(
         dataset_id="noaa-hrrr-forecast-48-hour",
-        dataset_version="0.1.0",
+        dataset_version="0.2.0",
         name="NOAA HRRR forecast, 48 hour",
         description=(
             "Weather forecasts from the High-Resolution Rapid Refresh (HRRR) model operated by "

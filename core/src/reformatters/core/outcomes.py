@@ -1,0 +1,108 @@
+"""What a run did with its source files, over all its region jobs: the summary a person reads at
+the end of a run, the warnings logged once per run, and whether the run may exit 0.
+
+Results come per (variable, file). A file counts once: *failed* if any of its variables failed to
+download or read, *missing* if it is not there, *read* if any variable was read from it. A file
+whose inventory lacks one variable's line costs only that variable (*absent*), reported once per
+variable with the line that was expected.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from reformatters.core.logging import get_logger
+from reformatters.core.region_job import (
+    RegionJobResult,
+    SourceFileCoord,
+    SourceFileResult,
+    SourceFileStatus,
+)
+
+log = get_logger(__name__)
+
+FAILED = frozenset({SourceFileStatus.DOWNLOAD_FAILED, SourceFileStatus.READ_FAILED})
+_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class OutcomeSummary:
+    files_read: int
+    missing: tuple[SourceFileResult, ...]
+    failed: tuple[SourceFileResult, ...]
+    # Variable name -> the files whose inventory lacks its message.
+    absent: Mapping[str, tuple[SourceFileResult, ...]]
+    # Variable name -> values its transforms set to NaN as invalid.
+    invalid_values: Mapping[str, int]
+
+    @classmethod
+    def of(cls, results: Iterable[RegionJobResult]) -> OutcomeSummary:
+        by_file: dict[SourceFileCoord, list[SourceFileResult]] = defaultdict(list)
+        absent: dict[str, list[SourceFileResult]] = defaultdict(list)
+        invalid: Counter[str] = Counter()
+        for result in results:
+            invalid.update(result.invalid_values)
+            for name, file_results in result.files.items():
+                for r in file_results:
+                    by_file[r.coord].append(r)
+                    if r.status == SourceFileStatus.ABSENT:
+                        absent[name].append(r)
+        failed, missing, read = [], [], 0
+        for file_results in by_file.values():
+            statuses = {r.status for r in file_results}
+            if statuses & FAILED:
+                failed.append(next(r for r in file_results if r.status in FAILED))
+            elif SourceFileStatus.MISSING in statuses:
+                missing.append(file_results[0])
+            if SourceFileStatus.SUCCEEDED in statuses:
+                read += 1
+        return cls(
+            files_read=read,
+            missing=tuple(missing),
+            failed=tuple(failed),
+            absent={name: tuple(rs) for name, rs in sorted(absent.items())},
+            invalid_values=dict(sorted(invalid.items())),
+        )
+
+    @property
+    def ok(self) -> bool:
+        """No file failed and every file that is there had every variable's message."""
+        return not self.failed and not self.absent
+
+    def log_warnings(self, dataset_id: str) -> None:
+        """One warning per absent variable (with the line expected) and per variable with
+        invalid values: what the run's per-file debug lines leave out."""
+        for name, results in self.absent.items():
+            log.warning(
+                "inventory lacks a variable's message",
+                dataset=dataset_id,
+                variable=name,
+                files=len(results),
+                expected=results[0].error,
+                first=results[0].coord.get_url(),
+            )
+        for name, count in self.invalid_values.items():
+            log.warning(
+                "values set to NaN as invalid", dataset=dataset_id, variable=name, values=count
+            )
+
+    def lines(self) -> list[str]:
+        """The summary for a person: counts first, then what went wrong, grouped."""
+        lines = [
+            f"source files: {self.files_read} read, {len(self.missing)} missing, "
+            f"{len(self.failed)} failed"
+        ]
+        for r in self.failed[:_SHOWN]:
+            lines.append(f"  failed: {r.coord.get_url()}: {r.error}")
+        if len(self.failed) > _SHOWN:
+            lines.append(f"  ... and {len(self.failed) - _SHOWN} more failed files")
+        for name, results in self.absent.items():
+            lines.append(
+                f"absent: {name} in {len(results)} file(s), e.g. {results[0].coord.get_url()} "
+                f"has no line {results[0].error!r}"
+            )
+        for name, count in self.invalid_values.items():
+            lines.append(f"invalid: {count} value(s) of {name} set to NaN")
+        return lines
