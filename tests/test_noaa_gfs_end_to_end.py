@@ -7,7 +7,6 @@ synthesized value after the declared transforms (unit conversion, deaccumulation
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -20,6 +19,13 @@ import pandas as pd
 import pytest
 import xarray as xr
 import zarr.storage
+from gfs_mirror import (
+    ANALYSIS_HOURS,
+    FORECAST_LEADS,
+    INIT_00,
+    INIT_06,
+    mirror_files,
+)
 
 from reformatters.core.dynamical_dataset import JobFilters
 from reformatters.core.region_job import SourceFileResult, SourceFileStatus
@@ -34,14 +40,7 @@ from reformatters.noaa.gfs.analysis.region_job import source_run
 from reformatters.noaa.gfs.common import LATITUDES, LONGITUDES
 from reformatters.noaa.gfs.forecast.dynamical_dataset import make_forecast_dataset
 from reformatters.noaa.gfs.forecast.region_job import GfsForecastRegionJob
-from reformatters.noaa.gfs.synthesis import synthesize_gfs_mirror, synthetic_source_values
-
-INIT_00 = pd.Timestamp("2021-05-01T00")
-INIT_06 = pd.Timestamp("2021-05-01T06")
-INIT_18_BEFORE = pd.Timestamp("2021-04-30T18")
-FORECAST_LEADS = (0, 1, 2, 3)
-WITHHELD = (INIT_06, 2)
-ANALYSIS_HOURS = 8  # 2021-05-01T00..07
+from reformatters.noaa.gfs.synthesis import synthetic_source_values
 
 # CF standard names we use and the units UDUNITS accepts for them (canonical unit first),
 # transcribed from the CF standard name table v84; cf_xarray's table lookup needs the internet.
@@ -63,38 +62,6 @@ CF_UNITS: dict[str, set[str]] = {
     "longitude": {"degree_east"},
 }
 UDUNITS_OK = {"Pa", "degree_Celsius", "%", "1", "m s-1", "kg m-2 s-1", "kg m-2", "m", "W m-2"}
-
-
-# ---- the synthesized mirror (shared by xdist workers through a file lock) -------------------
-
-
-def _mirror_files() -> list[tuple[pd.Timestamp, int]]:
-    files = {(init, lead) for init in (INIT_00, INIT_06) for lead in FORECAST_LEADS}
-    hours = pd.date_range(INIT_00, periods=ANALYSIS_HOURS, freq="h")
-    for hour in hours:
-        for window in (False, True):
-            init, lead = source_run(hour, window=window)
-            files.add((init, int(lead / pd.Timedelta(hours=1))))
-    files.discard(WITHHELD)
-    return sorted(files)
-
-
-@pytest.fixture(scope="session")
-def gfs_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.getbasetemp().parent / "noaa-gfs-mirror"
-    root.mkdir(parents=True, exist_ok=True)
-    done = root / ".complete"
-    with (root / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.exists():
-            data_vars = make_forecast_dataset().template_config.data_vars
-            wanted = set(_mirror_files())
-            inits = sorted({init for init, _ in wanted})
-            leads = sorted({lead for _, lead in wanted})
-            skip = {(i, lead) for i in inits for lead in leads} - wanted
-            synthesize_gfs_mirror(root, inits, leads, data_vars, skip=skip, workers=2)
-            done.write_text("ok")
-    return root
 
 
 @pytest.fixture(autouse=True)
@@ -203,7 +170,7 @@ def _check_forecast(
     ds: xr.Dataset, names: tuple[str, ...], inits: tuple[pd.Timestamp, ...]
 ) -> None:
     config = make_forecast_dataset().template_config
-    available = set(_mirror_files())
+    available = set(mirror_files())
     assert list(ds["init_time"].values) == [i.to_datetime64() for i in inits]
     assert ds.sizes["lead_time"] == 209
     np.testing.assert_array_equal(

@@ -14,6 +14,7 @@ import xarray as xr
 from helpers import run_reformat
 from numpy.typing import NDArray
 from pyproj import CRS
+from source_edits import copy_source_file, keep_inventory_lines
 
 from reformatters.core import JobFilters
 from reformatters.core.dynamical_dataset import BackfillReport
@@ -193,6 +194,46 @@ def test_no_ceiling_is_nan_as_hrrr_encodes_it(
     assert int(np.isnan(values).sum()) == int(message["numberOfMissing"]) > 0
     assert np.nanmin(values) > 0 and np.nanmax(values) < 16000
     assert "NaN where the model diagnoses no cloud ceiling" in ceiling.attrs["comment"]
+
+
+def test_an_inventory_listing_one_wanted_line_stores_that_variable(
+    mirror: Path, tmp_path: Path
+) -> None:
+    """f01's inventory lists only DPT at 2 m (as a real wrfsfcf28 inventory once did): dew
+    point is stored, temperature and humidity are reported absent there, the run exits 1."""
+    own = tmp_path / "mirror"
+    for lead in DEFAULT_SYNTHESIS_LEADS:
+        copy_source_file(mirror, own, mirror_path(mirror, INIT, lead))
+    keep_inventory_lines(
+        mirror_path(own, INIT, 1), lambda e: (e.element, e.level) == ("DPT", "2 m above ground")
+    )
+    names = ("temperature_2m", "dew_point_temperature_2m", "relative_humidity_2m")
+    result = run_reformat(
+        DATASET_ID,
+        "backfill-local",
+        END.isoformat(),
+        "--filter-start",
+        INIT.isoformat(),
+        *(arg for name in names for arg in ("--filter-variable-names", name)),
+        "--output-url",
+        str(tmp_path / "output"),
+        env={"REFORMATTERS_SOURCE_MIRROR": str(own), "REFORMATTERS_DECODE_PROCESSES": "0"},
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 1, result.stderr
+    for name, line in (
+        ("temperature_2m", "TMP:2 m above ground:1 hour fcst"),
+        ("relative_humidity_2m", "RH:2 m above ground:1 hour fcst"),
+    ):
+        assert f"absent: {name} in 1 file(s)" in result.stderr and repr(line) in result.stderr
+    ds = open_store(f"{tmp_path}/output/{DATASET_ID}/v0.2.0.zarr").sel(init_time=INIT)
+    config = make_forecast_48_hour_dataset().template_config
+    for lead in DEFAULT_SYNTHESIS_LEADS:
+        dew_point = ds["dew_point_temperature_2m"].isel(lead_time=lead).values
+        assert_matches(dew_point, config.data_var("dew_point_temperature_2m"), INIT, lead)
+    assert np.isnan(ds["temperature_2m"].isel(lead_time=1).values).all()
+    assert np.isfinite(ds["temperature_2m"].isel(lead_time=2).values).all()
 
 
 def test_grid_coordinates_and_crs(backfilled: tuple[str, BackfillReport]) -> None:

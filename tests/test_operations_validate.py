@@ -54,7 +54,7 @@ def test_good_store_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert any(n.startswith("replica ") for n in names)
     result = invoke("example-tiny", "validate", "--now", GOOD_NOW.isoformat())
     assert result.exit_code == 0
-    assert "all 8 checks passed" in result.stdout
+    assert "all 9 checks passed" in result.stdout
 
 
 def test_stale_store_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,7 +68,7 @@ def test_stale_store_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     result = run_reformat("example-tiny", "validate", "--now", "2000-01-05", check=False)
     assert result.returncode == 1, result.stderr
     assert "FAIL" in result.stdout
-    assert "1 of 8 checks failed" in result.stdout
+    assert "1 of 9 checks failed" in result.stdout
 
 
 def test_nan_hole_in_newest_data_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,3 +97,21 @@ def test_missing_shard_and_differing_replica_fail(
     assert problems[replica_name] == (
         "extra: wind_speed_10m/c/0/0/0; size differs: temperature_2m/c/1/0/0"
     )
+
+
+def test_a_negative_wind_speed_in_the_newest_data_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A non-negative variable (valid_min 0) below 0 in the newest data: a decoding or
+    deaccumulation bug, or bad source data, which no NaN check sees."""
+    import zarr
+
+    dataset = backfill(tmp_path, monkeypatch)
+    for store in ("primary", "replica"):
+        array = zarr.open_array(
+            tmp_path / store / "example-tiny/v0.1.0.zarr", path="wind_speed_10m"
+        )
+        array[-1, 2, 3] = -3.0
+    assert failed(validate_dataset(dataset, GOOD_NOW)) == {
+        "values of wind_speed_10m >= 0": "1 value(s) below 0 (lowest -3)"
+    }

@@ -361,3 +361,18 @@ def test_forbidden_is_missing_and_timeouts_fail_clearly(mirror: Mirror) -> None:
         with pytest.raises(SourceDownloadError, match=f"{url}: download failed after retries"):
             download_file(url, retry=impatient)
         assert server.stats.requests == 2  # first try + one retry
+
+
+def test_an_inventory_lacking_lines_still_yields_each_message(
+    real_fixtures_dir: Path, scratch: ScratchDir
+) -> None:
+    """The real GDAS-wave inventory with lines 3-5 and the last ten dropped: the ranges of lines
+    2 and 9 then run over messages the inventory no longer lists; each yields its own message."""
+    path = real_fixtures_dir / "misc" / "gdaswave.t00z.wcoast.0p16.f000.grib2"
+    data = path.read_bytes()
+    full = parse_noaa_idx(Path(f"{path}.idx").read_text(), file_size=len(data))
+    partial = parse_noaa_idx(format_noaa_idx([*full[:2], *full[5:9]]))
+    assert partial[-1].end is None and partial[1].end == full[5].offset
+    fetched = download_messages(f"file://{path}", partial, scratch.file_for("partial"))
+    expected = b"".join(data[e.offset : e.end] for e in [*full[:2], *full[5:9]])
+    assert fetched.read_bytes() == expected

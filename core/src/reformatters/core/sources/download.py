@@ -10,7 +10,9 @@ configured by ``RetryPolicy``. A 404/403 raises ``SourceFileMissingError``. A se
 ``Range`` is detected by obstore (no ``Content-Range``/206) and raises ``RangeNotHonouredError``
 unless ``full_file_fallback=True``, in which case the whole file is fetched and cut. Every
 message is checked to start with ``GRIB``, have the length its section 0 declares and end in
-``7777``, so a short read or a wrong offset can never pass as data.
+``7777``, so a short read or a wrong offset can never pass as data. A range longer than the
+message it starts with (the inventory lacks the lines of the messages after it) yields that
+message.
 """
 
 from __future__ import annotations
@@ -325,10 +327,23 @@ def _message_views(
     for entry, (start, end) in zip(entries, wanted, strict=True):
         block_index = next(i for i, (b0, b1) in enumerate(blocks) if b0 <= start and end <= b1)
         block_start = blocks[block_index][0]
-        data = block_data[block_index][start - block_start : end - block_start]
+        data = _first_message(block_data[block_index][start - block_start : end - block_start])
         check_grib_message(url, entry.label, data)
         messages.append(data)
     return messages
+
+
+def _first_message(data: memoryview) -> memoryview:
+    """The complete message ``data`` starts with, if it holds more (e.g. the range of an
+    inventory line whose following lines are absent); else ``data`` as it is, to be checked."""
+    declared = _grib_declared_length(data)
+    if (
+        declared is not None
+        and 16 < declared < len(data)
+        and bytes(data[declared - 4 : declared]) == b"7777"
+    ):
+        return data[:declared]
+    return data
 
 
 def download_messages(

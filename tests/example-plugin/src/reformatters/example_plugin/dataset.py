@@ -80,7 +80,7 @@ DATA_VARS: tuple[ExampleDataVar, ...] = (
             standard_name="wind_speed",
         ),
         internal_attrs=ExampleInternalAttrs(
-            keep_mantissa_bits=6, source_key="ws10", scale=1.0, offset=0.0
+            keep_mantissa_bits=6, source_key="ws10", scale=1.0, offset=0.0, valid_min=0.0
         ),
     ),
     DataVar(

@@ -1,0 +1,56 @@
+"""The synthesized GFS mirror the GFS tests share: two runs' first leads and the files the
+analysis reads for eight hours, written once per test session (xdist workers take turns through
+a file lock) and never reused by a later session."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reformatters.noaa.gfs.analysis.region_job import source_run
+from reformatters.noaa.gfs.forecast.dynamical_dataset import make_forecast_dataset
+from reformatters.noaa.gfs.synthesis import synthesize_gfs_mirror
+
+INIT_00 = pd.Timestamp("2021-05-01T00")
+INIT_06 = pd.Timestamp("2021-05-01T06")
+INIT_18_BEFORE = pd.Timestamp("2021-04-30T18")
+FORECAST_LEADS = (0, 1, 2, 3)
+WITHHELD = (INIT_06, 2)
+ANALYSIS_HOURS = 8  # 2021-05-01T00..07
+
+
+def mirror_files() -> list[tuple[pd.Timestamp, int]]:
+    files = {(init, lead) for init in (INIT_00, INIT_06) for lead in FORECAST_LEADS}
+    hours = pd.date_range(INIT_00, periods=ANALYSIS_HOURS, freq="h")
+    for hour in hours:
+        for window in (False, True):
+            init, lead = source_run(hour, window=window)
+            files.add((init, int(lead / pd.Timedelta(hours=1))))
+    files.discard(WITHHELD)
+    return sorted(files)
+
+
+@pytest.fixture(scope="session")
+def gfs_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # The session's folder (pytest-N): an xdist worker's base is a folder inside it.
+    session = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        session = session.parent
+    root = session / "noaa-gfs-mirror"
+    root.mkdir(parents=True, exist_ok=True)
+    done = root / ".complete"
+    with (root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            data_vars = make_forecast_dataset().template_config.data_vars
+            wanted = set(mirror_files())
+            inits = sorted({init for init, _ in wanted})
+            leads = sorted({lead for _, lead in wanted})
+            skip = {(i, lead) for i in inits for lead in leads} - wanted
+            synthesize_gfs_mirror(root, inits, leads, data_vars, skip=skip, workers=2)
+            done.write_text("ok")
+    return root
