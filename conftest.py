@@ -27,6 +27,7 @@ PASSED_THROUGH = frozenset(
         "REFORMATTERS_WHEEL_DIR",
         "REFORMATTERS_WHEELHOUSE",
         "REFORMATTERS_OPERATIONS_ALL_DATASETS",
+        "REFORMATTERS_REPORT_DIR",
     }
 )
 PRODUCT_SETTINGS = ("REFORMATTERS_", "AWS_", "KUBERNETES_", "OBSTORE_")
@@ -44,8 +45,9 @@ def _hermetic_environment(starts_the_run: bool) -> None:
     os.environ["AWS_CONFIG_FILE"] = nowhere
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = nowhere
     os.environ["KUBECONFIG"] = nowhere
-    if starts_the_run:  # xdist's workers share the folder of the process that started them
+    if starts_the_run:  # xdist's workers share the folders of the process that started them
         os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="reformatters-tests-matplotlib-")
+        os.environ["REFORMATTERS_REPORT_DIR"] = tempfile.mkdtemp(prefix="reformatters-tests-")
 
 
 STARTS_THE_RUN = "PYTEST_XDIST_WORKER" not in os.environ
@@ -54,7 +56,8 @@ _hermetic_environment(STARTS_THE_RUN)
 
 def pytest_unconfigure() -> None:
     if STARTS_THE_RUN:
-        shutil.rmtree(os.environ["MPLCONFIGDIR"], ignore_errors=True)
+        for name in ("MPLCONFIGDIR", "REFORMATTERS_REPORT_DIR"):
+            shutil.rmtree(os.environ[name], ignore_errors=True)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

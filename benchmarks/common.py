@@ -308,7 +308,25 @@ def child_env(work_dir: Path, **extra: str) -> dict[str, str]:
     """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(work_dir / "pycache")
+    env["REFORMATTERS_REPORT_DIR"] = str(work_dir / "reports")
     return {**env, **extra}
+
+
+def check_only_unsynthesized_missing(returncode: int, stderr: str, mirror_dir: Path) -> None:
+    """A backfill of a workload covers every lead of its init but the mirror holds only the
+    workload's leads, so it exits 1 listing the rest as missing. Anything else is a failure:
+    a non-zero exit for another reason, a failed or absent file, or a synthesized file missing."""
+    if returncode == 0:
+        return
+    marker = "the list: "
+    reports = [line.rsplit(marker, 1)[1] for line in stderr.splitlines() if marker in line]
+    if returncode != 1 or len(reports) != 1:
+        raise RuntimeError(f"backfill failed ({returncode}):\n{stderr[-4000:]}")
+    for line in Path(reports[0]).read_text().splitlines():
+        kind, url, _ = line.split("\t", 2)
+        path = "/".join(url.split("/")[3:])
+        if kind != "missing" or (mirror_dir / path).exists():
+            raise RuntimeError(f"backfill lost a synthesized file: {line}\n{stderr[-4000:]}")
 
 
 def load_average() -> list[float]:

@@ -129,7 +129,10 @@ def _load_all(url: str) -> xr.Dataset:
 def test_workers_write_the_same_store_as_one_process(env: dict[str, str], tmp_path: Path) -> None:
     end = "2000-01-04T06"
     single = str(tmp_path / "single")
-    run_reformat("example-tiny", "backfill-local", end, "--output-url", single, env=env)
+    result = run_reformat(
+        "example-tiny", "backfill-local", end, "--output-url", single, env=env, check=False
+    )
+    assert result.returncode == 1 and "error: 1 source file(s) missing" in result.stderr
     expected = _load_all(f"{single}/example-tiny/v0.1.0.zarr")
     for workers in (1, 2, 3):
         out = str(tmp_path / f"workers-{workers}")
@@ -148,7 +151,8 @@ def test_workers_write_the_same_store_as_one_process(env: dict[str, str], tmp_pa
             )
             for i in range(workers)
         ]
-        assert [p.wait(timeout=300) for p in processes] == [0] * workers
+        # Worker 0 has the first region, with the withheld file: it says so and exits 1.
+        assert [p.wait(timeout=300) for p in processes] == [1] + [0] * (workers - 1)
         actual = _load_all(f"{out}/example-tiny/v0.1.0.zarr")
         xr.testing.assert_identical(actual, expected)
 
@@ -187,10 +191,14 @@ def test_reader_never_sees_inconsistent_data_while_backfill_extends(
         process = subprocess.run(
             reformat_command("example-tiny", "backfill-local", "2000-01-06"),
             env={**os.environ, **env, "REFORMATTERS_LOG_LEVEL": "WARNING"},
-            check=True,
+            capture_output=True,
+            text=True,
+            check=False,
             timeout=300,
         )
-        assert process.returncode == 0
+        # The withheld source file is missing: the run says so, and exits 1.
+        assert process.returncode == 1, process.stderr
+        assert "error: 1 source file(s) missing" in process.stderr
         time.sleep(0.2)
     finally:
         stop.set()

@@ -90,6 +90,15 @@ def _shards_per_region(dataset: DynamicalDataset[Any, Any]) -> int:
     return var.encoding.shards[dataset.template_config.dims.index(dataset.append_dim)]
 
 
+def _only_missing_files(returncode: int, stderr: str) -> None:
+    """The mirror lacks some files on purpose: a run exits 0, or 1 naming only missing ones."""
+    if returncode == 0:
+        return
+    last = stderr.strip().splitlines()[-1]
+    assert returncode == 1 and last.startswith("error: ") and "missing" in last, stderr
+    assert "failed" not in last and "absent" not in last, stderr
+
+
 def _objects(url: str) -> dict[str, bytes]:
     store = StoreLocation(url).object_store()
     paths = [m["path"] for batch in obstore.list(store) for m in batch]
@@ -183,7 +192,7 @@ def test_indexed_job_workers_equal_single_process_even_after_sigkill(
             "REFORMATTERS_SOURCE_MIRROR": mirror.url,
             "REFORMATTERS_SCRATCH": str(tmp_path / "scratch"),
         }
-        run_reformat(
+        single_run = run_reformat(
             dataset_id,
             "backfill-local",
             end.isoformat(),
@@ -191,7 +200,9 @@ def test_indexed_job_workers_equal_single_process_even_after_sigkill(
             "--output-url",
             single,
             env=env,
+            check=False,
         )
+        _only_missing_files(single_run.returncode, single_run.stderr)
 
         driver = run_reformat(
             dataset_id,
@@ -237,11 +248,11 @@ def test_indexed_job_workers_equal_single_process_even_after_sigkill(
         for i, process in processes.items():
             if i != victim:
                 _, stderr = process.communicate(timeout=600)
-                assert process.returncode == 0, stderr
+                _only_missing_files(process.returncode, stderr)
         # Kubernetes would start a new pod for the failed index; so do we.
         rerun = _start_worker(args, worker_env, victim)
         _, stderr = rerun.communicate(timeout=600)
-        assert rerun.returncode == 0, stderr
+        _only_missing_files(rerun.returncode, stderr)
 
     expected = _objects(f"{single}/{dataset_id}/v{config.version}.zarr")
     actual = _objects(store.url)

@@ -14,7 +14,23 @@ from typer.testing import CliRunner
 
 from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters
 from reformatters.core.errors import InvalidArgumentError
-from reformatters.core.operations.manifests import MANAGED_BY_LABEL
+from reformatters.core.operations.config import (
+    BackfillJobConfig,
+    ContainerResources,
+    OperationsSpec,
+    PodSettings,
+    UpdateSchedule,
+    ValidationSpec,
+)
+from reformatters.core.operations.manifests import (
+    MANAGED_BY_LABEL,
+    BackfillJobRequest,
+    backfill_job,
+    operational_cronjob,
+    to_manifest,
+    whole_cpus,
+)
+from reformatters.core.parallel import DECODE_PROCESSES_ENV
 from reformatters.core.plugins import get_registry
 from reformatters.tools.cli import build_app
 
@@ -125,6 +141,10 @@ def test_backfill_kubernetes_dry_run_manifest(dataset_id: str) -> None:
     assert container["args"][container["args"].index("--run-id") + 1] == job["metadata"]["name"]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["WORKERS_TOTAL"] == str(n_jobs)
+    assert env[DECODE_PROCESSES_ENV] == config.pod.env.get(
+        DECODE_PROCESSES_ENV, str(whole_cpus(config.backfill.resources.cpu))
+    )
+    assert int(env[DECODE_PROCESSES_ENV]) >= 1
 
 
 def test_deploy_dry_run_manifests() -> None:
@@ -156,6 +176,10 @@ def test_deploy_dry_run_manifests() -> None:
         (container,) = _containers(pod_spec)
         assert container["args"] == [dataset_id, component]
         assert container["resources"]["requests"]["memory"] == declared.resources.memory
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env[DECODE_PROCESSES_ENV] == config.pod.env.get(
+            DECODE_PROCESSES_ENV, str(whole_cpus(declared.resources.cpu))
+        )
 
 
 def test_deploy_selects_datasets_and_rejects_unknown_ids() -> None:
@@ -187,3 +211,76 @@ def test_backfill_kubernetes_rejects_bad_arguments() -> None:
         result = invoke("example-tiny", "backfill-kubernetes", "2000-01-03", *args, "--dry-run")
         assert isinstance(result.exception, InvalidArgumentError)
         assert fragment in str(result.exception)
+
+
+def _operations(cpu: str, pod_env: dict[str, str] | None = None) -> OperationsSpec:
+    resources = ContainerResources(cpu=cpu)
+    return OperationsSpec(
+        update=UpdateSchedule(cron="0 * * * *", resources=resources),
+        validation=ValidationSpec(cron="30 * * * *", resources=resources),
+        backfill=BackfillJobConfig(resources=resources),
+        pod=PodSettings(env=pod_env or {}),
+    )
+
+
+def _decode_processes_of_every_container(config: OperationsSpec) -> dict[str, str | None]:
+    """REFORMATTERS_DECODE_PROCESSES of the backfill, update and validate containers."""
+    request = BackfillJobRequest(
+        dataset_id="example-tiny",
+        job_name="example-tiny-backfill-test",
+        image="image:1",
+        worker_args=("example-tiny", "process-backfill-region-jobs", "2000-01-03"),
+        workers=3,
+        parallelism=2,
+        env={},
+    )
+    pod_specs = {
+        "backfill": to_manifest(backfill_job(request, config))["spec"]["template"]["spec"],
+        **{
+            component: to_manifest(operational_cronjob("example-tiny", component, config, "i:1"))[
+                "spec"
+            ]["jobTemplate"]["spec"]["template"]["spec"]
+            for component in ("update", "validate")
+        },
+    }
+    values = {}
+    for component, pod_spec in pod_specs.items():
+        (container,) = _containers(pod_spec)
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        values[component] = env.get(DECODE_PROCESSES_ENV)
+    return values
+
+
+@pytest.mark.parametrize(
+    ("cpu", "processes"),
+    [("2", "2"), ("500m", "1"), ("1500m", "2"), ("1.5", "2"), ("100m", "1"), ("16", "16")],
+)
+def test_decode_processes_come_from_the_cpu_request(cpu: str, processes: str) -> None:
+    assert _decode_processes_of_every_container(_operations(cpu)) == {
+        "backfill": processes,
+        "update": processes,
+        "validate": processes,
+    }
+
+
+def test_decode_processes_set_by_the_dataset_are_kept() -> None:
+    config = _operations("4", pod_env={DECODE_PROCESSES_ENV: "1"})
+    assert _decode_processes_of_every_container(config) == {
+        "backfill": "1",
+        "update": "1",
+        "validate": "1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("quantity", "cpus"),
+    [("1", 1), ("0", 1), ("2000m", 2), ("2001m", 3), ("0.25", 1), ("2.5", 3), ("1k", 1000)],
+)
+def test_whole_cpus(quantity: str, cpus: int) -> None:
+    assert whole_cpus(quantity) == cpus
+
+
+@pytest.mark.parametrize("quantity", ["", "two", "-1", "2 cpus", "1.5x"])
+def test_whole_cpus_rejects_what_is_not_a_quantity(quantity: str) -> None:
+    with pytest.raises(ValueError, match="not a Kubernetes CPU quantity"):
+        whole_cpus(quantity)

@@ -143,7 +143,7 @@ def test_update_appends_trims_fills_in_and_keeps_published_values(
     cli = run_reformat("example-tiny", "update", "--now", "2000-01-02T22:10", check=False)
     assert cli.returncode == 1, cli.stderr
     assert "read_failed 3" in cli.stdout
-    assert "1 source file(s) failed to download or read" in cli.stderr
+    assert "error: 1 source file(s) failed; published values were kept" in cli.stderr
     assert "2000/01/02/04.npz" in cli.stderr
     assert report.kept_published_values == 3 * sum(  # 03, 04 and 21: every variable's field
         LATITUDES.size * LONGITUDES.size for _ in DATA_VARS

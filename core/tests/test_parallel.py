@@ -17,11 +17,18 @@ import zarr
 
 import reformatters.core
 from reformatters.core.config_models import BloscCompression
+from reformatters.core.errors import InsufficientMemoryError, UserError
 from reformatters.core.parallel import (
     _WORKER_ZARR_CONFIG,
+    DECODE_PROCESSES_ENV,
     REGION_JOB_COMMANDS,
+    cgroup_cpu_quota,
+    cgroup_memory_limit,
+    check_worker_memory,
     decode_pool,
+    decode_processes,
     reusable_float32_array,
+    usable_cpus,
 )
 
 
@@ -186,3 +193,116 @@ def test_public_names_resolve(name: str) -> None:
 def test_unknown_public_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         _ = reformatters.core.Nope  # type: ignore[attr-defined]
+
+
+AFFINITY = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+GIB = 1 << 30
+
+
+def _cgroup(root: Path, files: dict[str, str]) -> Path:
+    """A cgroup folder under `root` holding `files` (path relative to the cgroup root: text)."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("files", "quota"),
+    [
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu.max": "200000 100000\n"}, 2),
+        ({"cpu.max": "150000 100000\n"}, 2),  # 1.5 CPUs: rounded up
+        ({"cpu.max": "1000 100000\n"}, 1),  # 0.01 CPU: at least one
+        ({"cpu.max": "max\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "400000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 4),
+        ({"cpu/cpu.cfs_quota_us": "50000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),
+        ({"cpu/cpu.cfs_quota_us": "250000\n"}, None),  # no period: unreadable, no limit
+        ({}, None),  # no cgroup files (not Linux, or no CPU controller)
+    ],
+)
+def test_cgroup_cpu_quota(tmp_path: Path, files: dict[str, str], quota: int | None) -> None:
+    root = _cgroup(tmp_path, files)
+    assert cgroup_cpu_quota(root) == quota
+    assert usable_cpus(root) == (AFFINITY if quota is None else min(AFFINITY, quota))
+
+
+def test_cgroup_v2_takes_precedence_over_v1(tmp_path: Path) -> None:
+    root = _cgroup(
+        tmp_path,
+        {
+            "cpu.max": "300000 100000",
+            "cpu/cpu.cfs_quota_us": "100000",
+            "cpu/cpu.cfs_period_us": "100000",
+        },
+    )
+    assert cgroup_cpu_quota(root) == 3
+
+
+def test_usable_cpus_is_at_most_the_affinity(tmp_path: Path) -> None:
+    root = _cgroup(tmp_path, {"cpu.max": f"{(AFFINITY + 8) * 100000} 100000"})
+    assert cgroup_cpu_quota(root) == AFFINITY + 8
+    assert usable_cpus(root) == AFFINITY
+    assert usable_cpus(_cgroup(tmp_path / "one", {"cpu.max": "100000 100000"})) == 1
+
+
+def test_decode_processes_reads_the_environment_on_every_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(DECODE_PROCESSES_ENV, raising=False)
+    default = decode_processes()
+    assert 1 <= default <= AFFINITY
+    assert default == usable_cpus()
+    monkeypatch.setenv(DECODE_PROCESSES_ENV, "3")
+    assert decode_processes() == 3
+    monkeypatch.setenv(DECODE_PROCESSES_ENV, "0")
+    assert decode_processes() == 0
+    monkeypatch.setenv(DECODE_PROCESSES_ENV, "-2")
+    assert decode_processes() == 0
+    monkeypatch.setenv(DECODE_PROCESSES_ENV, "")
+    assert decode_processes() == default
+
+
+@pytest.mark.parametrize(
+    ("files", "limit"),
+    [
+        ({"memory.max": "8589934592\n"}, 8 * GIB),
+        ({"memory.max": "max\n"}, None),
+        ({"memory/memory.limit_in_bytes": "2147483648\n"}, 2 * GIB),
+        ({"memory/memory.limit_in_bytes": "9223372036854771712\n"}, None),  # v1: unlimited
+        ({}, None),
+    ],
+)
+def test_cgroup_memory_limit(tmp_path: Path, files: dict[str, str], limit: int | None) -> None:
+    assert cgroup_memory_limit(_cgroup(tmp_path, files)) == limit
+
+
+def test_worker_memory_check_names_the_limit_workers_need_and_remedy(tmp_path: Path) -> None:
+    root = _cgroup(tmp_path, {"memory.max": f"{8 * GIB}\n"})
+    check_worker_memory(2, 4 * GIB, cgroup_root=root)  # exactly fits
+    check_worker_memory(0, 64 * GIB, cgroup_root=root)  # no workers
+    with pytest.raises(InsufficientMemoryError) as raised:
+        check_worker_memory(4, 3 * GIB, cgroup_root=root)
+    assert isinstance(raised.value, UserError)
+    assert str(raised.value) == (
+        "4 decode workers at 3.0 GiB each need 12.0 GiB, more than the container's memory "
+        "limit of 8.0 GiB: set REFORMATTERS_DECODE_PROCESSES=2 or lower, or raise the memory "
+        "limit to at least 12.0 GiB"
+    )
+    assert "\n" not in str(raised.value)
+    with pytest.raises(InsufficientMemoryError) as raised:
+        check_worker_memory(2, 9 * GIB, cgroup_root=root)
+    assert str(raised.value) == (
+        "2 decode workers at 9.0 GiB each need 18.0 GiB, more than the container's memory "
+        "limit of 8.0 GiB: not even one worker fits: raise the memory limit to at least 18.0 GiB, "
+        "or to 9.0 GiB with REFORMATTERS_DECODE_PROCESSES=1"
+    )
+    small = _cgroup(tmp_path / "v1", {"memory/memory.limit_in_bytes": str(512 << 20)})
+    with pytest.raises(InsufficientMemoryError, match=r"3 decode workers at 200\.0 MiB each"):
+        check_worker_memory(3, 200 << 20, cgroup_root=small)
+
+
+def test_worker_memory_check_without_a_limit_passes(tmp_path: Path) -> None:
+    check_worker_memory(64, 1 << 40, cgroup_root=_cgroup(tmp_path, {"memory.max": "max"}))
+    check_worker_memory(64, 1 << 40, cgroup_root=tmp_path / "absent")

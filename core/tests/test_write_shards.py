@@ -62,7 +62,8 @@ def test_write_shards_stores_what_zarr_stores_by_default(tmp_path: Path, empty_c
     ours, reference = tmp_path / "ours.zarr", tmp_path / "reference.zarr"
     for store in (ours, reference):
         write_metadata(template, store)
-    written = job._write_shards(data, var, ours)
+    written, kept = job._write_shards(data, var, ours)
+    assert kept == 0
     zarr.open_array(zarr.storage.LocalStore(reference), path=var.name, mode="r+")[
         job.region.start : job.region.start + 10
     ] = values

@@ -21,7 +21,7 @@ from reformatters.core.operations.config import (
 )
 from reformatters.core.operations.manifests import cronjob_name, resource_name
 from reformatters.core.operations.schedule import append_dim_end_at, most_recent_tick
-from reformatters.core.operations.update import published_extent
+from reformatters.core.operations.update import published_extent_after
 from reformatters.core.operations.validation import ValidationContext, recent_data
 from reformatters.core.region_job import (
     RegionJobResult,
@@ -171,6 +171,6 @@ def test_published_extent_stops_at_the_first_position_without_data() -> None:
         },
     )
     # Published: the first position. Positions 1 and 2 follow; 3 had data but after a gap.
-    assert published_extent(template, "time", 1, [result]) == 2
+    assert published_extent_after(template, "time", 1, [result]) == 2
     # Never shorter than what is published.
-    assert published_extent(template, "time", 5, [result]) == 5
+    assert published_extent_after(template, "time", 5, [result]) == 5

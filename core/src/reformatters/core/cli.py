@@ -78,6 +78,13 @@ OutputOpt = Annotated[
         help="Output base folder or s3://bucket/prefix (default $REFORMATTERS_OUTPUT_URL)."
     ),
 ]
+BreakLeaseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--break-lease",
+        help="Remove another writer's lease on the store first (only if that writer is gone).",
+    ),
+]
 
 
 def _filters(
@@ -103,15 +110,17 @@ def _print_report(dataset_id: str, report: BackfillReport, elapsed_s: float) -> 
         stderr.print(line, highlight=False, soft_wrap=True)
 
 
-def _exit_status(report: BackfillReport) -> None:
-    """Exit 1 when a file failed or a variable's message was absent (after the summary)."""
+def _exit_status(dataset_id: str, report: BackfillReport) -> None:
+    """Exit 1, after the summary, when a source file failed or is missing or a variable's
+    message was absent; the last line says how many and where the list is."""
     outcome = report.outcome
-    if not outcome.ok:
+    if not outcome.ok():
+        listing = outcome.write_list(dataset_id)
         stderr.print(
-            f"[red]error:[/red] {len(outcome.failed)} source file(s) failed, "
-            f"{len(outcome.absent)} variable(s) absent from source inventories; "
-            "the values written where they are lacking are NaN",
+            f"[red]error:[/red] {outcome.problem_summary()}; published values were kept, "
+            f"their other positions are NaN; the list: {listing}",
             highlight=False,
+            soft_wrap=True,
         )
         # SystemExit, not typer.Exit: `reformat` runs click with standalone_mode=False.
         raise SystemExit(1)
@@ -138,6 +147,7 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
         filter_end: EndOpt = None,
         filter_variable_names: VarsOpt = None,
         output_url: OutputOpt = None,
+        break_lease: BreakLeaseOpt = False,
     ) -> None:
         """Plan all jobs, prepare the store and run the jobs in this process."""
         end = parse_timestamp(append_dim_end, "APPEND_DIM_END")
@@ -159,10 +169,12 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
             def on_progress(done: int, total: int, description: str) -> None:
                 progress.update(task, completed=done, total=total, description=description)
 
-            report = dataset.backfill_local(end, filters, output_url, on_progress=on_progress)
+            report = dataset.backfill_local(
+                end, filters, output_url, on_progress=on_progress, break_lease=break_lease
+            )
         _print_report(dataset.dataset_id, report, (datetime.now(UTC) - started).total_seconds())
         stderr.print(f"store: {dataset.output_stores(output_url).primary.url}")
-        _exit_status(report)
+        _exit_status(dataset.dataset_id, report)
 
     @app.command("process-backfill-region-jobs")
     def process_backfill_region_jobs(
@@ -178,6 +190,7 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
                 "run publishes the final metadata."
             ),
         ] = None,
+        break_lease: BreakLeaseOpt = False,
     ) -> None:
         """Worker: process this worker's share of the backfill jobs.
 
@@ -189,10 +202,10 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
         index, total = _worker_index_from_env(), _workers_total_from_env()
         started = datetime.now(UTC)
         report = dataset.process_backfill_region_jobs(
-            end, index, total, filters, output_url, run_id=run_id
+            end, index, total, filters, output_url, run_id=run_id, break_lease=break_lease
         )
         _print_report(dataset.dataset_id, report, (datetime.now(UTC) - started).total_seconds())
-        _exit_status(report)
+        _exit_status(dataset.dataset_id, report)
 
     from reformatters.core.operations.cli import add_operations_commands
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -29,12 +30,14 @@ from reformatters.core.config_models import DataVar
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.core.logging import get_logger
 from reformatters.core.metadata import (
+    PublishGuard,
     RenderedMetadata,
     carry_published_coords,
     publish_metadata,
 )
 from reformatters.core.operations.config import OperationsSpec
 from reformatters.core.outcomes import OutcomeSummary
+from reformatters.core.parallel import check_worker_memory, decode_processes
 from reformatters.core.region_job import (
     Downloads,
     RegionJob,
@@ -44,8 +47,10 @@ from reformatters.core.region_job import (
     file_statuses,
     get_worker_jobs,
 )
+from reformatters.core.sources.mirror import check_source_mirror
 from reformatters.core.storage import OutputStores
 from reformatters.core.template_config import TemplateConfig
+from reformatters.core.writing import published_extent, shared_run_id, writing
 
 if TYPE_CHECKING:
     from reformatters.core.operations.validation import Validator
@@ -188,40 +193,47 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         filters: JobFilters = JobFilters(),
         output_url: str | None = None,
         on_progress: ProgressCallback | None = None,
+        *,
+        break_lease: bool = False,
     ) -> BackfillReport:
-        """Plan all jobs and run them in this process.
+        """Plan all jobs and run them in this process, holding the store's lease.
 
         A new store gets its metadata first (nobody reads it yet). An existing, published store is
         extended chunks first; its metadata is published after every chunk is written. The
-        published extent never shrinks.
+        published extent never shrinks and published values are never replaced by NaN.
         """
         self.validate_job_arguments(append_dim_end, filters)
+        check_source_mirror()
         outputs = self.output_stores(output_url)
         for location in outputs.write_order:
             location.check_writable()
         self.region_job_class.start_workers()
-        published_end = self.published_append_dim_end(outputs)
-        end = max(append_dim_end, published_end) if published_end else append_dim_end
-        template_ds = self.template_config.get_template(end)
-        jobs = self.get_jobs(template_ds, filters)
+        with writing(
+            outputs, self.append_dim, "backfill-local", break_existing=break_lease
+        ) as guard:
+            published_end = self._published_end(guard.published_length)
+            end = max(append_dim_end, published_end) if published_end else append_dim_end
+            template_ds = self.template_config.get_template(end)
+            jobs = self.get_jobs(template_ds, filters)
+            self.check_worker_memory(jobs)
 
-        def final_template(results: Sequence[RegionJobResult]) -> xr.Dataset:
-            carried = (
-                template_ds
-                if published_end is None
-                else carry_published_coords(template_ds, outputs.primary, self.append_dim)
+            def final_template(results: Sequence[RegionJobResult]) -> xr.Dataset:
+                carried = (
+                    template_ds
+                    if published_end is None
+                    else carry_published_coords(template_ds, outputs.primary, self.append_dim)
+                )
+                return self.finalize_template(carried, results)
+
+            return self._run_jobs(
+                jobs,
+                len(jobs),
+                template_ds,
+                guard,
+                on_progress,
+                publish_new_store=published_end is None,
+                final_template=final_template,
             )
-            return self.finalize_template(carried, results)
-
-        return self._run_jobs(
-            jobs,
-            len(jobs),
-            template_ds,
-            outputs,
-            on_progress,
-            publish_new_store=published_end is None,
-            final_template=final_template,
-        )
 
     def process_backfill_region_jobs(
         self,
@@ -232,25 +244,30 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         output_url: str | None = None,
         on_progress: ProgressCallback | None = None,
         run_id: str | None = None,
+        *,
+        break_lease: bool = False,
     ) -> BackfillReport:
         """Run one worker's share of the jobs. Writes chunks only.
 
         Every worker computes the same job list and takes every `workers_total`-th job. The store's
         metadata is written by whoever starts the backfill; if the store does not exist yet, each
-        worker writes the same metadata (identical bytes, so the order does not matter).
+        worker writes the same metadata (identical bytes, so the order does not matter). The
+        workers share their run's lease (`run_id`, or one derived from the run's arguments).
 
         With a `run_id` (the Kubernetes Job's name), the worker then records its
         `result_coordinates` and the worker that completes the run publishes the final metadata
-        (see backfill_runs).
+        (see backfill_runs) and releases the lease.
         """
         self.validate_job_arguments(append_dim_end, filters)
         if run_id is not None:
             validate_run_id(run_id)
+        check_source_mirror()
         outputs = self.output_stores(output_url)
         self.region_job_class.start_workers()
         template_ds = self.template_config.get_template(append_dim_end)
         all_jobs = self.get_jobs(template_ds, filters)
         jobs = get_worker_jobs(all_jobs, worker_index, workers_total)
+        self.check_worker_memory(jobs)
         log.info(
             "worker share",
             dataset=self.dataset_id,
@@ -259,39 +276,70 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
             jobs=len(jobs),
             jobs_total=len(all_jobs),
         )
-        report = self._run_jobs(
-            jobs,
-            len(all_jobs),
-            template_ds,
+        lease_run = run_id or shared_run_id(self.dataset_id, append_dim_end, filters, workers_total)
+        with writing(
             outputs,
-            on_progress,
-            publish_new_store=not outputs.primary.exists(),
-        )
-        if run_id is not None:
-            finalized = self.finalize_template(template_ds, report.results)
-            record = record_from_results(
-                finalized,
-                self.result_coordinates,
-                self.append_dim,
-                [job.region for job in jobs],
-                worker_index,
-                workers_total,
+            self.append_dim,
+            "process-backfill-region-jobs",
+            run_id=lease_run,
+            shared=True,
+            break_existing=break_lease,
+        ) as guard:
+            report = self._run_jobs(
+                jobs,
+                len(all_jobs),
+                template_ds,
+                guard,
+                on_progress,
+                publish_new_store=guard.published_length == 0,
             )
-            write_record(outputs.primary, run_id, record)
-            if (records := complete_run_records(outputs.primary, run_id)) is not None:
-                self._publish_run(append_dim_end, outputs, records)
-                log.info("published metadata of completed run", run_id=run_id)
+            if run_id is not None:
+                finalized = self.finalize_template(template_ds, report.results)
+                record = record_from_results(
+                    finalized,
+                    self.result_coordinates,
+                    self.append_dim,
+                    [job.region for job in jobs],
+                    worker_index,
+                    workers_total,
+                )
+                write_record(outputs.primary, run_id, record)
+                if (records := complete_run_records(outputs.primary, run_id)) is not None:
+                    self._publish_run(append_dim_end, guard, records)
+                    guard.lease.release(force=True)
+                    log.info("published metadata of completed run", run_id=run_id)
         return report
 
     def _publish_run(
-        self, append_dim_end: datetime, outputs: OutputStores, records: Sequence[WorkerRecord]
+        self, append_dim_end: datetime, guard: PublishGuard, records: Sequence[WorkerRecord]
     ) -> None:
+        outputs = guard.outputs
         published_end = self.published_append_dim_end(outputs)
         end = max(append_dim_end, published_end) if published_end else append_dim_end
         template_ds = self.template_config.get_template(end)
         if published_end is not None:
             template_ds = carry_published_coords(template_ds, outputs.primary, self.append_dim)
-        publish_metadata(apply_records(template_ds, records), outputs)
+        publish_metadata(apply_records(template_ds, records), guard)
+
+    def check_worker_memory(self, jobs: Sequence[RegionJob[DataVarT, SourceFileCoordT]]) -> None:
+        """Fail at start, in one line, if the decode workers cannot fit in the container's
+        memory limit: each holds one variable's region of a job as float32 (the largest here)
+        and a couple of decoded fields (float64)."""
+        if not jobs:
+            return
+        job = jobs[0]
+        template = job.template_ds.isel({self.append_dim: job.processing_region()})
+        region_bytes = max(math.prod(template[v.name].shape) * 4 for v in job.data_vars)
+        field = math.prod(template[job.data_vars[0].name].shape[-2:]) * 8
+        workers = decode_processes() if self.region_job_class.decode_in_processes else 0
+        check_worker_memory(max(workers, 1), region_bytes + 2 * field)
+
+    def _published_end(self, published_length: int) -> datetime | None:
+        """The end (exclusive) of a published append dim of `published_length` positions."""
+        if published_length == 0:
+            return None
+        config = self.template_config
+        return config.append_dim_start + published_length * config.append_dim_frequency
 
     def finalize_template(
         self, template_ds: xr.Dataset, results: Sequence[RegionJobResult]
@@ -304,7 +352,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         jobs: Sequence[RegionJob[DataVarT, SourceFileCoordT]],
         jobs_total: int,
         template_ds: xr.Dataset,
-        outputs: OutputStores,
+        guard: PublishGuard,
         on_progress: ProgressCallback | None,
         publish_new_store: bool = False,
         final_template: Callable[[Sequence[RegionJobResult]], xr.Dataset] | None = None,
@@ -318,6 +366,8 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         the last job, for the results expected from its downloads; it is published as rendered
         if the results are those (no file failed to read), rendered again otherwise."""
         report = BackfillReport(jobs_total=jobs_total, jobs_run=0)
+        outputs = guard.outputs
+        published = published_extent(guard)  # as read at the start, before any publication
         with scratch_dir(self.dataset_id) as scratch, ThreadPoolExecutor(1) as prefetcher:
             # The first job downloads in `process`, its workers decoding each batch of variables
             # as it arrives (see `download_batches`) while the metadata is rendered; job i+1's
@@ -334,7 +384,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
             tmp_store = scratch / "tmp.zarr"
             staging = self.region_job_class.render_metadata(template_ds, tmp_store)
             if publish_new_store and not jobs:
-                staging.result().publish(outputs)
+                guard.publish(staging.result())
             final_store = scratch / "final.zarr"
             expected: list[RegionJobResult] = []
             rendered_ahead: list[Future[RenderedMetadata]] = []
@@ -354,9 +404,10 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                     # (their workers wait for it, see _process_variable). A new store's metadata
                     # is published while they decode, before any chunk is uploaded (`process`
                     # uploads a variable's shards once it is done).
-                    _staged(staging, outputs if publish_new_store else None)
+                    _staged(staging, guard if publish_new_store else None)
 
             for i, job in enumerate(jobs):
+                guard.lease.check()
                 result = job.process(
                     outputs,
                     tmp_store,
@@ -364,6 +415,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                     downloads=prefetch.pop().result() if prefetch else None,
                     after_submit=partial(after_submit, i),
                     move_shards=True,
+                    published=published,
                 )
                 shutil.rmtree(scratch / f"job-{i}", ignore_errors=True)
                 report.results.append(result)
@@ -384,9 +436,9 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                     on_progress(report.jobs_run, len(jobs), job.summary())
             if final_template is not None:
                 if rendered_ahead and file_statuses(expected) == file_statuses(report.results):
-                    rendered_ahead[0].result().publish(outputs)
+                    guard.publish(rendered_ahead[0].result())
                 else:
-                    publish_metadata(final_template(report.results), outputs)
+                    publish_metadata(final_template(report.results), guard)
         report.outcome.log_warnings(self.dataset_id)
         return report
 
@@ -424,8 +476,8 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         """Hook: add dataset-specific commands to the typer app."""
 
 
-def _staged(staging: Future[RenderedMetadata], publish_to: OutputStores | None) -> None:
-    """Wait for the staging store's render (raising its error); publish it to `publish_to`."""
+def _staged(staging: Future[RenderedMetadata], guard: PublishGuard | None) -> None:
+    """Wait for the staging store's render (raising its error); publish it through `guard`."""
     rendered = staging.result()
-    if publish_to is not None:
-        rendered.publish(publish_to)
+    if guard is not None:
+        guard.publish(rendered)

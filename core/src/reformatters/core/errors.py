@@ -15,3 +15,11 @@ class InvalidArgumentError(UserError):
 
 class OutputLocationError(UserError):
     pass
+
+
+class InsufficientMemoryError(UserError):
+    """The decode workers need more memory than the container's limit."""
+
+
+class LocalStorageError(UserError):
+    """A local folder the run writes to (scratch, output) is full, read-only or not permitted."""

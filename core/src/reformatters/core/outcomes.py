@@ -9,9 +9,13 @@ variable with the line that was expected.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 from reformatters.core.logging import get_logger
 from reformatters.core.region_job import (
@@ -24,6 +28,7 @@ from reformatters.core.region_job import (
 log = get_logger(__name__)
 
 FAILED = frozenset({SourceFileStatus.DOWNLOAD_FAILED, SourceFileStatus.READ_FAILED})
+REPORT_DIR_ENV = "REFORMATTERS_REPORT_DIR"
 _SHOWN = 3
 
 
@@ -66,10 +71,44 @@ class OutcomeSummary:
             invalid_values=dict(sorted(invalid.items())),
         )
 
-    @property
-    def ok(self) -> bool:
-        """No file failed and every file that is there had every variable's message."""
-        return not self.failed and not self.absent
+    def ok(self, *, missing_expected: bool = False) -> bool:
+        """No file failed, every file that is there had every variable's message, and no file
+        is missing (unless ``missing_expected``: an update's newest positions, still being
+        published)."""
+        return not self.failed and not self.absent and (missing_expected or not self.missing)
+
+    def problem_summary(self, *, missing_expected: bool = False) -> str:
+        """What keeps the run from exiting 0, e.g. ``2 source files failed, 1 missing``."""
+        files = [(len(self.failed), "failed")]
+        if not missing_expected:
+            files.append((len(self.missing), "missing"))
+        parts = [f"{count} {what}" for count, what in files if count]
+        if parts:
+            parts[0] = f"{parts[0].split(' ')[0]} source file(s) {parts[0].split(' ', 1)[1]}"
+        if self.absent:
+            parts.append(f"{len(self.absent)} variable(s) absent from inventories")
+        return ", ".join(parts)
+
+    def write_list(self, dataset_id: str) -> Path:
+        """Every failed, missing and absent file, one line each (tab-separated: what, URL,
+        detail), into ``$REFORMATTERS_REPORT_DIR`` (default: the system's temporary folder)."""
+        folder = Path(
+            os.environ.get(REPORT_DIR_ENV) or Path(tempfile.gettempdir()) / "reformatters"
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{dataset_id}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.txt"
+        lines = [f"failed\t{r.coord.get_url()}\t{r.error}" for r in self.failed]
+        lines += [f"missing\t{r.coord.get_url()}\t" for r in self.missing]
+        lines += [
+            f"absent\t{r.coord.get_url()}\t{name}: no line {r.error}"
+            for name, results in self.absent.items()
+            for r in results
+        ]
+        lines += [
+            f"invalid\t\t{count} value(s) of {name}" for name, count in self.invalid_values.items()
+        ]
+        path.write_text("".join(f"{line}\n" for line in lines))
+        return path
 
     def log_warnings(self, dataset_id: str) -> None:
         """One warning per absent variable (with the line expected) and per variable with

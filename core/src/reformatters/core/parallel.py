@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from reformatters.core.errors import InsufficientMemoryError
+
 DECODE_PROCESSES_ENV = "REFORMATTERS_DECODE_PROCESSES"
 
 type Indexer = tuple[int | slice, ...]
@@ -41,12 +43,120 @@ _LIBRARIES = [
 _PRELOAD = ["__main__", *_LIBRARIES, "reformatters.core._fork_server_exit"]
 
 
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+# cgroup v1 reports "no memory limit" as the largest page-aligned counter (about 8 EiB).
+_NO_MEMORY_LIMIT = 1 << 60
+
+
 def decode_processes() -> int:
-    """Worker processes for decoding: $REFORMATTERS_DECODE_PROCESSES or the CPUs we may use."""
+    """Worker processes for decoding: $REFORMATTERS_DECODE_PROCESSES or the CPUs we may use
+    (see usable_cpus)."""
     configured = os.environ.get(DECODE_PROCESSES_ENV)
     if configured:
         return max(0, int(configured))
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return _default_decode_processes()
+
+
+@cache
+def _default_decode_processes() -> int:
+    return usable_cpus(CGROUP_ROOT)
+
+
+def usable_cpus(cgroup_root: Path = CGROUP_ROOT) -> int:
+    """The CPUs this process may run on (its affinity), at most the cgroup's CPU quota."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = cgroup_cpu_quota(cgroup_root)
+    return cpus if quota is None else min(cpus, quota)
+
+
+def _read_cgroup_file(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:  # no such controller or cgroup version here (or not Linux): no limit
+        return None
+
+
+def _whole_cpus(quota: str, period: str) -> int | None:
+    try:
+        quota_us, period_us = int(quota), int(period)
+    except ValueError:  # "max" (v2)
+        return None
+    if quota_us <= 0 or period_us <= 0:  # -1 (v1)
+        return None
+    return max(1, -(-quota_us // period_us))
+
+
+def cgroup_cpu_quota(cgroup_root: Path = CGROUP_ROOT) -> int | None:
+    """The cgroup's CPU quota in whole CPUs (rounded up, at least 1), None without a quota.
+
+    cgroup v2's cpu.max holds "<quota> <period>" ("max 100000": none, "200000 100000": 2 CPUs);
+    without it, cgroup v1's cpu/cpu.cfs_quota_us (-1: none) and cpu/cpu.cfs_period_us.
+    """
+    cpu_max = _read_cgroup_file(cgroup_root / "cpu.max")
+    if cpu_max is not None:
+        fields = cpu_max.split()
+        return _whole_cpus(fields[0], fields[1]) if len(fields) == 2 else None
+    quota = _read_cgroup_file(cgroup_root / "cpu" / "cpu.cfs_quota_us")
+    period = _read_cgroup_file(cgroup_root / "cpu" / "cpu.cfs_period_us")
+    if quota is None or period is None:
+        return None
+    return _whole_cpus(quota, period)
+
+
+def cgroup_memory_limit(cgroup_root: Path = CGROUP_ROOT) -> int | None:
+    """The cgroup's memory limit in bytes, None without one.
+
+    cgroup v2's memory.max ("max": none); without it, cgroup v1's memory/memory.limit_in_bytes
+    (a value near 2**63: none).
+    """
+    text = _read_cgroup_file(cgroup_root / "memory.max")
+    if text is None:
+        text = _read_cgroup_file(cgroup_root / "memory" / "memory.limit_in_bytes")
+    if text is None:
+        return None
+    try:
+        limit = int(text)
+    except ValueError:  # "max" (v2)
+        return None
+    return limit if 0 < limit < _NO_MEMORY_LIMIT else None
+
+
+def _size(n_bytes: int) -> str:
+    if n_bytes >= 1 << 30:
+        return f"{n_bytes / (1 << 30):.1f} GiB"
+    return f"{n_bytes / (1 << 20):.1f} MiB"
+
+
+def check_worker_memory(
+    workers: int, bytes_per_worker: int, *, cgroup_root: Path = CGROUP_ROOT
+) -> None:
+    """Raise InsufficientMemoryError if `workers` decode workers, each needing `bytes_per_worker`,
+    do not fit in the cgroup's memory limit (no limit, or no workers: nothing to check).
+
+    A worker holds one variable's region as float32 at a time (reusable_float32_array) plus
+    the decode buffers of the messages it is decoding, so a caller estimates
+    bytes_per_worker = math.prod(one variable's region shape) * 4 + decode buffers (a few
+    fields as decoded, e.g. math.prod(one field's shape) * 8 each when decoded as float64).
+    """
+    limit = cgroup_memory_limit(cgroup_root)
+    need = workers * bytes_per_worker
+    if limit is None or workers < 1 or need <= limit:
+        return
+    fitting = limit // bytes_per_worker
+    if fitting >= 1:
+        advice = (
+            f"set {DECODE_PROCESSES_ENV}={fitting} or lower, "
+            f"or raise the memory limit to at least {_size(need)}"
+        )
+    else:
+        advice = (
+            f"not even one worker fits: raise the memory limit to at least {_size(need)}, "
+            f"or to {_size(bytes_per_worker)} with {DECODE_PROCESSES_ENV}=1"
+        )
+    raise InsufficientMemoryError(
+        f"{workers} decode workers at {_size(bytes_per_worker)} each need {_size(need)}, "
+        f"more than the container's memory limit of {_size(limit)}: {advice}"
+    )
 
 
 _M_TRIM_THRESHOLD = -1

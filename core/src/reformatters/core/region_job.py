@@ -33,6 +33,11 @@ from reformatters.core.parallel import (
     reusable_float32_array,
     tune_malloc,
 )
+from reformatters.core.published import (
+    PublishedExtent,
+    fill_from_published,
+    seed_published_shards,
+)
 from reformatters.core.rounding import round_float32_mantissa
 from reformatters.core.sources.errors import (
     MessageAbsentError,
@@ -88,6 +93,8 @@ class RegionJobResult:
     bytes_written: int = 0
     # Values each variable's transforms set to NaN as invalid (e.g. negative precipitation).
     invalid_values: Counter[str] = field(default_factory=Counter)
+    # Published values each variable kept where this run had none (see core.published).
+    kept_values: Counter[str] = field(default_factory=Counter)
 
     def count(self, *statuses: SourceFileStatus) -> int:
         return sum(r.status in statuses for results in self.files.values() for r in results)
@@ -227,16 +234,17 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         downloads: Downloads[SourceFileCoordT] | None = None,
         after_submit: Callable[[RegionJobResult], None] | None = None,
         move_shards: bool = False,
+        published: PublishedExtent | None = None,
     ) -> RegionJobResult:
         """Download (unless `downloads` holds this job's `download`), read, transform and write
-        this region's shards to every output store.
+        this region's shards to every output store. Where the region rewrites `published`
+        positions, their values are kept wherever this run has none (core.published).
 
         `tmp_store` is a local zarr store holding the expanded template's metadata; the shards are
         written there and then copied to the replicas and the primary (with `move_shards`, when
         the caller has no further use for them in `tmp_store`, moved into a local primary on the
         same filesystem: see `StoreLocation.upload_files`). Without `outputs` they stay in
-        `tmp_store` for the caller (e.g. `update` merges published values into them first). No
-        metadata is written.
+        `tmp_store` for the caller. No metadata is written.
 
         Each variable's whole pipeline (decode its messages, transform, encode its shards into
         `tmp_store`) runs in one worker process, variables in parallel: the same split as the
@@ -255,7 +263,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         paths: list[Path] = []
         for data_vars, downloaded in batches:
             assert not {v.name for v in data_vars} & futures.keys(), "a variable in two batches"
-            for data_var, task in self._variable_tasks(data_vars, downloaded):
+            for data_var, task in self._variable_tasks(data_vars, downloaded, published):
                 futures[data_var.name] = executor.submit(_process_variable, self, task, tmp_store)
             expected.files.update(_expected_files(data_vars, downloaded))
             paths += [path for path in downloaded.values() if isinstance(path, Path)]
@@ -265,12 +273,15 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         result = RegionJobResult(region=self.region)
         write_order = outputs.write_order if outputs is not None else ()
         for name, future in futures.items():
-            result.files[name], written, invalid = future.result()
-            if invalid:
-                result.invalid_values[name] += invalid
+            outcome = future.result()
+            result.files[name] = outcome.results
+            if outcome.invalid:
+                result.invalid_values[name] += outcome.invalid
+            if outcome.kept:
+                result.kept_values[name] += outcome.kept
             for location in write_order:
                 move = move_shards and location is write_order[-1]
-                result.bytes_written += location.upload_files(tmp_store, written, move=move)
+                result.bytes_written += location.upload_files(tmp_store, outcome.written, move=move)
             if on_progress is not None:
                 on_progress()
         for path in paths:
@@ -278,7 +289,10 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         return result
 
     def _variable_tasks(
-        self, data_vars: Sequence[DataVarT], downloaded: Downloads[SourceFileCoordT]
+        self,
+        data_vars: Sequence[DataVarT],
+        downloaded: Downloads[SourceFileCoordT],
+        published: PublishedExtent | None = None,
     ) -> list[tuple[DataVarT, _VariableTask[DataVarT, SourceFileCoordT]]]:
         """What the workers need for each of `data_vars`, costliest first."""
         coords = list(downloaded)
@@ -309,6 +323,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
                 coords={str(k): (v.dims, v.values) for k, v in template.coords.items()},
                 shape=template.shape,
                 files=files,
+                published=published if published and published.covers(self.region) else None,
             )
             tasks.append((data_var, task))
         return tasks
@@ -384,7 +399,9 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
                 # leads are out); the job's "downloaded" line counts them.
                 log.debug("source file missing", url=coord.get_url(), detail=str(e))
                 return SourceFileResult(coord, SourceFileStatus.MISSING, str(e))
-            except (SourceError, OSError, ValueError, RuntimeError) as e:
+            # Not OSError: the source's errors arrive as SourceError; an OSError is this
+            # machine's (no space or permission in scratch) and stops the run.
+            except (SourceError, ValueError, RuntimeError) as e:
                 log.warning("source file failed", url=coord.get_url(), error=str(e))
                 return SourceFileResult(coord, SourceFileStatus.DOWNLOAD_FAILED, str(e))
 
@@ -422,7 +439,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
                 log.debug("message absent", url=coord.get_url(), var=task.data_var.name)
                 results.append(SourceFileResult(coord, SourceFileStatus.ABSENT, e.expected))
                 continue
-            except (SourceError, OSError, ValueError, RuntimeError) as e:
+            except (SourceError, ValueError, RuntimeError) as e:
                 error = f"{type(e).__name__}: {e}"
                 log.warning("read failed", url=coord.get_url(), var=task.data_var.name, error=error)
                 results.append(SourceFileResult(coord, SourceFileStatus.READ_FAILED, error))
@@ -440,18 +457,26 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             {self.append_dim: slice(start, start + self.region.stop - self.region.start)}
         )
 
-    def _write_shards(self, data: xr.DataArray, data_var: DataVarT, tmp_store: Path) -> list[str]:
+    def _write_shards(
+        self,
+        data: xr.DataArray,
+        data_var: DataVarT,
+        tmp_store: Path,
+        published: PublishedExtent | None = None,
+    ) -> tuple[list[str], int]:
         """Encode `data` (the region of one variable) into its shards in `tmp_store`; returns the
-        shard files written, relative to `tmp_store`."""
+        shard files written, relative to `tmp_store`, and how many published values were kept
+        where `data` is NaN (see reformatters.core.published)."""
         var_dir = tmp_store / data_var.name / "c"
         if var_dir.exists():
             shutil.rmtree(var_dir)
         if 0 in data.shape:
-            return []
+            return [], 0  # nothing to write: the published shards stay as they are
         array = zarr.open_array(zarr.storage.LocalStore(tmp_store), path=data_var.name, mode="r+")
         assert len(data.dims) == array.ndim
         # `data` starts at the region along the append dim and at 0 along every other dim; it
-        # may stop early (see _populated_extent): the rest of the shard is fill.
+        # may stop early (see _populated_extent): the rest of the shard is fill, or published
+        # values where the shard was published.
         selection = tuple(
             slice(self.region.start, self.region.start + size)
             if dim == self.append_dim
@@ -460,13 +485,19 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         )
         assert all(s.start % c == 0 for s, c in zip(selection, array.chunks, strict=True))
         values = np.ascontiguousarray(data.values)
-        if _every_chunk_holds_data(values, array.chunks, array.fill_value):
+        kept = 0
+        axis = data.dims.index(self.append_dim)
+        if published is not None and seed_published_shards(
+            array, data_var.name, tmp_store, published, axis, self.region
+        ):
+            kept = fill_from_published(array, values, selection, axis, published.length)
+        elif _every_chunk_holds_data(values, array.chunks, array.fill_value):
             # zarr skips chunks that equal the fill value by comparing each whole chunk with it
             # (0.7 ms per 42 x 121 x 121 chunk for a NaN fill: 8 % of a worker's time). Same
             # bytes: the test above found no such chunk, stopping at a chunk's first value.
             array = array.with_config({"write_empty_chunks": True})
         array[selection] = values
-        return _relative_files(tmp_store, var_dir)
+        return _relative_files(tmp_store, var_dir), kept
 
 
 @dataclass(frozen=True)
@@ -479,11 +510,19 @@ class _VariableTask[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord]:
     shape: tuple[int, ...]
     # (file, its local path or why it has none, the position it fills)
     files: Sequence[tuple[SourceFileCoordT, Path | SourceFileResult, Indexer]]
+    # Where the region rewrites published positions: their values are kept where new are NaN.
+    published: PublishedExtent | None = None
 
 
-type _VariableOutcome = tuple[list[SourceFileResult], list[str], int]
-"""A variable's file outcomes, the shard files written and the values its transforms set to
-NaN as invalid."""
+@dataclass(frozen=True)
+class _VariableOutcome:
+    results: list[SourceFileResult]
+    # Shard files written into the staging store.
+    written: list[str]
+    # Values the transforms set to NaN as invalid.
+    invalid: int
+    # Published values kept where the new values are NaN.
+    kept: int
 
 
 def _process_variable[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
@@ -499,9 +538,11 @@ def _process_variable[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord]
     if invalid:
         log.warning("values set to NaN as invalid", var=task.data_var.name, count=invalid)
     _wait_until_rendered(tmp_store)
-    written = job._write_shards(job._trim_to_region(data), task.data_var, tmp_store)
+    written, kept = job._write_shards(
+        job._trim_to_region(data), task.data_var, tmp_store, task.published
+    )
     del data, values
-    return results, written, invalid
+    return _VariableOutcome(results, written, invalid, kept)
 
 
 def _expected_files(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import xarray as xr
@@ -19,7 +19,9 @@ from kubernetes import client
 
 from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters
 from reformatters.core.errors import InvalidArgumentError
-from reformatters.core.metadata import publish_metadata
+from reformatters.core.lease import StoreLease
+from reformatters.core.lease import break_lease as break_existing_lease
+from reformatters.core.metadata import PublishGuard, publish_metadata
 from reformatters.core.operations.manifests import (
     BackfillJobRequest,
     backfill_job,
@@ -27,6 +29,9 @@ from reformatters.core.operations.manifests import (
     resource_name,
 )
 from reformatters.core.storage import DEFAULT_OUTPUT_BASE, OUTPUT_URL_ENV, REPLICA_URLS_ENV
+
+# How long the lease taken for a Kubernetes backfill lasts before its first pod renews it.
+FIRST_POD_GRACE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -118,11 +123,17 @@ def plan_kubernetes_backfill(
     )
 
 
-def prepare_store(dataset: DynamicalDataset[Any, Any], plan: KubernetesBackfillPlan) -> None:
-    """Write the expanded metadata to the final store before any pod starts.
+def prepare_store(
+    dataset: DynamicalDataset[Any, Any], plan: KubernetesBackfillPlan, *, break_lease: bool = False
+) -> None:
+    """Take the store's lease for the run and write the expanded metadata to the final store
+    before any pod starts.
 
-    A new store is not read by anyone yet, so its full extent is published up front. A published
-    store is never extended ahead of its data: the workers may only rewrite published regions.
+    The lease carries the Job's name as its run id: the pods share it and renew it while they
+    run, and the pod that completes the run releases it. It lasts an hour before the first pod
+    renews it (pods may wait that long for a node). A new store is not read by anyone yet, so
+    its full extent is published up front. A published store is never extended ahead of its
+    data: the workers may only rewrite published regions.
     """
     if "://" not in plan.output_base or plan.output_base.startswith("file://"):
         raise InvalidArgumentError(
@@ -133,12 +144,16 @@ def prepare_store(dataset: DynamicalDataset[Any, Any], plan: KubernetesBackfillP
     for location in outputs.write_order:
         location.check_writable()
     published_end = dataset.published_append_dim_end(outputs)
-    if published_end is None:
-        publish_metadata(plan.template_ds, outputs)
-    elif plan.append_dim_end > published_end:
+    if published_end is not None and plan.append_dim_end > published_end:
         raise InvalidArgumentError(
             f"{outputs.primary.url} is published up to {published_end.isoformat()}; a Kubernetes "
             f"backfill cannot extend a published store (readers would see unwritten data). Use "
             f"`update` or `backfill-local` to extend it, or an end at or before "
             f"{published_end.isoformat()} to rewrite published regions."
         )
+    if break_lease:
+        break_existing_lease(outputs.primary)
+    lease = StoreLease(outputs.primary, plan.job_name, "backfill-kubernetes", shared=True)
+    lease.acquire(ttl=FIRST_POD_GRACE)
+    if published_end is None:
+        publish_metadata(plan.template_ds, PublishGuard.read(outputs, dataset.append_dim, lease))

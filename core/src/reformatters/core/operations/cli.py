@@ -10,7 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from reformatters.core.cli import EndArg, EndOpt, OutputOpt, StartOpt, VarsOpt, parse_timestamp
+from reformatters.core.cli import (
+    BreakLeaseOpt,
+    EndArg,
+    EndOpt,
+    OutputOpt,
+    StartOpt,
+    VarsOpt,
+    parse_timestamp,
+)
 
 if TYPE_CHECKING:
     from reformatters.core.dynamical_dataset import DynamicalDataset
@@ -55,6 +63,7 @@ def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any
         image: ImageOpt = None,
         namespace: NamespaceOpt = None,
         dry_run: DryRunOpt = False,
+        break_lease: BreakLeaseOpt = False,
     ) -> None:
         """Publish the store's metadata, then run the backfill as a Kubernetes Indexed Job."""
         from reformatters.core.dynamical_dataset import JobFilters
@@ -84,19 +93,28 @@ def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any
             sys.stdout.write(to_yaml([to_manifest(plan.job)]))
             stderr.print(f"dry run: {summary}", highlight=False)
             return
-        backfill.prepare_store(dataset, plan)
+        backfill.prepare_store(dataset, plan, break_lease=break_lease)
         ns = namespace or kube_api.default_namespace()
         name = kube_api.create_job(kube_api.batch_api(), ns, plan.job)
         stderr.print(f"created job {ns}/{name}: {summary}", highlight=False)
 
     @app.command("update")
-    def update(now: NowOpt = None, output_url: OutputOpt = None) -> None:
+    def update(
+        now: NowOpt = None, output_url: OutputOpt = None, break_lease: BreakLeaseOpt = False
+    ) -> None:
         """Extend the published dataset up to this run's scheduled time (chunks, then metadata)."""
         from reformatters.core.operations.update import run_update
 
-        report = run_update(dataset, _now(now), output_url)
+        report = run_update(dataset, _now(now), output_url, break_lease=break_lease)
         print_update_report(report)
         if not report.ok:
+            listing = report.outcome.write_list(dataset.dataset_id)
+            stderr.print(
+                f"[red]error:[/red] {report.outcome.problem_summary(missing_expected=True)}; "
+                f"published values were kept; the list: {listing}",
+                highlight=False,
+                soft_wrap=True,
+            )
             # SystemExit, not typer.Exit: `reformat` runs click with standalone_mode=False.
             raise SystemExit(1)
 
@@ -149,17 +167,6 @@ def print_update_report(report: UpdateReport) -> None:
         )
     for line in report.outcome.lines()[1:]:
         stderr.print(line, highlight=False, soft_wrap=True)
-    if report.failures:
-        stderr.print(
-            f"[red]error:[/red] {len(report.failures)} source file(s) failed to download or read",
-            highlight=False,
-        )
-    if report.outcome.absent:
-        stderr.print(
-            f"[red]error:[/red] {len(report.outcome.absent)} variable(s) absent from source "
-            "inventories",
-            highlight=False,
-        )
 
 
 def print_validation_report(report: ValidationReport) -> None:

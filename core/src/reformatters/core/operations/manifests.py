@@ -2,15 +2,18 @@
 
 Every object carries the ``managed-by`` label, every pod runs as non-root with a memory-backed
 /dev/shm and an ephemeral /scratch volume, and credentials only arrive through Secret references.
+Every container sets REFORMATTERS_DECODE_PROCESSES from its CPU request.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 import yaml
@@ -24,6 +27,7 @@ from reformatters.core.operations.config import (
     PodSettings,
     ScheduledCommand,
 )
+from reformatters.core.parallel import DECODE_PROCESSES_ENV
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "reformatters"
@@ -33,6 +37,14 @@ SCRATCH_PATH = "/scratch"
 CONTAINER_NAME = "reformat"
 _MAX_CRONJOB_NAME = 52
 _MAX_NAME = 63
+_CPU_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_BINARY_SUFFIXES = ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
+_CPU_SUFFIXES = {
+    "": Decimal(1),
+    "m": Decimal("0.001"),
+    **{suffix: Decimal(1000) ** power for power, suffix in enumerate("kMGTPE", 1)},
+    **{suffix: Decimal(1024) ** power for power, suffix in enumerate(_BINARY_SUFFIXES, 1)},
+}
 
 type Component = Literal["backfill", "update", "validate"]
 type Manifest = dict[str, Any]
@@ -75,6 +87,14 @@ def _resources(resources: ContainerResources) -> client.V1ResourceRequirements:
     )
 
 
+def whole_cpus(quantity: str) -> int:
+    """The CPUs of a Kubernetes CPU quantity ("2", "500m", "1.5"), rounded up, at least 1."""
+    match = _CPU_QUANTITY.match(quantity)
+    if match is None:
+        raise ValueError(f"{quantity!r} is not a Kubernetes CPU quantity (e.g. '2', '500m')")
+    return max(1, math.ceil(Decimal(match[1]) * _CPU_SUFFIXES[match[2] or ""]))
+
+
 def _container(
     image: str,
     args: Sequence[str],
@@ -82,10 +102,13 @@ def _container(
     pod: PodSettings,
     env: Mapping[str, str],
 ) -> client.V1Container:
+    # Decode workers from the CPU request, not the node's cores (the dataset's pod env may
+    # set its own).
     plain_env = {
         "REFORMATTERS_SCRATCH": SCRATCH_PATH,
         "TMPDIR": SCRATCH_PATH,
         "HOME": SCRATCH_PATH,
+        DECODE_PROCESSES_ENV: str(whole_cpus(resources.cpu)),
         **pod.env,
         **env,
     }

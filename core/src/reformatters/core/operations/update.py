@@ -1,9 +1,10 @@
 """``update``: extend a published dataset up to the run's scheduled time, safely.
 
-One process, no coordination. It re-processes the newest published position and everything
-after it, writes every shard first and the metadata last, and publishes only the contiguous run of
-positions that received data. Published values are never replaced by NaN: where this run's
-source file was unavailable, the values already in the store are kept.
+One process, holding the store's lease. It re-processes the newest published position and
+everything after it, writes every shard first and the metadata last, and publishes only the
+contiguous run of positions that received data. Published values are never replaced by NaN
+(core.published): where this run has no value (a file not there yet, a failed read, a
+deaccumulation whose previous step is missing), the values already in the store are kept.
 """
 
 from __future__ import annotations
@@ -11,28 +12,24 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import xarray as xr
-import zarr
-import zarr.storage
 
 from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters, scratch_dir
 from reformatters.core.logging import get_logger
-from reformatters.core.metadata import carry_published_coords, publish_metadata
+from reformatters.core.metadata import PublishGuard, carry_published_coords, publish_metadata
 from reformatters.core.operations.schedule import append_dim_end_at, most_recent_tick
 from reformatters.core.operations.validation import StoreNotFoundError
 from reformatters.core.outcomes import OutcomeSummary
 from reformatters.core.region_job import (
-    RegionJob,
     RegionJobResult,
     SourceFileResult,
     SourceFileStatus,
 )
-from reformatters.core.storage import OutputStores, StoreLocation
+from reformatters.core.sources.mirror import check_source_mirror
+from reformatters.core.writing import published_extent, writing
 
 log = get_logger(__name__)
 
@@ -75,31 +72,46 @@ class UpdateReport:
     def ok(self) -> bool:
         """No file failed and none lacked a variable's message (files not published yet, at the
         newest end, are expected)."""
-        return self.outcome.ok
+        return self.outcome.ok(missing_expected=True)
 
 
 def run_update(
-    dataset: DynamicalDataset[Any, Any], now: datetime, output_url: str | None = None
+    dataset: DynamicalDataset[Any, Any],
+    now: datetime,
+    output_url: str | None = None,
+    *,
+    break_lease: bool = False,
 ) -> UpdateReport:
     config = dataset.operations_config()
-    template_config = dataset.template_config
-    append_dim, frequency = dataset.append_dim, template_config.append_dim_frequency
     scheduled = most_recent_tick(config.update.cron, now)
+    check_source_mirror()
     outputs = dataset.output_stores(output_url)
-    published_end = dataset.published_append_dim_end(outputs)
-    if published_end is None:
+    if not outputs.primary.exists():
         raise StoreNotFoundError(
             f"no published dataset at {outputs.primary.url}; run a backfill before `update`"
         )
     for location in outputs.write_order:
         location.check_writable()
     dataset.region_job_class.start_workers()
+    with writing(outputs, dataset.append_dim, "update", break_existing=break_lease) as guard:
+        return _update(dataset, guard, scheduled)
+
+
+def _update(
+    dataset: DynamicalDataset[Any, Any], guard: PublishGuard, scheduled: datetime
+) -> UpdateReport:
+    config = dataset.operations_config()
+    template_config = dataset.template_config
+    append_dim, frequency = dataset.append_dim, template_config.append_dim_frequency
+    outputs = guard.outputs
+    published_len = guard.published_length
+    published_end = template_config.append_dim_start + published_len * frequency
     target_end = append_dim_end_at(
         template_config.append_dim_start, frequency, scheduled - config.update.typical_latency
     )
     template_ds = template_config.get_template(max(target_end, published_end))
-    published_len = len(template_config.append_dim_coordinates(published_end))
     jobs = dataset.get_jobs(template_ds, JobFilters(filter_start=published_end - frequency))
+    dataset.check_worker_memory(jobs)
     report = UpdateReport(
         dataset_id=dataset.dataset_id,
         append_dim=append_dim,
@@ -109,18 +121,15 @@ def run_update(
         published_end_after=published_end,
         frequency=frequency,
     )
+    published = published_extent(guard)
     results: list[RegionJobResult] = []
     with scratch_dir(dataset.dataset_id) as scratch:
         tmp_store = scratch / "tmp.zarr"
         dataset.region_job_class.render_metadata(template_ds, tmp_store).result()
         for job in jobs:
-            # The shards stay in tmp_store: published values are merged into them, then they
-            # are uploaded.
-            result = job.process(None, tmp_store, scratch)
-            report.kept_published_values += keep_published_values(
-                job, result, tmp_store, outputs.primary, published_len
-            )
-            upload_region(job, tmp_store, outputs)
+            guard.lease.check()
+            result = job.process(outputs, tmp_store, scratch, published=published)
+            report.kept_published_values += sum(result.kept_values.values())
             results.append(result)
             report.jobs_run += 1
             log.info("update job done", dataset=dataset.dataset_id, job=job.summary())
@@ -129,12 +138,12 @@ def run_update(
             report.file_counts.update(r.status for r in file_results)
     report.outcome = OutcomeSummary.of(results)
     report.outcome.log_warnings(dataset.dataset_id)
-    new_len = published_extent(template_ds, append_dim, published_len, results)
+    new_len = published_extent_after(template_ds, append_dim, published_len, results)
     final_ds = carry_published_coords(
         template_ds.isel({append_dim: slice(0, new_len)}), outputs.primary, append_dim
     )
     final_ds = dataset.finalize_template(final_ds, results)
-    publish_metadata(final_ds, outputs)
+    publish_metadata(final_ds, guard)
     report.published_end_after = (
         pd.Timestamp(template_ds[append_dim].values[new_len - 1]) + frequency
     ).to_pydatetime()
@@ -151,7 +160,7 @@ def _succeeded_positions(append_dim: str, results: list[RegionJobResult]) -> set
     }
 
 
-def published_extent(
+def published_extent_after(
     template_ds: xr.Dataset, append_dim: str, published_len: int, results: list[RegionJobResult]
 ) -> int:
     """The new append-dim length: the published one plus every following position that received
@@ -162,64 +171,3 @@ def published_extent(
     while length < len(values) and values[length] in succeeded:
         length += 1
     return length
-
-
-def _selection(dims: tuple[str, ...], append_dim: str, region: slice) -> tuple[slice, ...]:
-    return tuple(region if dim == append_dim else slice(None) for dim in dims)
-
-
-def keep_published_values(
-    job: RegionJob[Any, Any],
-    result: RegionJobResult,
-    tmp_store: Path,
-    primary: StoreLocation,
-    published_len: int,
-) -> int:
-    """Where a published position's source file did not succeed this run, put the published
-    values back into the shard about to be uploaded. Returns how many values were kept."""
-    region, append_dim = job.region, job.append_dim
-    if region.start >= published_len:
-        return 0
-    published_region = slice(region.start, min(region.stop, published_len))
-    region_values = pd.DatetimeIndex(job.template_ds[append_dim].values[region])
-    kept = 0
-    for var in job.data_vars:
-        template_var = job.template_ds[var.name].isel({append_dim: region})
-        dims = tuple(str(d) for d in template_var.dims)
-        succeeded = xr.DataArray(
-            np.zeros(template_var.shape, dtype=bool), coords=template_var.coords, dims=dims
-        )
-        for r in result.files.get(var.name, []):
-            loc = dict(r.coord.out_loc())
-            if r.status == SourceFileStatus.SUCCEEDED and pd.Timestamp(loc[append_dim]) in (
-                region_values
-            ):
-                succeeded.loc[loc] = True
-        axis = dims.index(append_dim)
-        n_published = published_region.stop - region.start
-        keep = ~np.take(succeeded.values, np.arange(n_published), axis=axis)
-        if not keep.any():
-            continue
-        existing = zarr.open_array(primary.zarr_store(read_only=True), path=var.name, mode="r")[
-            _selection(dims, append_dim, published_region)
-        ]
-        tmp_array = zarr.open_array(zarr.storage.LocalStore(tmp_store), path=var.name, mode="r+")
-        merged = np.asarray(tmp_array[_selection(dims, append_dim, region)])
-        published_part = merged[_selection(dims, append_dim, slice(0, n_published))]
-        np.copyto(published_part, existing, where=keep)
-        tmp_array[_selection(dims, append_dim, region)] = merged
-        kept += int(np.count_nonzero(keep & ~np.isnan(existing)))
-    return kept
-
-
-def upload_region(job: RegionJob[Any, Any], tmp_store: Path, outputs: OutputStores) -> None:
-    """Copy the job's shards (replicas first, primary last)."""
-    files = sorted(
-        str(p.relative_to(tmp_store))
-        for var in job.data_vars
-        if (tmp_store / var.name / "c").exists()
-        for p in (tmp_store / var.name / "c").rglob("*")
-        if p.is_file()
-    )
-    for location in outputs.write_order:
-        location.upload_files(tmp_store, files)

@@ -138,8 +138,10 @@ def store_for_url(url: str, *, retry: RetryPolicy | None = None) -> tuple[Object
             base = f"{parts.scheme}://{parts.netloc}"
             return _http_store(base, policy), unquote(parts.path.lstrip("/"))
         case "file" | "":
+            # Rooted at "/": a store rooted at the file's folder fails to open when that folder
+            # does not exist (a run a mirror does not have), where the file should be missing.
             path = Path(unquote(parts.path) if parts.scheme == "file" else url).resolve()
-            return LocalStore(path.parent), path.name
+            return _filesystem_store(), str(path).lstrip("/")
         case _:
             raise ValueError(
                 f"{url}: unsupported URL scheme {parts.scheme!r} (use s3, http(s), file)"
@@ -168,6 +170,11 @@ def _s3_store(
         config["endpoint"] = endpoint
         config["virtual_hosted_style_request"] = False
     return S3Store(bucket, config=config, client_options=client, retry_config=policy.retry_config())
+
+
+@functools.cache
+def _filesystem_store() -> LocalStore:
+    return LocalStore("/")
 
 
 @functools.lru_cache(maxsize=64)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["SOURCE_MIRROR_ENV", "resolve_source_url"]
+from reformatters.core.errors import InvalidArgumentError
+
+__all__ = ["SOURCE_MIRROR_ENV", "check_source_mirror", "resolve_source_url"]
 
 SOURCE_MIRROR_ENV = "REFORMATTERS_SOURCE_MIRROR"
 
@@ -29,3 +31,18 @@ def resolve_source_url(url: str, *, mirror: str | None = None) -> str:
     if "://" in base:
         return f"{base.rstrip('/')}/{bucket_and_key}"
     return str(Path(base).expanduser().resolve() / bucket_and_key)
+
+
+def check_source_mirror(*, mirror: str | None = None) -> None:
+    """Raise InvalidArgumentError if the configured mirror is a local folder that does not exist
+    (a typo, an unmounted disk): every file would otherwise look missing from the provider."""
+    base = (mirror if mirror is not None else os.environ.get(SOURCE_MIRROR_ENV, "")).strip()
+    if not base or "://" in base:
+        return
+    folder = Path(base).expanduser()
+    if not folder.is_dir():
+        raise InvalidArgumentError(
+            f"{SOURCE_MIRROR_ENV}={base}: no such folder; create the mirror there (e.g. "
+            "`reformat mirror synthesize <dataset-id> START END FOLDER`) or unset it to read the "
+            "provider's bucket"
+        )

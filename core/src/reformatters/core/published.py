@@ -1,0 +1,114 @@
+"""Published values are never replaced by NaN.
+
+A region job that rewrites positions readers already see (a backfill over a published store, an
+update re-processing the newest position) starts each variable's shards from the published ones
+and fills every NaN of its new values from them: a missing or failed file, an absent message or
+a deaccumulation whose previous step is missing never turns a published value into NaN, while
+new values (a source that now has better data) still replace old ones. Chunks the shard holds
+beyond the published extent (left by a run that never published them) are dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import obstore
+import zarr
+from numpy.typing import NDArray
+from obstore.exceptions import NotFoundError
+
+from reformatters.core.storage import StoreLocation
+
+
+@dataclass(frozen=True)
+class PublishedExtent:
+    """The primary store and its published length along the append dimension."""
+
+    primary: StoreLocation
+    length: int
+
+    def covers(self, region: slice) -> bool:
+        return bool(region.start < self.length)
+
+
+def region_shard_keys(array: zarr.Array[Any], name: str, axis: int, region: slice) -> list[str]:
+    """The keys of `array`'s shards that hold `region` along `axis` (default key encoding)."""
+    shards = array.shards or array.chunks
+    indexes = [
+        range(math.ceil(size / shard)) for size, shard in zip(array.shape, shards, strict=True)
+    ]
+    first, last = region.start // shards[axis], (region.stop - 1) // shards[axis]
+    indexes[axis] = range(first, last + 1)
+    return ["/".join([name, "c", *map(str, index)]) for index in itertools.product(*indexes)]
+
+
+def seed_published_shards(
+    array: zarr.Array[Any],
+    name: str,
+    tmp_store: Path,
+    published: PublishedExtent,
+    axis: int,
+    region: slice,
+) -> bool:
+    """Copy the published shards of `region` into `tmp_store` (returns whether any existed) and
+    drop what they hold beyond the published extent."""
+    store = published.primary.object_store()
+    seeded = False
+    for key in region_shard_keys(array, name, axis, region):
+        try:
+            data = obstore.get(store, key).bytes()
+        except (FileNotFoundError, NotFoundError):
+            continue
+        path = tmp_store / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(bytes(data))
+        seeded = True
+    if seeded and region.stop > published.length:
+        unpublished = [slice(None)] * array.ndim
+        unpublished[axis] = slice(max(region.start, published.length), region.stop)
+        array[tuple(unpublished)] = np.nan
+    return seeded
+
+
+def fill_from_published(
+    array: zarr.Array[Any],
+    values: NDArray[np.float32],
+    selection: tuple[slice, ...],
+    axis: int,
+    published_length: int,
+) -> int:
+    """Where `values` (to be written at `selection` of `array`) are NaN at published positions,
+    put the published value back; returns how many values were kept. Works slab by slab along
+    the longest chunked axis, so memory stays at a few chunks beyond `values`."""
+    stop = min(selection[axis].stop, published_length)
+    if stop <= selection[axis].start:
+        return 0
+    within = list(selection)
+    within[axis] = slice(selection[axis].start, stop)
+    steps = [
+        (s.stop - s.start) / c for s, c in zip(within, array.chunks, strict=True)
+    ]  # chunks per axis
+    slab_axis = int(np.argmax(steps))
+    chunk = array.chunks[slab_axis]
+    kept = 0
+    start, end = within[slab_axis].start, within[slab_axis].stop
+    for slab_start in range(start, end, chunk):
+        slab = list(within)
+        slab[slab_axis] = slice(slab_start, min(slab_start + chunk, end))
+        local = tuple(
+            slice(s.start - base.start, s.stop - base.start)
+            for s, base in zip(slab, selection, strict=True)
+        )
+        new = values[local]
+        if not np.isnan(new).any():
+            continue
+        existing = np.asarray(array[tuple(slab)])
+        keep = np.isnan(new) & ~np.isnan(existing)
+        new[keep] = existing[keep]
+        kept += int(np.count_nonzero(keep))
+    return kept
