@@ -75,3 +75,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section(f"not covered by this run: {len(skipped)} skipped, {ran} ran")
     for reason, count in Counter(map(_skip_reason, skipped)).most_common():
         terminalreporter.write_line(f"{count:5d}  {reason}")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_source_hosts() -> None:
+    """Each test starts knowing nothing about source hosts: a loopback port a test found closed
+    may be another test's server later (see reformatters.core.sources.reachability)."""
+    from reformatters.core.sources.reachability import HEALTH
+
+    HEALTH.reset()

@@ -231,27 +231,30 @@ def test_two_writers_at_once_one_writes_the_other_names_it(
 ) -> None:
     mirror = tmp_path / "mirror"
     write_example_source(mirror, list(TIMES))
-    reference = f"{output}-reference"
-    for store in (output, reference):
+    commands = (UPDATE, second)
+    # What each writer makes of the store alone: the store afterwards is the winner's.
+    references = [f"{output}-reference-{i}" for i in range(len(commands))]
+    for store in (output, *references):
         _published_until_the_first_day(store, mirror)
-    alone = _cli(*UPDATE, "--output-url", reference, REFORMATTERS_SOURCE_MIRROR=str(mirror))
-    assert alone.returncode == 0, alone.stderr
+    for command, reference in zip(commands, references, strict=True):
+        alone = _cli(*command, "--output-url", reference, REFORMATTERS_SOURCE_MIRROR=str(mirror))
+        assert alone.returncode == 0, alone.stderr
     published = _load(output)
     # A slow source keeps the first writer busy for seconds while the second starts.
     with (
         serve_mirror(mirror, faults=FaultConfig(delay_seconds=0.2)) as server,
         Reader(output, published) as reader,
     ):
-        writers = [_start(output, server.url, *UPDATE), _start(output, server.url, *second)]
+        writers = [_start(output, server.url, *command) for command in commands]
         outcomes = [(w.wait(timeout=600), w.communicate()[1]) for w in writers]
-    codes = sorted(code for code, _ in outcomes)
-    assert codes == [0, 1], outcomes
+    codes = [code for code, _ in outcomes]
+    assert sorted(codes) == [0, 1], outcomes
     refused = next(stderr for code, stderr in outcomes if code == 1)
     (line,) = refused.strip().splitlines()
     assert line.startswith(f"error: {_store(output).url} is being written by another writer: run ")
     assert "since" in line and "--break-lease" in line
     assert reader.problems == [] and reader.reads > 0
-    xr.testing.assert_identical(_load(output), _load(reference))
+    xr.testing.assert_identical(_load(output), _load(references[codes.index(0)]))
 
 
 def _lease_exists(output: str) -> bool:

@@ -215,7 +215,8 @@ def test_missing_file_is_reported(mirror: Mirror, scratch: ScratchDir) -> None:
         with pytest.raises(SourceFileMissingError) as error:
             download_file(f"{url}.idx", retry=FAST)
         assert url in str(error.value)
-        assert server.stats.statuses[404] == 1  # no retries on 404
+        # The host's probe (a HEAD) and the GET, not retried.
+        assert server.stats.methods == {"HEAD": 1, "GET": 1}
     with pytest.raises(SourceFileMissingError):
         download_file(str(mirror.folder / "nope.idx"))
 
@@ -324,7 +325,9 @@ def test_last_message_end_resolved_by_head(mirror: Mirror, scratch: ScratchDir) 
         url = f"{server.url}/{BUCKET}/{KEY}"
         path = download_messages(url, [last], scratch.file_for(url), retry=FAST)
         assert server.stats.bytes_by_path[f"/{BUCKET}/{KEY}"] == len(mirror.data) - last.offset
-        assert server.stats.range_headers == [None, f"bytes={last.offset}-{len(mirror.data) - 1}"]
+        # The host's probe, the HEAD for the file's size, the ranged GET.
+        assert server.stats.methods == {"HEAD": 2, "GET": 1}
+        assert server.stats.range_headers[-1] == f"bytes={last.offset}-{len(mirror.data) - 1}"
     assert path.read_bytes() == mirror.data[last.offset :]
 
 
@@ -350,7 +353,7 @@ def test_forbidden_is_missing_and_timeouts_fail_clearly(mirror: Mirror) -> None:
     ) as server:
         with pytest.raises(SourceFileMissingError, match="not published yet"):
             download_file(f"{server.url}/{url_path}", retry=FAST)
-        assert server.stats.requests == 1  # 4xx are not retried
+        assert server.stats.methods == {"HEAD": 1, "GET": 1}  # the probe; 4xx are not retried
     impatient = RetryPolicy(
         max_retries=1,
         initial_backoff=timedelta(milliseconds=1),
@@ -360,7 +363,7 @@ def test_forbidden_is_missing_and_timeouts_fail_clearly(mirror: Mirror) -> None:
         url = f"{server.url}/{url_path}"
         with pytest.raises(SourceDownloadError, match=f"{url}: download failed after retries"):
             download_file(url, retry=impatient)
-        assert server.stats.requests == 2  # first try + one retry
+        assert server.stats.methods["GET"] == 2  # first try + one retry (after the probe)
 
 
 def test_an_inventory_lacking_lines_still_yields_each_message(

@@ -10,6 +10,7 @@ variable with the line that was expected.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,9 @@ from reformatters.core.region_job import (
 )
 
 log = get_logger(__name__)
+
+# Request timings in obstore's messages, which differ between otherwise equal failures.
+_TIMING = re.compile(r" in \d+(\.\d+)?(ns|µs|us|ms|s)\b|, after \d+ retries")
 
 FAILED = frozenset({SourceFileStatus.DOWNLOAD_FAILED, SourceFileStatus.READ_FAILED})
 REPORT_DIR_ENV = "REFORMATTERS_REPORT_DIR"
@@ -133,10 +137,17 @@ class OutcomeSummary:
             f"source files: {self.files_read} read, {len(self.missing)} missing, "
             f"{len(self.failed)} failed"
         ]
-        for r in self.failed[:_SHOWN]:
-            lines.append(f"  failed: {r.coord.get_url()}: {r.error}")
-        if len(self.failed) > _SHOWN:
-            lines.append(f"  ... and {len(self.failed) - _SHOWN} more failed files")
+        causes = Counter(_cause(r) for r in self.failed)
+        for cause, count in causes.most_common(_SHOWN):
+            example = next(r for r in self.failed if _cause(r) == cause).coord.get_url()
+            lines.append(f"  failed: {count} file(s): {cause} (e.g. {example})")
+        if len(causes) > _SHOWN:
+            lines.append(f"  ... and {len(causes) - _SHOWN} more causes of failure")
+        folders = Counter(r.coord.get_url().rsplit("/", 1)[0] for r in self.missing)
+        for folder, count in folders.most_common(_SHOWN):
+            lines.append(f"  missing: {count} file(s) in {folder}/")
+        if len(folders) > _SHOWN:
+            lines.append(f"  ... and {len(folders) - _SHOWN} more folders with missing files")
         for name, results in self.absent.items():
             lines.append(
                 f"absent: {name} in {len(results)} file(s), e.g. {results[0].coord.get_url()} "
@@ -145,3 +156,11 @@ class OutcomeSummary:
         for name, count in self.invalid_values.items():
             lines.append(f"invalid: {count} value(s) of {name} set to NaN")
         return lines
+
+
+def _cause(result: SourceFileResult) -> str:
+    """What went wrong with a file, its URL and timings left out, to group files by."""
+    url = result.coord.get_url()
+    error = result.error or result.status.value
+    cause = _TIMING.sub("", error.replace(f"{url}: ", "").replace(url, "<file>"))
+    return cause if len(cause) <= 200 else f"{cause[:199]}…"

@@ -72,7 +72,11 @@ def build_app(registry: Registry, only_dataset: str | None = None) -> typer.Type
 
 
 def main() -> None:
-    configure_logging()
+    try:
+        configure_logging()
+    except UserError as e:
+        stderr.print(f"[red]error:[/red] {e}", soft_wrap=True, highlight=False)
+        raise SystemExit(2) from None
     registry = get_registry()
     for failure in registry.failures:
         stderr.print(

@@ -55,6 +55,7 @@ from reformatters.core.sources.inventory import (
     parse_noaa_idx,
     select_entries,
 )
+from reformatters.core.sources.reachability import HEALTH
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, ObjectStore, RetryConfig, S3Config
@@ -106,6 +107,15 @@ class RetryPolicy:
                 "base": self.base,
             },
         }
+
+
+# The first request to a host (see reachability): an answer or a verdict within about 30 s.
+PROBE_POLICY = RetryPolicy(
+    max_retries=3,
+    retry_timeout=timedelta(seconds=30),
+    request_timeout=timedelta(seconds=15),
+    connect_timeout=timedelta(seconds=5),
+)
 
 
 def _env_flag(name: str) -> bool:
@@ -185,11 +195,37 @@ def _http_store(base: str, policy: RetryPolicy) -> HTTPStore:
     return HTTPStore.from_url(base, client_options=client, retry_config=policy.retry_config())
 
 
+def source_host(url: str) -> str | None:
+    """What a source URL's requests go to, as a person names it; None for local files."""
+    parts = urlsplit(url)
+    match parts.scheme:
+        case "s3":
+            endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+            return f"s3://{parts.netloc}" + (f" at {endpoint}" if endpoint else "")
+        case "http" | "https":
+            return f"{parts.scheme}://{parts.netloc}"
+        case _:
+            return None
+
+
 def _call[T](url: str, operation: Callable[[], T]) -> T:
-    """Run one obstore operation, translating its errors into source errors naming ``url``."""
+    """Run one obstore operation, translating its errors into source errors naming ``url``.
+
+    The first request to a host is preceded by its probe (see reachability): a source that
+    cannot be reached at all, or answers 403 to everything, stops the run instead of failing
+    every file after minutes of retries."""
+    host = source_host(url)
+    if host is not None:
+        HEALTH.probe(host, url, lambda: obstore.head(*store_for_url(url, retry=PROBE_POLICY)))
     try:
-        return operation()
-    except (NotFoundError, FileNotFoundError, PermissionDeniedError, UnauthenticatedError) as error:
+        result = operation()
+    except (NotFoundError, FileNotFoundError) as error:
+        if host is not None:
+            HEALTH.record_success(host)
+        raise SourceFileMissingError(url, type(error).__name__) from error
+    except (PermissionDeniedError, UnauthenticatedError) as error:
+        if host is not None:
+            HEALTH.record_forbidden(host, url)
         raise SourceFileMissingError(url, type(error).__name__) from error
     except NotSupportedError as error:
         raise RangeNotHonouredError(
@@ -200,6 +236,8 @@ def _call[T](url: str, operation: Callable[[], T]) -> T:
     except BaseError as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         if "403 Forbidden" in first_line:
+            if host is not None:
+                HEALTH.record_forbidden(host, url)
             raise SourceFileMissingError(url, first_line) from error
         if "416 Range Not Satisfiable" in first_line:
             raise CorruptMessageError(
@@ -210,6 +248,9 @@ def _call[T](url: str, operation: Callable[[], T]) -> T:
         raise SourceDownloadError(
             url, f"{url}: download failed after retries: {first_line}"
         ) from error
+    if host is not None:
+        HEALTH.record_success(host)
+    return result
 
 
 def download_file(url: str, *, retry: RetryPolicy | None = None) -> bytes:

@@ -30,9 +30,13 @@ __all__ = ["FaultConfig", "MirrorServer", "MirrorStats", "run_mirror_server", "s
 
 @dataclass(frozen=True, slots=True)
 class FaultConfig:
-    """Faults to inject. ``error_rate`` is the fraction of requests answered ``error_status``."""
+    """Faults to inject. ``error_rate`` is the fraction of requests answered ``error_status``;
+    ``fail_first_get`` answers ``error_status`` to the first GET of each path, then serves it;
+    ``status_for_all`` answers that status to every request."""
 
     error_rate: float = 0.0
+    fail_first_get: bool = False
+    status_for_all: int | None = None
     error_status: int = 503
     seed: int = 0
     delay_seconds: float = 0.0
@@ -44,6 +48,7 @@ class MirrorStats:
     """Counters of what the server did; read them through ``MirrorServer.stats``."""
 
     requests: int = 0
+    methods: Counter[str] = field(default_factory=Counter)
     bytes_sent: int = 0
     injected_errors: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
@@ -52,6 +57,7 @@ class MirrorStats:
 
     def reset(self) -> None:
         self.requests = 0
+        self.methods.clear()
         self.bytes_sent = 0
         self.injected_errors = 0
         self.statuses.clear()
@@ -68,6 +74,7 @@ class _StatsAndFaults:
         self.faults = faults
         self.rng = random.Random(faults.seed)
         self.lock = threading.Lock()
+        self.got: set[str] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,10 +83,15 @@ class _StatsAndFaults:
         headers = dict(scope["headers"])
         range_header = headers.get(b"range")
         path = str(scope["path"])
+        method = str(scope["method"])
         with self.lock:
             self.stats.requests += 1
+            self.stats.methods[method] += 1
             self.stats.range_headers.append(range_header.decode() if range_header else None)
             inject_error = self.rng.random() < self.faults.error_rate
+            if self.faults.fail_first_get and method == "GET" and path not in self.got:
+                self.got.add(path)
+                inject_error = True
         if self.faults.delay_seconds:
             await asyncio.sleep(self.faults.delay_seconds)
         if self.faults.ignore_range:
@@ -100,6 +112,10 @@ class _StatsAndFaults:
             with self.lock:
                 self.stats.injected_errors += 1
             response = PlainTextResponse("injected fault", status_code=self.faults.error_status)
+            await response(scope, receive, counting_send)
+            return
+        if self.faults.status_for_all is not None:
+            response = PlainTextResponse("refused", status_code=self.faults.status_for_all)
             await response(scope, receive, counting_send)
             return
         await self.app(scope, receive, counting_send)
