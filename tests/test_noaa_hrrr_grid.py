@@ -33,7 +33,7 @@ from reformatters.noaa.hrrr.forecast_48_hour.dynamical_dataset import (
 from reformatters.noaa.hrrr.forecast_48_hour.template_config import (
     VAR_CHUNKS,
     VAR_SHARDS,
-    expected_forecast_length,
+    HrrrForecast48HourTemplateConfig,
 )
 
 REAL_MESSAGE = "hrrr/subset_20201214_hrrr.t00z.wrfsfcf12.grib2"
@@ -159,7 +159,6 @@ def test_source_urls_and_expected_forecast_length() -> None:
     assert hrrr_source_url(pd.Timestamp("2024-05-06T18"), 7) == (
         "s3://noaa-hrrr-bdp-pds/hrrr.20240506/conus/hrrr.t18z.wrfsfcf07.grib2"
     )
-    lengths = expected_forecast_length(
-        [pd.Timestamp("2020-12-02T06"), pd.Timestamp("2020-12-02T12")]
-    )
+    inits = np.array(["2020-12-02T06", "2020-12-02T12"], dtype="datetime64[ns]")
+    lengths = HrrrForecast48HourTemplateConfig().expected_forecast_length(inits)
     assert list(lengths) == [np.timedelta64(36, "h"), np.timedelta64(48, "h")]

@@ -18,6 +18,9 @@ _KIND: dict[str, Literal["acc", "ave", "max", "min"]] = {
 }
 
 
+MANTISSA_BITS_DEFAULT = 7
+
+
 class NoaaInternalAttrs(BaseInternalAttrs):
     """Private attributes of a NOAA variable (never written to the store).
 
@@ -29,6 +32,7 @@ class NoaaInternalAttrs(BaseInternalAttrs):
     (HRRR's categorical precipitation types): nothing is read there, the value is NaN.
     """
 
+    keep_mantissa_bits: int | Literal["no-rounding"] = MANTISSA_BITS_DEFAULT
     grib_element: str
     grib_level: str
     source_step_type: SourceStepType = "instant"

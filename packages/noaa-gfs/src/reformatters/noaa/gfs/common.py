@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from reformatters.core.config_models import Coordinate, CoordinateAttrs, Encoding
+from reformatters.core.config_models import Encoding
+from reformatters.core.coordinates import LatLonGrid
 from reformatters.core.sources.grib import GridSpec
+from reformatters.noaa.common.catalog import CATALOG
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.region_job import NoaaSourceFileCoord
 from reformatters.noaa.common.variables import noaa_data_var
@@ -74,6 +74,7 @@ def gfs_data_vars(
     return tuple(
         noaa_data_var(
             name,
+            CATALOG[name],
             encoding,
             window_reset_hours=WINDOW_RESET_HOURS,
             window_comment=window_comment,
@@ -98,51 +99,14 @@ class GfsSourceFileCoord(NoaaSourceFileCoord):
         return gfs_source_url(self.init_time, self.lead_hours)
 
 
-# ---- coordinates ---------------------------------------------------------------------------
+# ---- template grid -------------------------------------------------------------------------
 
-TIME_UNITS = "seconds since 1970-01-01 00:00:00"
-TIMEDELTA_UNITS = "seconds"
 # Append-dim coordinates are small; one chunk holds about four years of 6-hourly inits.
 APPEND_COORD_CHUNK = 6000
 
-
-def time_encoding(chunks: tuple[int, ...]) -> Encoding:
-    return Encoding(
-        dtype="int64", fill_value=0, chunks=chunks, units=TIME_UNITS, calendar="proleptic_gregorian"
-    )
-
-
-def timedelta_encoding(chunks: tuple[int, ...]) -> Encoding:
-    # -1 s marks "not set" (NaT); 0 is a valid lead time.
-    return Encoding(dtype="int64", fill_value=-1, chunks=chunks, units=TIMEDELTA_UNITS)
-
-
-def spatial_coords() -> Sequence[Coordinate]:
-    crs_attrs = {k: v for k, v in GFS_CRS.to_cf().items() if v is not None}
-    return (
-        Coordinate(
-            name="latitude",
-            encoding=Encoding(dtype="float64", fill_value=float("nan"), chunks=(721,)),
-            attrs=CoordinateAttrs(
-                units="degree_north", long_name="Latitude", standard_name="latitude", axis="Y"
-            ),
-        ),
-        Coordinate(
-            name="longitude",
-            encoding=Encoding(dtype="float64", fill_value=float("nan"), chunks=(1440,)),
-            attrs=CoordinateAttrs(
-                units="degree_east", long_name="Longitude", standard_name="longitude", axis="X"
-            ),
-        ),
-        Coordinate(
-            name="spatial_ref",
-            encoding=Encoding(dtype="int64", fill_value=0, chunks=()),
-            attrs=CoordinateAttrs(
-                comment="GFS grid: a sphere of radius 6371229 m, regular 0.25 degree lat/lon.",
-                **crs_attrs,
-            ),
-        ),
-    )
-
-
-SPATIAL_REF: dict[str, tuple[tuple[str, ...], Any]] = {"spatial_ref": ((), np.int64(0))}
+OUTPUT_GRID = LatLonGrid(
+    latitudes=LATITUDES,
+    longitudes=LONGITUDES,
+    crs=GFS_CRS,
+    comment="GFS grid: a sphere of radius 6371229 m, regular 0.25 degree lat/lon.",
+)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -14,10 +13,16 @@ from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
 from reformatters.core.config_models import Coordinate, CoordinateAttrs, Encoding
+from reformatters.core.coordinates import (
+    SPATIAL_REF_VALUE,
+    DerivedCoordinates,
+    spatial_ref_coordinate,
+)
 from reformatters.core.sources.grib import GridSpec
+from reformatters.noaa.common.catalog import CATALOG
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.region_job import NoaaSourceFileCoord
-from reformatters.noaa.common.variables import CATALOG, CatalogEntry, noaa_data_var
+from reformatters.noaa.common.variables import CatalogEntry, noaa_data_var
 
 SOURCE_BUCKET = "noaa-hrrr-bdp-pds"
 # HRRR v3 (operational from 2018-07-12): the first full day of its 6-hourly long runs.
@@ -105,35 +110,36 @@ _INSTANT_IN_HRRR = (
 
 
 def _instant(entry: CatalogEntry, comment: str | None = None) -> CatalogEntry:
-    return replace(entry, source_step_type="instant", comment=comment or _INSTANT_IN_HRRR)
+    return entry.replace(
+        attrs={"step_type": "instant", "comment": comment or _INSTANT_IN_HRRR},
+        internal_attrs={"source_step_type": "instant"},
+    )
 
 
 def _categorical(name: str, what: str) -> CatalogEntry:
     # HRRR's f00 holds a constant 188-byte placeholder for each category (real inventories of
     # 2025-08-01: CRAIN 188 bytes at f00, 93 kB at f08).
-    return replace(
-        _instant(
-            CATALOG[name],
-            f"1 where the model diagnoses {what} at the valid time, 0 elsewhere (HRRR issues "
-            "the category as an instantaneous value).",
-        ),
-        real_at_lead_0=False,
-    )
+    return _instant(
+        CATALOG[name],
+        f"1 where the model diagnoses {what} at the valid time, 0 elsewhere (HRRR issues "
+        "the category as an instantaneous value).",
+    ).replace(internal_attrs={"real_at_lead_0": False})
 
 
 def _grid_relative(name: str, axis: str) -> CatalogEntry:
-    entry = CATALOG[name]
-    return replace(
-        entry,
-        standard_name=f"{axis}_wind",
-        long_name=entry.long_name.replace("U wind", "U (grid x) wind").replace(
-            "V wind", "V (grid y) wind"
-        ),
-        comment=(
-            "Relative to the Lambert grid (towards increasing x for U, increasing y for V), as "
-            "HRRR issues it. Earth-relative components: with a = 0.6225146 * (longitude + 97.5) "
-            "degrees, eastward = cos(a) U + sin(a) V, northward = -sin(a) U + cos(a) V."
-        ),
+    attrs = CATALOG[name].attrs
+    return CATALOG[name].replace(
+        attrs={
+            "standard_name": f"{axis}_wind",
+            "long_name": attrs.long_name.replace("U wind", "U (grid x) wind").replace(
+                "V wind", "V (grid y) wind"
+            ),
+            "comment": (
+                "Relative to the Lambert grid (towards increasing x for U, increasing y for V), "
+                "as HRRR issues it. Earth-relative components: with a = 0.6225146 * (longitude + "
+                "97.5) degrees, eastward = cos(a) U + sin(a) V, northward = -sin(a) U + cos(a) V."
+            ),
+        }
     )
 
 
@@ -143,11 +149,12 @@ HRRR_ENTRIES: dict[str, CatalogEntry] = {
     "wind_v_10m": _grid_relative("wind_v_10m", "y"),
     "wind_u_80m": _grid_relative("wind_u_80m", "x"),
     "wind_v_80m": _grid_relative("wind_v_80m", "y"),
-    "pressure_reduced_to_mean_sea_level": replace(
-        CATALOG["pressure_reduced_to_mean_sea_level"],
-        element="MSLMA",
-        long_name="Pressure reduced to MSL (MAPS system reduction)",
-        comment="HRRR's MSLMA: mean sea level pressure with the MAPS system reduction.",
+    "pressure_reduced_to_mean_sea_level": CATALOG["pressure_reduced_to_mean_sea_level"].replace(
+        attrs={
+            "long_name": "Pressure reduced to MSL (MAPS system reduction)",
+            "comment": "HRRR's MSLMA: mean sea level pressure with the MAPS system reduction.",
+        },
+        internal_attrs={"grib_element": "MSLMA"},
     ),
     "categorical_snow_surface": _categorical("categorical_snow_surface", "snow"),
     "categorical_ice_pellets_surface": _categorical(
@@ -157,12 +164,13 @@ HRRR_ENTRIES: dict[str, CatalogEntry] = {
         "categorical_freezing_rain_surface", "freezing rain"
     ),
     "categorical_rain_surface": _categorical("categorical_rain_surface", "rain"),
-    "geopotential_height_cloud_ceiling": replace(
-        CATALOG["geopotential_height_cloud_ceiling"],
-        comment=(
-            "NaN where the model diagnoses no cloud ceiling: HRRR marks those points missing "
-            "(GFS writes 20000 m instead)."
-        ),
+    "geopotential_height_cloud_ceiling": CATALOG["geopotential_height_cloud_ceiling"].replace(
+        attrs={
+            "comment": (
+                "NaN where the model diagnoses no cloud ceiling: HRRR marks those points missing "
+                "(GFS writes 20000 m instead)."
+            )
+        }
     ),
     "total_cloud_cover_atmosphere": _instant(CATALOG["total_cloud_cover_atmosphere"]),
     "downward_short_wave_radiation_flux_surface": _instant(
@@ -205,11 +213,11 @@ def hrrr_data_vars(
     return tuple(
         noaa_data_var(
             name,
+            HRRR_ENTRIES.get(name, CATALOG[name]),
             encoding,
             window_reset_hours=WINDOW_RESET_HOURS,
             window_comment="",
             rate_comment=rate_comment,
-            entry=HRRR_ENTRIES.get(name),
             grid_mapping="spatial_ref",
             lead_0_comment=lead_0_comment,
         )
@@ -217,88 +225,73 @@ def hrrr_data_vars(
     )
 
 
-# ---- coordinates ----------------------------------------------------------------------------
-
-TIME_UNITS = "seconds since 1970-01-01 00:00:00"
-TIMEDELTA_UNITS = "seconds"
+# ---- template grid -------------------------------------------------------------------------
 
 
-def time_encoding(chunks: tuple[int, ...]) -> Encoding:
-    return Encoding(
-        dtype="int64", fill_value=0, chunks=chunks, units=TIME_UNITS, calendar="proleptic_gregorian"
-    )
-
-
-def timedelta_encoding(chunks: tuple[int, ...]) -> Encoding:
-    # -1 s marks "not set" (NaT); 0 is a valid lead time.
-    return Encoding(dtype="int64", fill_value=-1, chunks=chunks, units=TIMEDELTA_UNITS)
-
-
-def spatial_coords() -> Sequence[Coordinate]:
+class HrrrGrid:
     """x, y (projected metres), 2-D latitude/longitude and the CRS variable ``spatial_ref``."""
-    crs_attrs = {k: v for k, v in HRRR_CRS.to_cf().items() if v is not None}
-    # float32 keeps latitude/longitude within 4e-6 degrees (~0.4 m) and halves the template.
-    lat_lon_encoding = Encoding(dtype="float32", fill_value=float("nan"), chunks=(NY, NX))
-    return (
-        Coordinate(
-            name="x",
-            encoding=Encoding(dtype="float64", fill_value=float("nan"), chunks=(NX,)),
-            attrs=CoordinateAttrs(
-                units="m",
-                long_name="x coordinate of projection",
-                standard_name="projection_x_coordinate",
-                axis="X",
-            ),
-        ),
-        Coordinate(
-            name="y",
-            encoding=Encoding(dtype="float64", fill_value=float("nan"), chunks=(NY,)),
-            attrs=CoordinateAttrs(
-                units="m",
-                long_name="y coordinate of projection",
-                standard_name="projection_y_coordinate",
-                axis="Y",
-            ),
-        ),
-        Coordinate(
-            name="latitude",
-            encoding=lat_lon_encoding,
-            attrs=CoordinateAttrs(
-                units="degree_north", long_name="Latitude", standard_name="latitude"
-            ),
-        ),
-        Coordinate(
-            name="longitude",
-            encoding=lat_lon_encoding,
-            attrs=CoordinateAttrs(
-                units="degree_east", long_name="Longitude", standard_name="longitude"
-            ),
-        ),
-        Coordinate(
-            name="spatial_ref",
-            encoding=Encoding(dtype="int64", fill_value=0, chunks=()),
-            attrs=CoordinateAttrs(
-                comment=(
-                    "HRRR CONUS grid: Lambert conformal conic on a sphere of radius 6371229 m, "
-                    "standard parallels 38.5, central meridian -97.5, 3 km cells."
+
+    @property
+    def dims(self) -> tuple[str, str]:
+        return ("y", "x")
+
+    def coords(self) -> Sequence[Coordinate]:
+        # float32 keeps latitude/longitude within 4e-6 degrees (~0.4 m) and halves the template.
+        lat_lon_encoding = Encoding(dtype="float32", fill_value=float("nan"), chunks=(NY, NX))
+        return (
+            Coordinate(
+                name="x",
+                encoding=Encoding(dtype="float64", fill_value=float("nan"), chunks=(NX,)),
+                attrs=CoordinateAttrs(
+                    units="m",
+                    long_name="x coordinate of projection",
+                    standard_name="projection_x_coordinate",
+                    axis="X",
                 ),
-                **crs_attrs,
             ),
-        ),
-    )
+            Coordinate(
+                name="y",
+                encoding=Encoding(dtype="float64", fill_value=float("nan"), chunks=(NY,)),
+                attrs=CoordinateAttrs(
+                    units="m",
+                    long_name="y coordinate of projection",
+                    standard_name="projection_y_coordinate",
+                    axis="Y",
+                ),
+            ),
+            Coordinate(
+                name="latitude",
+                encoding=lat_lon_encoding,
+                attrs=CoordinateAttrs(
+                    units="degree_north", long_name="Latitude", standard_name="latitude"
+                ),
+            ),
+            Coordinate(
+                name="longitude",
+                encoding=lat_lon_encoding,
+                attrs=CoordinateAttrs(
+                    units="degree_east", long_name="Longitude", standard_name="longitude"
+                ),
+            ),
+            spatial_ref_coordinate(
+                HRRR_CRS,
+                "HRRR CONUS grid: Lambert conformal conic on a sphere of radius 6371229 m, "
+                "standard parallels 38.5, central meridian -97.5, 3 km cells.",
+            ),
+        )
+
+    def dimension_coordinates(self) -> dict[str, Any]:
+        return {"y": Y_COORDS, "x": X_COORDS}
+
+    def derived_coordinates(self) -> DerivedCoordinates:
+        lat, lon = latitude_longitude()
+        return {
+            "latitude": (("y", "x"), lat),
+            "longitude": (("y", "x"), lon),
+            **SPATIAL_REF_VALUE,
+        }
 
 
-def spatial_dimension_coordinates() -> dict[str, Any]:
-    return {"y": Y_COORDS, "x": X_COORDS}
-
-
-def derive_spatial_coordinates() -> dict[str, tuple[tuple[str, ...], Any]]:
-    lat, lon = latitude_longitude()
-    return {
-        "latitude": (("y", "x"), lat),
-        "longitude": (("y", "x"), lon),
-        "spatial_ref": ((), np.int64(0)),
-    }
-
+OUTPUT_GRID = HrrrGrid()
 
 INIT_FREQUENCY_FORECAST = timedelta(hours=6)

@@ -16,29 +16,18 @@ the job's memory holds one shard of one variable at a time. 732 rows = 12 x 61 o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import ClassVar
 
-import xarray as xr
-
-from reformatters.core.config_models import (
-    Coordinate,
-    CoordinateAttrs,
-    DatasetAttributes,
-    Encoding,
-)
-from reformatters.core.template_config import TemplateConfig
+from reformatters.core.config_models import DatasetAttributes, Encoding
+from reformatters.core.coordinates import Grid
+from reformatters.core.template_bases import AnalysisTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.gfs.common import (
     APPEND_COORD_CHUNK,
     DATASET_START,
-    LATITUDES,
-    LONGITUDES,
-    SPATIAL_REF,
+    OUTPUT_GRID,
     gfs_data_vars,
-    spatial_coords,
-    time_encoding,
 )
 
 VAR_CHUNKS = (24, 61, 60)
@@ -67,11 +56,10 @@ DATA_VARS: tuple[NoaaDataVar, ...] = gfs_data_vars(
 )
 
 
-class GfsAnalysisTemplateConfig(TemplateConfig[NoaaDataVar]):
+class GfsAnalysisTemplateConfig(AnalysisTemplateConfig[NoaaDataVar]):
     """noaa-gfs-analysis: dims (time, latitude, longitude), append time hourly."""
 
     dims: tuple[str, ...] = ("time", "latitude", "longitude")
-    append_dim: str = "time"
     append_dim_start: datetime = DATASET_START
     append_dim_frequency: timedelta = timedelta(hours=1)
     dataset_attributes: DatasetAttributes = DatasetAttributes(
@@ -90,27 +78,9 @@ class GfsAnalysisTemplateConfig(TemplateConfig[NoaaDataVar]):
         time_resolution="1 hour",
     )
 
-    @property
-    def coords(self) -> Sequence[Coordinate]:
-        return (
-            Coordinate(
-                name="time",
-                encoding=time_encoding((TIME_COORD_CHUNK,)),
-                attrs=CoordinateAttrs(long_name="Time", standard_name="time", axis="T"),
-            ),
-            *spatial_coords(),
-        )
+    grid: ClassVar[Grid] = OUTPUT_GRID
+    append_coord_chunk: ClassVar[int] = TIME_COORD_CHUNK
 
     @property
-    def data_vars(self) -> Sequence[NoaaDataVar]:
+    def data_vars(self) -> tuple[NoaaDataVar, ...]:
         return DATA_VARS
-
-    def dimension_coordinates(self) -> dict[str, Any]:
-        return {
-            "time": self.append_dim_coordinates(self.append_dim_start + self.append_dim_frequency),
-            "latitude": LATITUDES,
-            "longitude": LONGITUDES,
-        }
-
-    def derive_coordinates(self, ds: xr.Dataset) -> dict[str, tuple[tuple[str, ...], Any]]:
-        return dict(SPATIAL_REF)

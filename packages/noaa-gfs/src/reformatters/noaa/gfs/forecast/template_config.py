@@ -20,33 +20,23 @@ length 1; it is expanded at run time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-import xarray as xr
+from numpy.typing import NDArray
 
-from reformatters.core.config_models import (
-    Coordinate,
-    CoordinateAttrs,
-    DatasetAttributes,
-    Encoding,
-)
-from reformatters.core.template_config import TemplateConfig
+from reformatters.core.config_models import DatasetAttributes, Encoding
+from reformatters.core.coordinates import Grid
+from reformatters.core.template_bases import ForecastTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.gfs.common import (
     APPEND_COORD_CHUNK,
     DATASET_START,
     INIT_FREQUENCY,
-    LATITUDES,
-    LONGITUDES,
-    SPATIAL_REF,
+    OUTPUT_GRID,
     gfs_data_vars,
-    spatial_coords,
-    time_encoding,
-    timedelta_encoding,
 )
 
 # 0-120 h hourly, then 3-hourly to 384 h: 121 + 88 = 209 leads.
@@ -76,11 +66,10 @@ DATA_VARS: tuple[NoaaDataVar, ...] = gfs_data_vars(
 )
 
 
-class GfsForecastTemplateConfig(TemplateConfig[NoaaDataVar]):
+class GfsForecastTemplateConfig(ForecastTemplateConfig[NoaaDataVar]):
     """noaa-gfs-forecast: dims (init_time, lead_time, latitude, longitude), append init_time."""
 
     dims: tuple[str, ...] = ("init_time", "lead_time", "latitude", "longitude")
-    append_dim: str = "init_time"
     append_dim_start: datetime = DATASET_START
     append_dim_frequency: timedelta = INIT_FREQUENCY
     dataset_attributes: DatasetAttributes = DatasetAttributes(
@@ -101,78 +90,16 @@ class GfsForecastTemplateConfig(TemplateConfig[NoaaDataVar]):
         forecast_resolution="Hourly up to 120 hours, 3 hourly to 384 hours",
     )
 
-    @property
-    def coords(self) -> Sequence[Coordinate]:
-        return (
-            Coordinate(
-                name="init_time",
-                encoding=time_encoding((APPEND_COORD_CHUNK,)),
-                attrs=CoordinateAttrs(
-                    long_name="Forecast initialization time",
-                    standard_name="forecast_reference_time",
-                ),
-            ),
-            Coordinate(
-                name="lead_time",
-                encoding=timedelta_encoding((len(LEAD_TIMES),)),
-                attrs=CoordinateAttrs(
-                    long_name="Forecast lead time", standard_name="forecast_period"
-                ),
-            ),
-            *spatial_coords(),
-            Coordinate(
-                name="valid_time",
-                encoding=time_encoding((APPEND_COORD_CHUNK, len(LEAD_TIMES))),
-                attrs=CoordinateAttrs(long_name="Valid time", standard_name="time"),
-            ),
-            Coordinate(
-                name="expected_forecast_length",
-                encoding=timedelta_encoding((APPEND_COORD_CHUNK,)),
-                attrs=CoordinateAttrs(
-                    long_name="Expected forecast length",
-                    comment="The forecast length GFS issues for this init time.",
-                ),
-            ),
-            Coordinate(
-                name="ingested_forecast_length",
-                encoding=timedelta_encoding((APPEND_COORD_CHUNK,)),
-                attrs=CoordinateAttrs(
-                    long_name="Ingested forecast length",
-                    comment=(
-                        "The longest lead time for which source data was ingested; NaT if none "
-                        "yet. Smaller than expected_forecast_length when files were missing."
-                    ),
-                ),
-            ),
-        )
+    grid: ClassVar[Grid] = OUTPUT_GRID
+    lead_times: ClassVar[pd.TimedeltaIndex] = LEAD_TIMES
+    append_coord_chunk: ClassVar[int] = APPEND_COORD_CHUNK
+    expected_forecast_length_comment: ClassVar[str] = (
+        "The forecast length GFS issues for this init time."
+    )
 
     @property
-    def data_vars(self) -> Sequence[NoaaDataVar]:
+    def data_vars(self) -> tuple[NoaaDataVar, ...]:
         return DATA_VARS
 
-    def dimension_coordinates(self) -> dict[str, Any]:
-        return {
-            "init_time": self.append_dim_coordinates(
-                self.append_dim_start + self.append_dim_frequency
-            ),
-            "lead_time": LEAD_TIMES,
-            "latitude": LATITUDES,
-            "longitude": LONGITUDES,
-        }
-
-    def derive_coordinates(self, ds: xr.Dataset) -> dict[str, tuple[tuple[str, ...], Any]]:
-        init = ds["init_time"].values
-        lead = ds["lead_time"].values
-        n = len(init)
-        return {
-            "valid_time": (("init_time", "lead_time"), init[:, None] + lead[None, :]),
-            "expected_forecast_length": (
-                ("init_time",),
-                np.full(n, EXPECTED_FORECAST_LENGTH.to_timedelta64()),
-            ),
-            "ingested_forecast_length": (
-                ("init_time",),
-                np.full(n, np.timedelta64("NaT", "ns")),
-            ),
-            **SPATIAL_REF,
-        }
+    def expected_forecast_length(self, init_times: NDArray[np.datetime64]) -> NDArray[Any]:
+        return np.full(len(init_times), EXPECTED_FORECAST_LENGTH.to_timedelta64())

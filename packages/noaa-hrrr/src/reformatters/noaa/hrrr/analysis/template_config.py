@@ -20,27 +20,17 @@ rewrites at most two objects per variable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import ClassVar
 
-import xarray as xr
-
-from reformatters.core.config_models import (
-    Coordinate,
-    CoordinateAttrs,
-    DatasetAttributes,
-    Encoding,
-)
-from reformatters.core.template_config import TemplateConfig
+from reformatters.core.config_models import DatasetAttributes, Encoding
+from reformatters.core.coordinates import Grid
+from reformatters.core.template_bases import AnalysisTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.hrrr.common import (
     DATASET_START,
-    derive_spatial_coordinates,
+    OUTPUT_GRID,
     hrrr_data_vars,
-    spatial_coords,
-    spatial_dimension_coordinates,
-    time_encoding,
 )
 
 VAR_CHUNKS = (24, 106, 120)
@@ -68,11 +58,10 @@ DATA_VARS: tuple[NoaaDataVar, ...] = hrrr_data_vars(
 )
 
 
-class HrrrAnalysisTemplateConfig(TemplateConfig[NoaaDataVar]):
+class HrrrAnalysisTemplateConfig(AnalysisTemplateConfig[NoaaDataVar]):
     """noaa-hrrr-analysis: dims (time, y, x), append time (hourly)."""
 
     dims: tuple[str, ...] = ("time", "y", "x")
-    append_dim: str = "time"
     append_dim_start: datetime = DATASET_START
     append_dim_frequency: timedelta = timedelta(hours=1)
     dataset_attributes: DatasetAttributes = DatasetAttributes(
@@ -93,26 +82,9 @@ class HrrrAnalysisTemplateConfig(TemplateConfig[NoaaDataVar]):
         time_resolution="1 hour",
     )
 
-    @property
-    def coords(self) -> Sequence[Coordinate]:
-        return (
-            Coordinate(
-                name="time",
-                encoding=time_encoding((APPEND_COORD_CHUNK,)),
-                attrs=CoordinateAttrs(long_name="Time", standard_name="time", axis="T"),
-            ),
-            *spatial_coords(),
-        )
+    grid: ClassVar[Grid] = OUTPUT_GRID
+    append_coord_chunk: ClassVar[int] = APPEND_COORD_CHUNK
 
     @property
-    def data_vars(self) -> Sequence[NoaaDataVar]:
+    def data_vars(self) -> tuple[NoaaDataVar, ...]:
         return DATA_VARS
-
-    def dimension_coordinates(self) -> dict[str, Any]:
-        return {
-            "time": self.append_dim_coordinates(self.append_dim_start + self.append_dim_frequency),
-            **spatial_dimension_coordinates(),
-        }
-
-    def derive_coordinates(self, ds: xr.Dataset) -> dict[str, tuple[tuple[str, ...], Any]]:
-        return derive_spatial_coordinates()

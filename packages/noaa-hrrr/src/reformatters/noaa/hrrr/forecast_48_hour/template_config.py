@@ -16,31 +16,22 @@ object per variable and a region job is one init (373 MB of float32 per variable
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-import xarray as xr
+from numpy.typing import NDArray
 
-from reformatters.core.config_models import (
-    Coordinate,
-    CoordinateAttrs,
-    DatasetAttributes,
-    Encoding,
-)
-from reformatters.core.template_config import TemplateConfig
+from reformatters.core.config_models import DatasetAttributes, Encoding
+from reformatters.core.coordinates import Grid
+from reformatters.core.template_bases import ForecastTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.hrrr.common import (
     DATASET_START,
     INIT_FREQUENCY_FORECAST,
-    derive_spatial_coordinates,
+    OUTPUT_GRID,
     hrrr_data_vars,
-    spatial_coords,
-    spatial_dimension_coordinates,
-    time_encoding,
-    timedelta_encoding,
 )
 
 LEAD_TIMES = pd.timedelta_range("0h", "48h", freq="1h")
@@ -71,21 +62,10 @@ DATA_VARS: tuple[NoaaDataVar, ...] = hrrr_data_vars(
 )
 
 
-def expected_forecast_length(init_times: Any) -> np.ndarray[Any, np.dtype[np.timedelta64]]:
-    inits = pd.DatetimeIndex(init_times)
-    lengths = np.where(
-        inits >= HRRR_V4_START,
-        FORECAST_LENGTH_V4.to_timedelta64(),
-        FORECAST_LENGTH_V3.to_timedelta64(),
-    )
-    return lengths.astype("timedelta64[ns]")
-
-
-class HrrrForecast48HourTemplateConfig(TemplateConfig[NoaaDataVar]):
+class HrrrForecast48HourTemplateConfig(ForecastTemplateConfig[NoaaDataVar]):
     """noaa-hrrr-forecast-48-hour: dims (init_time, lead_time, y, x), append init_time."""
 
     dims: tuple[str, ...] = ("init_time", "lead_time", "y", "x")
-    append_dim: str = "init_time"
     append_dim_start: datetime = DATASET_START
     append_dim_frequency: timedelta = INIT_FREQUENCY_FORECAST
     dataset_attributes: DatasetAttributes = DatasetAttributes(
@@ -109,75 +89,23 @@ class HrrrForecast48HourTemplateConfig(TemplateConfig[NoaaDataVar]):
         forecast_resolution="Hourly",
     )
 
-    @property
-    def coords(self) -> Sequence[Coordinate]:
-        return (
-            Coordinate(
-                name="init_time",
-                encoding=time_encoding((APPEND_COORD_CHUNK,)),
-                attrs=CoordinateAttrs(
-                    long_name="Forecast initialization time",
-                    standard_name="forecast_reference_time",
-                ),
-            ),
-            Coordinate(
-                name="lead_time",
-                encoding=timedelta_encoding((len(LEAD_TIMES),)),
-                attrs=CoordinateAttrs(
-                    long_name="Forecast lead time", standard_name="forecast_period"
-                ),
-            ),
-            *spatial_coords(),
-            Coordinate(
-                name="valid_time",
-                encoding=time_encoding((APPEND_COORD_CHUNK, len(LEAD_TIMES))),
-                attrs=CoordinateAttrs(long_name="Valid time", standard_name="time"),
-            ),
-            Coordinate(
-                name="expected_forecast_length",
-                encoding=timedelta_encoding((APPEND_COORD_CHUNK,)),
-                attrs=CoordinateAttrs(
-                    long_name="Expected forecast length",
-                    comment="The forecast length HRRR issues for this init time (36 h before "
-                    "HRRR v4 on 2020-12-02 12 UTC, 48 h since).",
-                ),
-            ),
-            Coordinate(
-                name="ingested_forecast_length",
-                encoding=timedelta_encoding((APPEND_COORD_CHUNK,)),
-                attrs=CoordinateAttrs(
-                    long_name="Ingested forecast length",
-                    comment=(
-                        "The longest lead time for which source data was ingested; NaT if none "
-                        "yet. Smaller than expected_forecast_length when files were missing."
-                    ),
-                ),
-            ),
-        )
+    grid: ClassVar[Grid] = OUTPUT_GRID
+    lead_times: ClassVar[pd.TimedeltaIndex] = LEAD_TIMES
+    append_coord_chunk: ClassVar[int] = APPEND_COORD_CHUNK
+    expected_forecast_length_comment: ClassVar[str] = (
+        "The forecast length HRRR issues for this init time (36 h before "
+        "HRRR v4 on 2020-12-02 12 UTC, 48 h since)."
+    )
 
     @property
-    def data_vars(self) -> Sequence[NoaaDataVar]:
+    def data_vars(self) -> tuple[NoaaDataVar, ...]:
         return DATA_VARS
 
-    def dimension_coordinates(self) -> dict[str, Any]:
-        return {
-            "init_time": self.append_dim_coordinates(
-                self.append_dim_start + self.append_dim_frequency
-            ),
-            "lead_time": LEAD_TIMES,
-            **spatial_dimension_coordinates(),
-        }
-
-    def derive_coordinates(self, ds: xr.Dataset) -> dict[str, tuple[tuple[str, ...], Any]]:
-        init = ds["init_time"].values
-        lead = ds["lead_time"].values
-        n = len(init)
-        return {
-            "valid_time": (("init_time", "lead_time"), init[:, None] + lead[None, :]),
-            "expected_forecast_length": (("init_time",), expected_forecast_length(init)),
-            "ingested_forecast_length": (
-                ("init_time",),
-                np.full(n, np.timedelta64("NaT", "ns"), dtype="timedelta64[ns]"),
-            ),
-            **derive_spatial_coordinates(),
-        }
+    def expected_forecast_length(self, init_times: NDArray[np.datetime64]) -> NDArray[Any]:
+        inits = pd.DatetimeIndex(init_times)
+        lengths = np.where(
+            inits >= HRRR_V4_START,
+            FORECAST_LENGTH_V4.to_timedelta64(),
+            FORECAST_LENGTH_V3.to_timedelta64(),
+        )
+        return lengths.astype("timedelta64[ns]")

@@ -1,0 +1,140 @@
+"""The two dataset structures: forecasts as issued (init_time x lead_time) and analyses (time).
+
+A subclass declares its dims, dataset attributes, data variables, grid and, for a forecast,
+its lead times and expected forecast length; the coordinates follow from those.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from numpy.typing import NDArray
+
+from reformatters.core.config_models import Coordinate, CoordinateAttrs, DataVar
+from reformatters.core.coordinates import (
+    DerivedCoordinates,
+    Grid,
+    time_encoding,
+    timedelta_encoding,
+)
+from reformatters.core.template_config import TemplateConfig
+
+INGESTED_FORECAST_LENGTH_COMMENT = (
+    "The longest lead time for which source data was ingested; NaT if none yet. Smaller than "
+    "expected_forecast_length when files were missing."
+)
+
+
+class ForecastTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
+    """Dims (init_time, lead_time, *grid dims); coordinates ``valid_time`` and the expected and
+    ingested forecast length of each init."""
+
+    append_dim: str = "init_time"
+    grid: ClassVar[Grid]
+    lead_times: ClassVar[pd.TimedeltaIndex]
+    # init_time values per chunk of the append-dim coordinates (they are small).
+    append_coord_chunk: ClassVar[int]
+    expected_forecast_length_comment: ClassVar[str]
+
+    @abstractmethod
+    def expected_forecast_length(self, init_times: NDArray[np.datetime64]) -> NDArray[Any]:
+        """The forecast length (timedelta64[ns]) the provider issues for each init time."""
+
+    @property
+    def coords(self) -> Sequence[Coordinate]:
+        chunk = self.append_coord_chunk
+        return (
+            Coordinate(
+                name="init_time",
+                encoding=time_encoding((chunk,)),
+                attrs=CoordinateAttrs(
+                    long_name="Forecast initialization time",
+                    standard_name="forecast_reference_time",
+                ),
+            ),
+            Coordinate(
+                name="lead_time",
+                encoding=timedelta_encoding((len(self.lead_times),)),
+                attrs=CoordinateAttrs(
+                    long_name="Forecast lead time", standard_name="forecast_period"
+                ),
+            ),
+            *self.grid.coords(),
+            Coordinate(
+                name="valid_time",
+                encoding=time_encoding((chunk, len(self.lead_times))),
+                attrs=CoordinateAttrs(long_name="Valid time", standard_name="time"),
+            ),
+            Coordinate(
+                name="expected_forecast_length",
+                encoding=timedelta_encoding((chunk,)),
+                attrs=CoordinateAttrs(
+                    long_name="Expected forecast length",
+                    comment=self.expected_forecast_length_comment,
+                ),
+            ),
+            Coordinate(
+                name="ingested_forecast_length",
+                encoding=timedelta_encoding((chunk,)),
+                attrs=CoordinateAttrs(
+                    long_name="Ingested forecast length",
+                    comment=INGESTED_FORECAST_LENGTH_COMMENT,
+                ),
+            ),
+        )
+
+    def dimension_coordinates(self) -> dict[str, Any]:
+        return {
+            "init_time": self.append_dim_coordinates(
+                self.append_dim_start + self.append_dim_frequency
+            ),
+            "lead_time": self.lead_times,
+            **self.grid.dimension_coordinates(),
+        }
+
+    def derive_coordinates(self, ds: xr.Dataset) -> DerivedCoordinates:
+        init = ds["init_time"].values
+        lead = ds["lead_time"].values
+        return {
+            "valid_time": (("init_time", "lead_time"), init[:, None] + lead[None, :]),
+            "expected_forecast_length": (("init_time",), self.expected_forecast_length(init)),
+            "ingested_forecast_length": (
+                ("init_time",),
+                np.full(len(init), np.timedelta64("NaT", "ns"), dtype="timedelta64[ns]"),
+            ),
+            **self.grid.derived_coordinates(),
+        }
+
+
+class AnalysisTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
+    """Dims (time, *grid dims): one value per time step."""
+
+    append_dim: str = "time"
+    grid: ClassVar[Grid]
+    # time values per chunk of the append-dim coordinate.
+    append_coord_chunk: ClassVar[int]
+
+    @property
+    def coords(self) -> Sequence[Coordinate]:
+        return (
+            Coordinate(
+                name="time",
+                encoding=time_encoding((self.append_coord_chunk,)),
+                attrs=CoordinateAttrs(long_name="Time", standard_name="time", axis="T"),
+            ),
+            *self.grid.coords(),
+        )
+
+    def dimension_coordinates(self) -> dict[str, Any]:
+        return {
+            "time": self.append_dim_coordinates(self.append_dim_start + self.append_dim_frequency),
+            **self.grid.dimension_coordinates(),
+        }
+
+    def derive_coordinates(self, ds: xr.Dataset) -> DerivedCoordinates:
+        return self.grid.derived_coordinates()
