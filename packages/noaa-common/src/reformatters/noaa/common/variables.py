@@ -6,6 +6,7 @@ window statistic covers; it is appended to the variable's ``comment``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import model_validator
@@ -41,27 +42,42 @@ class CatalogEntry(FrozenModel):
         )
 
 
-def noaa_data_var(
-    name: str,
-    entry: CatalogEntry,
+def noaa_data_vars(
+    entries: Mapping[str, CatalogEntry],
     encoding: Encoding,
     *,
     window_reset_hours: int,
     window_comment: str,
     rate_comment: str,
-    grid_mapping: str | None = None,
     lead_0_comment: str = "",
-) -> NoaaDataVar:
-    """The DataVar ``name`` of a catalog entry, for a model whose windows reset every N hours.
+) -> tuple[NoaaDataVar, ...]:
+    """The DataVars of a dataset: catalog entries by name, for a model whose windows reset
+    every ``window_reset_hours`` hours, on a grid described by the CF variable ``spatial_ref``.
 
     ``window_comment`` (what interval a window statistic covers in this dataset) is appended to
     the comment of window statistics kept as issued, ``rate_comment`` (what interval a
-    deaccumulated mean rate covers) to that of deaccumulated variables. A model that issues a
-    variable differently passes a ``CatalogEntry.replace`` of the catalog's entry (another
-    element or step type); ``grid_mapping`` names
-    the CRS variable of a projected grid (CF). ``lead_0_comment`` says what the dataset holds
-    for a variable whose lead 0 is only a placeholder in the source.
+    deaccumulated mean rate covers) to that of deaccumulated variables, ``lead_0_comment`` (what
+    the dataset holds where the source's lead 0 is only a placeholder) to those variables'. A
+    model that issues a variable differently passes a ``CatalogEntry.replace`` of the catalog's
+    entry (another element or step type).
     """
+    return tuple(
+        _data_var(
+            name, entry, encoding, window_reset_hours, window_comment, rate_comment, lead_0_comment
+        )
+        for name, entry in entries.items()
+    )
+
+
+def _data_var(
+    name: str,
+    entry: CatalogEntry,
+    encoding: Encoding,
+    window_reset_hours: int,
+    window_comment: str,
+    rate_comment: str,
+    lead_0_comment: str,
+) -> NoaaDataVar:
     internal = entry.internal_attrs
     extra = None
     if internal.deaccumulate_to_rate:
@@ -74,7 +90,7 @@ def noaa_data_var(
         name=name,
         encoding=encoding,
         attrs=entry.attrs.model_copy(
-            update={"comment": comment or None, "grid_mapping": grid_mapping}
+            update={"comment": comment or None, "grid_mapping": "spatial_ref"}
         ),
         internal_attrs=internal.model_copy(
             update={"window_reset_hours": window_reset_hours if internal.is_window else None}

@@ -8,13 +8,11 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from reformatters.core.config_models import Encoding
 from reformatters.core.coordinates import LatLonGrid
 from reformatters.core.sources.grib import GridSpec
 from reformatters.noaa.common.catalog import CATALOG
-from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.region_job import NoaaSourceFileCoord
-from reformatters.noaa.common.variables import noaa_data_var
+from reformatters.noaa.common.variables import CatalogEntry
 
 SOURCE_BUCKET = "noaa-gfs-bdp-pds"
 # The first init of both datasets: GFS v16 (0.25 degree pgrb2 with 80 m and 100 m winds).
@@ -68,21 +66,7 @@ VARIABLE_NAMES: tuple[str, ...] = (
 )
 
 
-def gfs_data_vars(
-    encoding: Encoding, *, window_comment: str, rate_comment: str
-) -> tuple[NoaaDataVar, ...]:
-    return tuple(
-        noaa_data_var(
-            name,
-            CATALOG[name],
-            encoding,
-            window_reset_hours=WINDOW_RESET_HOURS,
-            window_comment=window_comment,
-            rate_comment=rate_comment,
-            grid_mapping="spatial_ref",
-        )
-        for name in VARIABLE_NAMES
-    )
+ENTRIES: dict[str, CatalogEntry] = {name: CATALOG[name] for name in VARIABLE_NAMES}
 
 
 def gfs_source_url(init_time: pd.Timestamp, lead_hours: int) -> str:

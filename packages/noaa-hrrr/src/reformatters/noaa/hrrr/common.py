@@ -20,9 +20,8 @@ from reformatters.core.coordinates import (
 )
 from reformatters.core.sources.grib import GridSpec
 from reformatters.noaa.common.catalog import CATALOG
-from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.region_job import NoaaSourceFileCoord
-from reformatters.noaa.common.variables import CatalogEntry, noaa_data_var
+from reformatters.noaa.common.variables import CatalogEntry
 
 SOURCE_BUCKET = "noaa-hrrr-bdp-pds"
 # HRRR v3 (operational from 2018-07-12): the first full day of its 6-hourly long runs.
@@ -207,22 +206,9 @@ VARIABLE_NAMES: tuple[str, ...] = (
 )
 
 
-def hrrr_data_vars(
-    encoding: Encoding, *, rate_comment: str, lead_0_comment: str
-) -> tuple[NoaaDataVar, ...]:
-    return tuple(
-        noaa_data_var(
-            name,
-            HRRR_ENTRIES.get(name, CATALOG[name]),
-            encoding,
-            window_reset_hours=WINDOW_RESET_HOURS,
-            window_comment="",
-            rate_comment=rate_comment,
-            grid_mapping="spatial_ref",
-            lead_0_comment=lead_0_comment,
-        )
-        for name in VARIABLE_NAMES
-    )
+ENTRIES: dict[str, CatalogEntry] = {
+    name: HRRR_ENTRIES.get(name, CATALOG[name]) for name in VARIABLE_NAMES
+}
 
 
 # ---- template grid -------------------------------------------------------------------------

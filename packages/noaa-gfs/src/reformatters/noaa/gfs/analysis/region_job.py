@@ -16,16 +16,15 @@ The two groups read different files for the same hour, so they are separate vari
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
+from reformatters.noaa.common.analysis import NoaaAnalysisFileCoord, NoaaAnalysisRegionJob
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
-from reformatters.noaa.common.region_job import NoaaRegionJob
 from reformatters.noaa.gfs.common import (
     GFS_GRID,
     INIT_FREQUENCY,
@@ -44,23 +43,14 @@ def source_run(time: pd.Timestamp, *, window: bool) -> tuple[pd.Timestamp, pd.Ti
     return init, time - init
 
 
-class GfsAnalysisSourceFileCoord(GfsSourceFileCoord):
-    def out_loc(self) -> Mapping[str, Any]:
-        return {"time": self.init_time + self.lead_time}
+class GfsAnalysisSourceFileCoord(GfsSourceFileCoord, NoaaAnalysisFileCoord):
+    pass
 
 
-class GfsAnalysisRegionJob(NoaaRegionJob[GfsAnalysisSourceFileCoord]):
+class GfsAnalysisRegionJob(NoaaAnalysisRegionJob[GfsAnalysisSourceFileCoord]):
     grid = GFS_GRID
     output_latitudes = LATITUDES
     output_longitudes = LONGITUDES
-
-    @classmethod
-    def source_groups(cls, data_vars: Sequence[NoaaDataVar]) -> list[list[NoaaDataVar]]:
-        """Variables with a value at a run's lead 0 and the others (window statistics,
-        placeholders at lead 0) come from different files."""
-        at_lead_0 = [v for v in data_vars if v.internal_attrs.has_lead_0_value]
-        after_lead_0 = [v for v in data_vars if not v.internal_attrs.has_lead_0_value]
-        return [group for group in (at_lead_0, after_lead_0) if group]
 
     def _deaccumulates(self) -> bool:
         return any(v.internal_attrs.deaccumulate_to_rate for v in self.data_vars)

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
 import pandas as pd
-import xarray as xr
 
-from reformatters.core.dynamical_dataset import DynamicalDataset
 from reformatters.core.operations.config import OperationsSpec, UpdateSchedule, ValidationSpec
-from reformatters.core.region_job import RegionJobResult
-from reformatters.noaa.common.forecast import fill_ingested_forecast_length
-from reformatters.noaa.common.internal_attrs import NoaaDataVar
+from reformatters.noaa.common.forecast import NoaaForecastDataset
 from reformatters.noaa.gfs.forecast.region_job import (
     GfsForecastRegionJob,
     GfsForecastSourceFileCoord,
@@ -23,7 +18,7 @@ from reformatters.noaa.gfs.forecast.template_config import GfsForecastTemplateCo
 from reformatters.noaa.gfs.synthesis import DEFAULT_SYNTHESIS_LEADS, synthesize_gfs_mirror
 
 
-class GfsForecastDataset(DynamicalDataset[NoaaDataVar, GfsForecastSourceFileCoord]):
+class GfsForecastDataset(NoaaForecastDataset[GfsForecastSourceFileCoord]):
     # GFS runs at 00/06/12/18 UTC; NOAA publishes f000 about 3.5 h and f384 about 5 h after init,
     # so the update runs 5 h after each init and the validator 30 minutes later.
     operations: ClassVar[OperationsSpec] = OperationsSpec(
@@ -43,17 +38,6 @@ class GfsForecastDataset(DynamicalDataset[NoaaDataVar, GfsForecastSourceFileCoor
             nan_check_exclude_leads=(timedelta(0),),
         ),
     )
-
-    result_coordinates: ClassVar[tuple[str, ...]] = ("ingested_forecast_length",)
-
-    def finalize_template(
-        self, template_ds: xr.Dataset, results: Sequence[RegionJobResult]
-    ) -> xr.Dataset:
-        """Fill ``ingested_forecast_length`` with the longest lead read for each init.
-
-        Inits not processed in this run keep the template's value (NaT).
-        """
-        return fill_ingested_forecast_length(template_ds, results)
 
     def synthesize_source_mirror(self, start: datetime, end: datetime, folder: Path) -> list[Path]:
         """GFS files for inits in [start, end), leads ``DEFAULT_SYNTHESIS_LEADS`` only."""

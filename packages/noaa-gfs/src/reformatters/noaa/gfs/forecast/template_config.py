@@ -31,12 +31,14 @@ from reformatters.core.config_models import DatasetAttributes, Encoding
 from reformatters.core.coordinates import Grid
 from reformatters.core.template_bases import ForecastTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
+from reformatters.noaa.common.variables import noaa_data_vars
 from reformatters.noaa.gfs.common import (
     APPEND_COORD_CHUNK,
     DATASET_START,
+    ENTRIES,
     INIT_FREQUENCY,
     OUTPUT_GRID,
-    gfs_data_vars,
+    WINDOW_RESET_HOURS,
 )
 
 # 0-120 h hourly, then 3-hourly to 384 h: 121 + 88 = 209 leads.
@@ -61,8 +63,12 @@ def _var_encoding() -> Encoding:
     return Encoding(dtype="float32", fill_value=float("nan"), chunks=VAR_CHUNKS, shards=VAR_SHARDS)
 
 
-DATA_VARS: tuple[NoaaDataVar, ...] = gfs_data_vars(
-    _var_encoding(), window_comment=WINDOW_COMMENT, rate_comment=RATE_COMMENT
+DATA_VARS: tuple[NoaaDataVar, ...] = noaa_data_vars(
+    ENTRIES,
+    _var_encoding(),
+    window_reset_hours=WINDOW_RESET_HOURS,
+    window_comment=WINDOW_COMMENT,
+    rate_comment=RATE_COMMENT,
 )
 
 

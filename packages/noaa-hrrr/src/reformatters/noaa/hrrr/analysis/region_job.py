@@ -8,14 +8,14 @@ separate source groups.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
+from reformatters.noaa.common.analysis import NoaaAnalysisFileCoord, NoaaAnalysisRegionJob
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.hrrr.common import HrrrSourceFileCoord
 from reformatters.noaa.hrrr.region_job import HrrrRegionJob
@@ -25,20 +25,13 @@ _SECOND = np.timedelta64(1, "s")
 WINDOW_LEAD = pd.Timedelta(hours=1)
 
 
-class HrrrAnalysisSourceFileCoord(HrrrSourceFileCoord):
-    def out_loc(self) -> Mapping[str, Any]:
-        return {"time": self.init_time + self.lead_time}
+class HrrrAnalysisSourceFileCoord(HrrrSourceFileCoord, NoaaAnalysisFileCoord):
+    pass
 
 
-class HrrrAnalysisRegionJob(HrrrRegionJob[HrrrAnalysisSourceFileCoord]):
-    @classmethod
-    def source_groups(cls, data_vars: Sequence[NoaaDataVar]) -> list[list[NoaaDataVar]]:
-        """Variables with a real value at f00 (f00 files), then window statistics and the
-        variables HRRR writes only as placeholders at f00 (f01 files)."""
-        at_f00 = [v for v in data_vars if v.internal_attrs.has_lead_0_value]
-        at_f01 = [v for v in data_vars if not v.internal_attrs.has_lead_0_value]
-        return [group for group in (at_f00, at_f01) if group]
-
+class HrrrAnalysisRegionJob(
+    HrrrRegionJob[HrrrAnalysisSourceFileCoord], NoaaAnalysisRegionJob[HrrrAnalysisSourceFileCoord]
+):
     def generate_source_file_coords(
         self, processing_region_ds: xr.Dataset, data_var_group: Sequence[NoaaDataVar]
     ) -> Sequence[HrrrAnalysisSourceFileCoord]:

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
 import pandas as pd
-import xarray as xr
 
-from reformatters.core.dynamical_dataset import DynamicalDataset
 from reformatters.core.operations.config import (
     ContainerResources,
     OperationsSpec,
     UpdateSchedule,
     ValidationSpec,
 )
-from reformatters.core.region_job import RegionJobResult
-from reformatters.noaa.common.forecast import fill_ingested_forecast_length
-from reformatters.noaa.common.internal_attrs import NoaaDataVar
+from reformatters.noaa.common.forecast import NoaaForecastDataset
 from reformatters.noaa.hrrr.forecast_48_hour.region_job import (
     HrrrForecast48HourRegionJob,
     HrrrForecastSourceFileCoord,
@@ -33,7 +28,7 @@ from reformatters.noaa.hrrr.synthesis import synthesize_hrrr_mirror
 DEFAULT_SYNTHESIS_LEADS: tuple[int, ...] = (0, 1, 2)
 
 
-class HrrrForecast48HourDataset(DynamicalDataset[NoaaDataVar, HrrrForecastSourceFileCoord]):
+class HrrrForecast48HourDataset(NoaaForecastDataset[HrrrForecastSourceFileCoord]):
     # The 00/06/12/18 UTC runs reach f48 on NOAA's bucket about 2 h after init; the update runs
     # 3 h after each of them. One init (a shard per variable) holds 22 x 373 MB of float32 while
     # it is processed, two variables at a time.
@@ -57,14 +52,6 @@ class HrrrForecast48HourDataset(DynamicalDataset[NoaaDataVar, HrrrForecastSource
             nan_check_exclude_leads=(timedelta(0),),
         ),
     )
-
-    result_coordinates: ClassVar[tuple[str, ...]] = ("ingested_forecast_length",)
-
-    def finalize_template(
-        self, template_ds: xr.Dataset, results: Sequence[RegionJobResult]
-    ) -> xr.Dataset:
-        """Fill ``ingested_forecast_length`` with the longest lead read for each init."""
-        return fill_ingested_forecast_length(template_ds, results)
 
     def synthesize_source_mirror(self, start: datetime, end: datetime, folder: Path) -> list[Path]:
         """HRRR files for inits in [start, end), leads ``DEFAULT_SYNTHESIS_LEADS`` only."""
