@@ -22,6 +22,7 @@ from reformatters.core.coordinates import (
     time_encoding,
     timedelta_encoding,
 )
+from reformatters.core.region_job import RegionJobResult, SourceFileStatus
 from reformatters.core.template_config import TemplateConfig
 
 INGESTED_FORECAST_LENGTH_COMMENT = (
@@ -109,6 +110,37 @@ class ForecastTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
             ),
             **self.grid.derived_coordinates(),
         }
+
+
+def fill_ingested_forecast_length(
+    template_ds: xr.Dataset, results: Sequence[RegionJobResult]
+) -> xr.Dataset:
+    """``template_ds`` with ``ingested_forecast_length`` set to the longest lead read per init.
+
+    A source file's init and lead are where it is written (``out_loc``). Inits not processed in
+    ``results`` keep the template's value (NaT).
+    """
+    ingested = template_ds["ingested_forecast_length"].values.copy()
+    init_index = pd.DatetimeIndex(template_ds["init_time"].values)
+    for result in results:
+        for file_results in result.files.values():
+            for file_result in file_results:
+                if file_result.status != SourceFileStatus.SUCCEEDED:
+                    continue
+                loc = file_result.coord.out_loc()
+                i = init_index.get_loc(loc["init_time"])
+                assert isinstance(i, int)
+                lead = pd.Timedelta(loc["lead_time"]).to_timedelta64()
+                if np.isnat(ingested[i]) or ingested[i] < lead:
+                    ingested[i] = lead
+    ds = template_ds.copy()
+    ds["ingested_forecast_length"] = (
+        ("init_time",),
+        ingested,
+        dict(template_ds["ingested_forecast_length"].attrs),
+    )
+    ds["ingested_forecast_length"].encoding = dict(template_ds["ingested_forecast_length"].encoding)
+    return ds.set_coords("ingested_forecast_length")
 
 
 class AnalysisTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):

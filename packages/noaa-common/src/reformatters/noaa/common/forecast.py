@@ -11,42 +11,12 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from reformatters.core.dynamical_dataset import DynamicalDataset
-from reformatters.core.region_job import RegionJobResult, SourceFileStatus
+from reformatters.core.region_job import RegionJobResult
+from reformatters.core.template_bases import fill_ingested_forecast_length
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.region_job import NoaaRegionJob, NoaaSourceFileCoord
 
 _HOUR = np.timedelta64(1, "h")
-
-
-def fill_ingested_forecast_length(
-    template_ds: xr.Dataset, results: Sequence[RegionJobResult]
-) -> xr.Dataset:
-    """``template_ds`` with ``ingested_forecast_length`` set to the longest lead read per init.
-
-    Inits not processed in ``results`` keep the template's value (NaT).
-    """
-    ingested = template_ds["ingested_forecast_length"].values.copy()
-    init_index = pd.DatetimeIndex(template_ds["init_time"].values)
-    for result in results:
-        for file_results in result.files.values():
-            for file_result in file_results:
-                if file_result.status != SourceFileStatus.SUCCEEDED:
-                    continue
-                coord = file_result.coord
-                assert isinstance(coord, NoaaSourceFileCoord)
-                i = init_index.get_loc(coord.init_time)
-                assert isinstance(i, int)
-                lead = coord.lead_time.to_timedelta64()
-                if np.isnat(ingested[i]) or ingested[i] < lead:
-                    ingested[i] = lead
-    ds = template_ds.copy()
-    ds["ingested_forecast_length"] = (
-        ("init_time",),
-        ingested,
-        dict(template_ds["ingested_forecast_length"].attrs),
-    )
-    ds["ingested_forecast_length"].encoding = dict(template_ds["ingested_forecast_length"].encoding)
-    return ds.set_coords("ingested_forecast_length")
 
 
 class NoaaForecastFileCoord(NoaaSourceFileCoord):
