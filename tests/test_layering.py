@@ -179,8 +179,8 @@ def test_a_violation_breaks_its_contract(tmp_path: Path, case: str) -> None:
     assert any(name in output for name in added), output
 
 
-def test_a_new_family_with_a_common_package_keeps_the_contracts(tmp_path: Path) -> None:
-    """What `reformat initialize-new-integration` makes, in a family of its own: no config edit."""
+def test_allowed_imports_keep_the_contracts(tmp_path: Path) -> None:
+    """A new family with a common package (no config edit), one-level packages' own imports."""
     _, output = _lint_copy(
         tmp_path,
         {
@@ -190,6 +190,13 @@ def test_a_new_family_with_a_common_package_keeps_the_contracts(tmp_path: Path) 
             "ecmwf/ifs/forecast/__init__.py": "\nimport reformatters.core\n",
             "ecmwf/ifs/forecast/region_job.py": "\nimport reformatters.ecmwf.common.grib.index\n",
             "ecmwf/aifs/__init__.py": "\nfrom reformatters.ecmwf.common import grib\n",
+            # A one-level package's __init__ and modules importing each other, and core.
+            "tools/__init__.py": (
+                "\nimport reformatters.core.errors\nimport reformatters.tools.cli\n"
+            ),
+            "tools/points.py": "\nimport reformatters.tools\n",
+            "example_plugin/__init__.py": "\nimport reformatters.example_plugin.dataset\n",
+            "example_plugin/dataset.py": "\nimport reformatters.example_plugin\n",
         },
     )
     for contract in LAYERING_CONTRACTS:
