@@ -401,6 +401,16 @@ def test_scaffolded_integration_works_in_a_copy_of_the_workspace(tmp_path: Path)
     _run([str(bin_dir / "ruff"), "check", "packages/acme-foo"], ws, env)
     _run([str(bin_dir / "ruff"), "format", "--check", "packages/acme-foo"], ws, env)
     _run([str(bin_dir / "mypy"), "packages/acme-foo/src"], ws, env)
+    # The layering contracts hold with the new family in the graph, their wildcards unedited (core's
+    # own cycles are core's business: tests/test_layering.py).
+    python = str(bin_dir / "python")
+    contracts = tomllib.loads((ws / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layering = [c["id"] for c in contracts["contracts"] if c["type"] != "acyclic_siblings"]
+    lint = [str(bin_dir / "lint-imports"), "--no-cache", "--no-logo"]
+    out = _run([*lint, *(f"--contract={c}" for c in layering)], ws, env).stdout
+    assert f"Contracts: {len(layering)} kept, 0 broken." in out
+    graph = "import grimp; print(sorted(grimp.build_graph('reformatters', cache_dir=None).modules))"
+    assert "'reformatters.acme.foo.forecast'" in _run([python, "-c", graph], ws, env).stdout
     # The repository's distribution conventions (metadata, bounds, licence, declared imports);
     # the built-wheel checks need .ci/run's wheel folder, which this copy does not build.
     out = _run(

@@ -127,7 +127,13 @@ def test_ci_runs_lint_types_and_selected_tests() -> None:
     assert set(ci["on"]) >= {"pull_request", "push"}
     assert ci["on"]["push"]["branches"] == ["main"]
     runs = "\n".join(str(s.get("run", "")) for s in _steps(ci))
-    for command in ("ruff check .", "ruff format --check .", "mypy", "actionlint"):
+    for command in (
+        "ruff check .",
+        "ruff format --check .",
+        "mypy",
+        "lint-imports --no-cache",
+        "actionlint",
+    ):
         assert f"uv run --frozen {command}" in runs
     assert "uv sync --all-packages --frozen" in runs
     assert "workspace.py select-tests" in runs
@@ -151,6 +157,8 @@ def test_ci_run_starts_cold_and_runs_the_readme_test_command() -> None:
     # An empty uv cache of its own, exported before the first uv command that installs anything.
     assert re.search(r'^UV_CACHE_DIR="\$\(mktemp -d\)"$', ci_run, re.M)
     assert ci_run.index("export UV_CACHE_DIR") < ci_run.index("uv sync")
+    # The layering contracts are checked with the linters, before the tests.
+    assert ci_run.index("uv run --frozen mypy") < ci_run.index("uv run --frozen lint-imports")
     # What the offline tests need is fetched before the namespace without network is entered.
     assert ci_run.index("build-distributions.sh") < ci_run.index("unshare -n bash")
     assert "uv lock --locked --refresh" in (SCRIPTS / "build-distributions.sh").read_text()
