@@ -7,6 +7,7 @@ window statistic covers; it is appended to the variable's ``comment``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import model_validator
@@ -42,31 +43,39 @@ class CatalogEntry(FrozenModel):
         )
 
 
-def noaa_data_vars(
-    entries: Mapping[str, CatalogEntry],
-    encoding: Encoding,
-    *,
-    window_reset_hours: int,
-    window_comment: str,
-    rate_comment: str,
-    lead_0_comment: str = "",
-) -> tuple[NoaaDataVar, ...]:
-    """The DataVars of a dataset: catalog entries by name, for a model whose windows reset
-    every ``window_reset_hours`` hours, on a grid described by the CF variable ``spatial_ref``.
+@dataclass(frozen=True)
+class ModelVariables:
+    """The catalog entries a model publishes, by name, and its window rule: statistics reset
+    every ``window_reset_hours`` hours."""
 
-    ``window_comment`` (what interval a window statistic covers in this dataset) is appended to
-    the comment of window statistics kept as issued, ``rate_comment`` (what interval a
-    deaccumulated mean rate covers) to that of deaccumulated variables, ``lead_0_comment`` (what
-    the dataset holds where the source's lead 0 is only a placeholder) to those variables'. A
-    model that issues a variable differently passes a ``CatalogEntry.replace`` of the catalog's
-    entry (another element or step type).
-    """
-    return tuple(
-        _data_var(
-            name, entry, encoding, window_reset_hours, window_comment, rate_comment, lead_0_comment
+    entries: Mapping[str, CatalogEntry]
+    window_reset_hours: int
+
+    def data_vars(
+        self,
+        chunks: tuple[int, ...],
+        shards: tuple[int, ...],
+        *,
+        rate_comment: str,
+        window_comment: str = "",
+        lead_0_comment: str = "",
+    ) -> tuple[NoaaDataVar, ...]:
+        """The DataVars of a dataset (float32, chunked and sharded as given) on a grid
+        described by the CF variable ``spatial_ref``.
+
+        ``window_comment`` (what interval a window statistic covers in this dataset) is appended
+        to the comment of window statistics kept as issued, ``rate_comment`` (what interval a
+        deaccumulated mean rate covers) to that of deaccumulated variables, ``lead_0_comment``
+        (what the dataset holds where the source's lead 0 is only a placeholder) to those
+        variables'. A model that issues a variable differently declares a
+        ``CatalogEntry.replace`` of the catalog's entry (another element or step type).
+        """
+        encoding = Encoding(dtype="float32", fill_value=float("nan"), chunks=chunks, shards=shards)
+        comments = (window_comment, rate_comment, lead_0_comment)
+        return tuple(
+            _data_var(name, entry, encoding, self.window_reset_hours, *comments)
+            for name, entry in self.entries.items()
         )
-        for name, entry in entries.items()
-    )
 
 
 def _data_var(

@@ -12,7 +12,7 @@ from reformatters.core.coordinates import LatLonGrid
 from reformatters.core.sources.grib import GridSpec
 from reformatters.noaa.common.catalog import CATALOG
 from reformatters.noaa.common.region_job import NoaaSourceFileCoord
-from reformatters.noaa.common.variables import CatalogEntry
+from reformatters.noaa.common.variables import ModelVariables
 
 SOURCE_BUCKET = "noaa-gfs-bdp-pds"
 # The first init of both datasets: GFS v16 (0.25 degree pgrb2 with 80 m and 100 m winds).
@@ -66,7 +66,10 @@ VARIABLE_NAMES: tuple[str, ...] = (
 )
 
 
-ENTRIES: dict[str, CatalogEntry] = {name: CATALOG[name] for name in VARIABLE_NAMES}
+VARIABLES = ModelVariables(
+    entries={name: CATALOG[name] for name in VARIABLE_NAMES},
+    window_reset_hours=WINDOW_RESET_HOURS,
+)
 
 
 def gfs_source_url(init_time: pd.Timestamp, lead_hours: int) -> str:

@@ -21,7 +21,7 @@ from reformatters.core.coordinates import (
 from reformatters.core.sources.grib import GridSpec
 from reformatters.noaa.common.catalog import CATALOG
 from reformatters.noaa.common.region_job import NoaaSourceFileCoord
-from reformatters.noaa.common.variables import CatalogEntry
+from reformatters.noaa.common.variables import CatalogEntry, ModelVariables
 
 SOURCE_BUCKET = "noaa-hrrr-bdp-pds"
 # HRRR v3 (operational from 2018-07-12): the first full day of its 6-hourly long runs.
@@ -206,9 +206,10 @@ VARIABLE_NAMES: tuple[str, ...] = (
 )
 
 
-ENTRIES: dict[str, CatalogEntry] = {
-    name: HRRR_ENTRIES.get(name, CATALOG[name]) for name in VARIABLE_NAMES
-}
+VARIABLES = ModelVariables(
+    entries={name: HRRR_ENTRIES.get(name, CATALOG[name]) for name in VARIABLE_NAMES},
+    window_reset_hours=WINDOW_RESET_HOURS,
+)
 
 
 # ---- template grid -------------------------------------------------------------------------

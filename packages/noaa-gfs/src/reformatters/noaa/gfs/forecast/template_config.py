@@ -27,18 +27,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from reformatters.core.config_models import DatasetAttributes, Encoding
+from reformatters.core.config_models import DatasetAttributes
 from reformatters.core.coordinates import Grid
 from reformatters.core.template_bases import ForecastTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
-from reformatters.noaa.common.variables import noaa_data_vars
 from reformatters.noaa.gfs.common import (
     APPEND_COORD_CHUNK,
     DATASET_START,
-    ENTRIES,
     INIT_FREQUENCY,
     OUTPUT_GRID,
-    WINDOW_RESET_HOURS,
+    VARIABLES,
 )
 
 # 0-120 h hourly, then 3-hourly to 384 h: 121 + 88 = 209 leads.
@@ -59,14 +57,9 @@ RATE_COMMENT = (
 )
 
 
-def _var_encoding() -> Encoding:
-    return Encoding(dtype="float32", fill_value=float("nan"), chunks=VAR_CHUNKS, shards=VAR_SHARDS)
-
-
-DATA_VARS: tuple[NoaaDataVar, ...] = noaa_data_vars(
-    ENTRIES,
-    _var_encoding(),
-    window_reset_hours=WINDOW_RESET_HOURS,
+DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
+    VAR_CHUNKS,
+    VAR_SHARDS,
     window_comment=WINDOW_COMMENT,
     rate_comment=RATE_COMMENT,
 )

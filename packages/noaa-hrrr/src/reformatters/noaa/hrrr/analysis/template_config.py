@@ -23,16 +23,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from reformatters.core.config_models import DatasetAttributes, Encoding
+from reformatters.core.config_models import DatasetAttributes
 from reformatters.core.coordinates import Grid
 from reformatters.core.template_bases import AnalysisTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
-from reformatters.noaa.common.variables import noaa_data_vars
 from reformatters.noaa.hrrr.common import (
     DATASET_START,
-    ENTRIES,
     OUTPUT_GRID,
-    WINDOW_RESET_HOURS,
+    VARIABLES,
 )
 
 VAR_CHUNKS = (24, 106, 120)
@@ -46,15 +44,9 @@ RATE_COMMENT = (
 )
 
 
-def _var_encoding() -> Encoding:
-    return Encoding(dtype="float32", fill_value=float("nan"), chunks=VAR_CHUNKS, shards=VAR_SHARDS)
-
-
-DATA_VARS: tuple[NoaaDataVar, ...] = noaa_data_vars(
-    ENTRIES,
-    _var_encoding(),
-    window_reset_hours=WINDOW_RESET_HOURS,
-    window_comment="",
+DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
+    VAR_CHUNKS,
+    VAR_SHARDS,
     rate_comment=RATE_COMMENT,
     lead_0_comment=(
         "From the 1-hour forecast (f01) of the run initialized one hour earlier: HRRR's analysis "

@@ -23,17 +23,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from reformatters.core.config_models import DatasetAttributes, Encoding
+from reformatters.core.config_models import DatasetAttributes
 from reformatters.core.coordinates import Grid
 from reformatters.core.template_bases import ForecastTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
-from reformatters.noaa.common.variables import noaa_data_vars
 from reformatters.noaa.hrrr.common import (
     DATASET_START,
-    ENTRIES,
     INIT_FREQUENCY_FORECAST,
     OUTPUT_GRID,
-    WINDOW_RESET_HOURS,
+    VARIABLES,
 )
 
 LEAD_TIMES = pd.timedelta_range("0h", "48h", freq="1h")
@@ -53,15 +51,9 @@ RATE_COMMENT = (
 )
 
 
-def _var_encoding() -> Encoding:
-    return Encoding(dtype="float32", fill_value=float("nan"), chunks=VAR_CHUNKS, shards=VAR_SHARDS)
-
-
-DATA_VARS: tuple[NoaaDataVar, ...] = noaa_data_vars(
-    ENTRIES,
-    _var_encoding(),
-    window_reset_hours=WINDOW_RESET_HOURS,
-    window_comment="",
+DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
+    VAR_CHUNKS,
+    VAR_SHARDS,
     rate_comment=RATE_COMMENT,
     lead_0_comment="NaN at lead 0, where HRRR writes only a constant placeholder.",
 )
