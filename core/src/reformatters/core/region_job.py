@@ -118,9 +118,9 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
     def processing_region(self) -> slice:
         """The append-dim region to read; may start before `region` (e.g. for deaccumulation).
 
-        Called in the calling process before downloading (to list the source files) and when
-        the workers' tasks are built; the transformed data is trimmed back to `region` before
-        it is written. Default: `region`."""
+        Called in the calling process (to list the source files and build the workers' tasks)
+        and in the worker process, without `template_ds`, which trims the transformed data
+        back to `region` before writing it. Default: `region`."""
         return self.region
 
     @abstractmethod
