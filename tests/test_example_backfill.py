@@ -18,7 +18,8 @@ import xarray as xr
 from helpers import reformat_command, run_reformat
 
 from reformatters.core import JobFilters
-from reformatters.core.region_job import Downloads, SourceFileStatus, file_statuses
+from reformatters.core.outcomes import file_statuses
+from reformatters.core.region_job import Downloads, SourceFileStatus
 from reformatters.core.rounding import round_float32_mantissa
 from reformatters.core.storage import StoreLocation
 from reformatters.core.testing.fixtures import MotoS3Server

@@ -27,6 +27,9 @@ from reformatters.core.backfill_runs import (
     write_record,
 )
 from reformatters.core.config_models import DataVar
+from reformatters.core.engine.pool import start_workers
+from reformatters.core.engine.process import process_region_job
+from reformatters.core.engine.render import render_metadata
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.core.logging import get_logger
 from reformatters.core.metadata import (
@@ -36,7 +39,7 @@ from reformatters.core.metadata import (
     publish_metadata,
 )
 from reformatters.core.operations.config import OperationsSpec
-from reformatters.core.outcomes import OutcomeSummary
+from reformatters.core.outcomes import OutcomeSummary, file_statuses
 from reformatters.core.parallel import check_worker_memory, decode_processes
 from reformatters.core.region_job import (
     Downloads,
@@ -44,7 +47,6 @@ from reformatters.core.region_job import (
     RegionJobResult,
     SourceFileCoord,
     SourceFileStatus,
-    file_statuses,
     get_worker_jobs,
 )
 from reformatters.core.sources.mirror import check_source_mirror
@@ -207,7 +209,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         outputs = self.output_stores(output_url)
         for location in outputs.write_order:
             location.check_writable()
-        self.region_job_class.start_workers()
+        start_workers(self.region_job_class)
         with writing(
             outputs, self.append_dim, "backfill-local", break_existing=break_lease
         ) as guard:
@@ -263,7 +265,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
             validate_run_id(run_id)
         check_source_mirror()
         outputs = self.output_stores(output_url)
-        self.region_job_class.start_workers()
+        start_workers(self.region_job_class)
         template_ds = self.template_config.get_template(append_dim_end)
         all_jobs = self.get_jobs(template_ds, filters)
         jobs = get_worker_jobs(all_jobs, worker_index, workers_total)
@@ -382,7 +384,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                 return jobs[i].download(job_scratch(i))
 
             tmp_store = scratch / "tmp.zarr"
-            staging = self.region_job_class.render_metadata(template_ds, tmp_store)
+            staging = render_metadata(self.region_job_class, template_ds, tmp_store)
             if publish_new_store and not jobs:
                 guard.publish(staging.result())
             final_store = scratch / "final.zarr"
@@ -397,18 +399,21 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                     # The final metadata, rendered by the first worker out of variables.
                     expected[:] = [*report.results, job_expected]
                     rendered_ahead.append(
-                        self.region_job_class.render_metadata(final_template(expected), final_store)
+                        render_metadata(
+                            self.region_job_class, final_template(expected), final_store
+                        )
                     )
                 if i == 0:
                     # The first variables are queued before the staging store may be rendered
-                    # (their workers wait for it, see _process_variable). A new store's metadata
+                    # (their workers wait for it, see process_variable). A new store's metadata
                     # is published while they decode, before any chunk is uploaded (`process`
                     # uploads a variable's shards once it is done).
                     _staged(staging, guard if publish_new_store else None)
 
             for i, job in enumerate(jobs):
                 guard.lease.check()
-                result = job.process(
+                result = process_region_job(
+                    job,
                     outputs,
                     tmp_store,
                     job_scratch(i),

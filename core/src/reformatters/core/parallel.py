@@ -36,7 +36,7 @@ _LIBRARIES = [
     "xarray",
     "zarr",
     "pygrib",
-    "reformatters.core.region_job",
+    "reformatters.core.engine.worker",
 ]
 # A fork server's: "__main__" as by default (tasks defined in the main script), the libraries,
 # and the module that makes the fork server's exit quick.

@@ -18,6 +18,9 @@ import pandas as pd
 import xarray as xr
 
 from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters, scratch_dir
+from reformatters.core.engine.pool import start_workers
+from reformatters.core.engine.process import process_region_job
+from reformatters.core.engine.render import render_metadata
 from reformatters.core.logging import get_logger
 from reformatters.core.metadata import PublishGuard, carry_published_coords, publish_metadata
 from reformatters.core.operations.schedule import append_dim_end_at, most_recent_tick
@@ -92,7 +95,7 @@ def run_update(
         )
     for location in outputs.write_order:
         location.check_writable()
-    dataset.region_job_class.start_workers()
+    start_workers(dataset.region_job_class)
     with writing(outputs, dataset.append_dim, "update", break_existing=break_lease) as guard:
         return _update(dataset, guard, scheduled)
 
@@ -125,10 +128,10 @@ def _update(
     results: list[RegionJobResult] = []
     with scratch_dir(dataset.dataset_id) as scratch:
         tmp_store = scratch / "tmp.zarr"
-        dataset.region_job_class.render_metadata(template_ds, tmp_store).result()
+        render_metadata(dataset.region_job_class, template_ds, tmp_store).result()
         for job in jobs:
             guard.lease.check()
-            result = job.process(outputs, tmp_store, scratch, published=published)
+            result = process_region_job(job, outputs, tmp_store, scratch, published=published)
             report.kept_published_values += sum(result.kept_values.values())
             results.append(result)
             report.jobs_run += 1

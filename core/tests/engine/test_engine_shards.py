@@ -1,4 +1,4 @@
-"""RegionJob._write_shards: the bytes zarr writes by default, with zarr's whole-chunk
+"""engine.shards.write_shards: the bytes zarr writes by default, with zarr's whole-chunk
 comparison against the fill value skipped when every chunk is known to hold data."""
 
 from __future__ import annotations
@@ -12,31 +12,31 @@ import xarray as xr
 import zarr
 
 from reformatters.core import JobFilters
-from reformatters.core.region_job import _every_chunk_holds_data
+from reformatters.core.engine.shards import every_chunk_holds_data, write_shards
 from reformatters.core.template_config import write_metadata
 from reformatters.example_plugin.dataset import make_dataset
 
 
-def test_every_chunk_holds_data_looks_past_a_chunks_first_value() -> None:
+def testevery_chunk_holds_data_looks_past_a_chunks_first_value() -> None:
     values = np.ones((4, 6), dtype=np.float32)
-    assert _every_chunk_holds_data(values, (2, 3), np.float32(np.nan))
+    assert every_chunk_holds_data(values, (2, 3), np.float32(np.nan))
     values[0, 0] = np.nan  # first value of a chunk missing, the others present
-    assert _every_chunk_holds_data(values, (2, 3), np.float32(np.nan))
+    assert every_chunk_holds_data(values, (2, 3), np.float32(np.nan))
     values[2:, 3:] = np.nan  # a whole chunk missing
-    assert not _every_chunk_holds_data(values, (2, 3), np.float32(np.nan))
+    assert not every_chunk_holds_data(values, (2, 3), np.float32(np.nan))
     # an edge block cut short by the data's extent counts only what it holds
     edge = np.ones((5, 6), dtype=np.float32)
     edge[4] = np.nan
-    assert not _every_chunk_holds_data(edge, (2, 3), np.float32(np.nan))
+    assert not every_chunk_holds_data(edge, (2, 3), np.float32(np.nan))
     # chunks of (lead, y, x) fields: a missing first field, or first values, are not empty
     fields = np.ones((1, 6, 4, 4), dtype=np.float32)
     fields[:, 0] = np.nan
     fields[:, 1:, 0, 0] = np.nan
-    assert _every_chunk_holds_data(fields, (1, 3, 2, 2), np.float32(np.nan))
+    assert every_chunk_holds_data(fields, (1, 3, 2, 2), np.float32(np.nan))
     fields[:, 3:, 2:, :2] = np.nan
-    assert not _every_chunk_holds_data(fields, (1, 3, 2, 2), np.float32(np.nan))
+    assert not every_chunk_holds_data(fields, (1, 3, 2, 2), np.float32(np.nan))
     # any other fill value: left to zarr
-    assert not _every_chunk_holds_data(np.ones((4, 6), dtype=np.float32), (2, 3), 0.0)
+    assert not every_chunk_holds_data(np.ones((4, 6), dtype=np.float32), (2, 3), 0.0)
 
 
 def _stored(store: Path, name: str) -> dict[str, bytes]:
@@ -62,7 +62,7 @@ def test_write_shards_stores_what_zarr_stores_by_default(tmp_path: Path, empty_c
     ours, reference = tmp_path / "ours.zarr", tmp_path / "reference.zarr"
     for store in (ours, reference):
         write_metadata(template, store)
-    written, kept = job._write_shards(data, var, ours)
+    written, kept = write_shards(data, var.name, job.append_dim, job.region, ours)
     assert kept == 0
     zarr.open_array(zarr.storage.LocalStore(reference), path=var.name, mode="r+")[
         job.region.start : job.region.start + 10

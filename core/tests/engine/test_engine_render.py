@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import zarr
 
-from reformatters.core.region_job import _wait_until_rendered, _write_metadata_whole
+from reformatters.core.engine.render import wait_until_rendered, write_metadata_whole
 from reformatters.example_plugin.dataset import make_dataset
 
 
@@ -23,13 +23,13 @@ def test_a_worker_waits_for_the_whole_store(tmp_path: Path) -> None:
 
     def worker() -> None:
         started.set()
-        _wait_until_rendered(store)
+        wait_until_rendered(store)
         seen.append((store / "zarr.json").exists())
 
     waiting = threading.Thread(target=worker)
     waiting.start()
     started.wait()
-    _write_metadata_whole(template, store)
+    write_metadata_whole(template, store)
     waiting.join(timeout=60)
     assert seen == [True]
     assert not (tmp_path / "tmp.zarr.partial").exists()
@@ -40,10 +40,10 @@ def test_a_worker_waits_for_the_whole_store(tmp_path: Path) -> None:
 def test_a_failed_render_ends_the_wait(tmp_path: Path) -> None:
     store = tmp_path / "tmp.zarr"
     with pytest.raises(AttributeError):
-        _write_metadata_whole(None, store)  # type: ignore[arg-type]
+        write_metadata_whole(None, store)  # type: ignore[arg-type]
     assert not store.exists()
     with pytest.raises(RuntimeError, match="not rendered"):
-        _wait_until_rendered(store)
+        wait_until_rendered(store)
 
 
 def test_a_removed_scratch_folder_ends_the_wait(tmp_path: Path) -> None:
@@ -51,4 +51,4 @@ def test_a_removed_scratch_folder_ends_the_wait(tmp_path: Path) -> None:
     scratch.mkdir()
     shutil.rmtree(scratch)
     with pytest.raises(RuntimeError, match="not rendered"):
-        _wait_until_rendered(scratch / "tmp.zarr")
+        wait_until_rendered(scratch / "tmp.zarr")
