@@ -2,8 +2,8 @@
 
 The store is analysis-shaped (time x latitude x longitude, 8760 x 181 x 360, float32, sharded) and
 written once under the work dir; each repetition opens it afresh through a counting store wrapper,
-runs ``reformatters.tools.points.extract_points`` (pointwise indexing: only the inner chunks that
-hold the points are read) and upserts the 876 000 rows into a new DuckDB file.
+runs ``reformatters.tools.points.extract.extract_points`` (pointwise indexing: only the inner
+chunks that hold the points are read) and upserts the 876 000 rows into a new DuckDB file.
 
     uv run python -m benchmarks.points [--hours 8760] [--points 100] [--chunks 730x32x32]
         [--shards 2190x64x64] [--repeats 3]
@@ -52,7 +52,7 @@ def measure(
     chunks: tuple[int, int, int] = (730, 32, 32),
     shards: tuple[int, int, int] = (2190, 64, 64),
 ) -> dict[str, Any]:
-    from reformatters.tools.points import benchmark_extraction
+    from reformatters.tools.points.benchmark import benchmark_extraction
 
     folder = work_dir / "points"
     log(f"points: store under {folder} (written on the first run only)")

@@ -300,7 +300,7 @@ def test_variables_start_largest_first(served_mirror: str, tmp_path: Path) -> No
 
 def _check_point_extraction(ds: xr.Dataset) -> None:
     """50 random points: extract-points returns the great-circle nearest cell's values."""
-    from reformatters.tools.points import extract_points
+    from reformatters.tools.points.extract import extract_points
 
     rng = np.random.default_rng(50)
     lat = rng.uniform(-90, 90, 50)

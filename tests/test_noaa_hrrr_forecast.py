@@ -297,7 +297,7 @@ def test_point_extraction_matches_brute_force_nearest_cell(
 ) -> None:
     import pyproj
 
-    from reformatters.tools.points import extract_points
+    from reformatters.tools.points.extract import extract_points
 
     store, _ = backfilled
     ds = xr.open_zarr(store, decode_timedelta=True, chunks=None)

@@ -16,16 +16,11 @@ import pytest
 from helpers import REPO_ROOT, run_reformat
 
 from reformatters.core.errors import UserError
-from reformatters.tools.scaffold import (
-    DatasetKind,
-    IntegrationNames,
-    add_variant_to_plugin,
-    find_workspace_root,
-    initialize_new_integration,
-    plan_root_pyproject,
-    sort_first_party_imports,
-    validate_names,
-)
+from reformatters.tools.scaffold.generate import initialize_new_integration
+from reformatters.tools.scaffold.names import DatasetKind, IntegrationNames, validate_names
+from reformatters.tools.scaffold.render import add_variant_to_plugin, sort_first_party_imports
+from reformatters.tools.scaffold.root_pyproject import plan_root_pyproject
+from reformatters.tools.scaffold.workspace import find_workspace_root
 
 ROOT_PYPROJECT = """\
 [project]

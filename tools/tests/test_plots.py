@@ -19,7 +19,7 @@ from reformatters.tools.plots import (
     plot_timeseries,
     select_map_time,
 )
-from reformatters.tools.points import open_store
+from reformatters.tools.points.store import open_store
 
 
 def assert_rich_png(path: Path, min_colours: int = 50) -> None:

@@ -14,15 +14,12 @@ import xarray as xr
 from zarr.storage import LocalStore
 
 from reformatters.core.errors import InvalidArgumentError, UserError
-from reformatters.tools import points as points_module
-from reformatters.tools.points import (
-    CountingStore,
-    benchmark_extraction,
-    extract_points,
-    open_store,
-    read_points_csv,
-    write_points,
-)
+from reformatters.tools.points import extract as extract_module
+from reformatters.tools.points.benchmark import benchmark_extraction
+from reformatters.tools.points.extract import extract_points
+from reformatters.tools.points.output import write_points
+from reformatters.tools.points.sites import read_points_csv
+from reformatters.tools.points.store import CountingStore, open_store
 
 R = 6_371_229.0
 
@@ -321,7 +318,7 @@ def test_batched_reads_give_the_same_table(monkeypatch: pytest.MonkeyPatch) -> N
     ds = stores.forecast_dataset()
     points = _random_points(23, seed=8)
     whole = extract_points(ds, points)
-    monkeypatch.setattr(points_module, "MAX_VALUES_PER_READ", 4 * 12)  # 4 points per batch
+    monkeypatch.setattr(extract_module, "MAX_VALUES_PER_READ", 4 * 12)  # 4 points per batch
     batched = extract_points(ds, points)
     pd.testing.assert_frame_equal(batched, whole)
     assert list(dict.fromkeys(batched["point_id"])) == list(points["id"])

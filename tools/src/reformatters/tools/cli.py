@@ -14,7 +14,7 @@ from reformatters.core.plugins import Registry, get_registry
 from reformatters.tools.dataset_commands import add_dataset_tool_commands
 from reformatters.tools.deploy import register_deploy_command
 from reformatters.tools.mirror import build_mirror_app
-from reformatters.tools.scaffold import register_scaffold_command
+from reformatters.tools.scaffold.command import register_scaffold_command
 
 stderr = Console(stderr=True)
 stdout = Console()

@@ -53,7 +53,7 @@ InitTimeOpt = Annotated[
 
 def open_dataset(dataset: DynamicalDataset[Any, Any], output_url: str | None) -> xr.Dataset:
     """The dataset's published primary store, opened lazily for reading."""
-    from reformatters.tools.points import open_store
+    from reformatters.tools.points.store import open_store
 
     location = dataset.output_stores(output_url).primary
     if not location.exists():
@@ -92,12 +92,9 @@ def add_dataset_tool_commands(app: typer.Typer, dataset: DynamicalDataset[Any, A
         output_url: OutputOpt = None,
     ) -> None:
         """Values at the grid cell nearest to each point, one row per point and time step."""
-        from reformatters.tools.points import (
-            check_output_path,
-            extract_points,
-            read_points_csv,
-            write_points,
-        )
+        from reformatters.tools.points.extract import extract_points
+        from reformatters.tools.points.output import check_output_path, write_points
+        from reformatters.tools.points.sites import read_points_csv
 
         check_output_path(output)
         sites = read_points_csv(points)

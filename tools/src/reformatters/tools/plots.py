@@ -19,14 +19,9 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from reformatters.core.errors import InvalidArgumentError
-from reformatters.tools.points import (
-    append_dim_of,
-    check_variables,
-    grid_kind,
-    locate_points,
-    time_slice,
-    validate_points,
-)
+from reformatters.tools.points.extract import append_dim_of, check_variables, time_slice
+from reformatters.tools.points.grid import grid_kind, locate_points
+from reformatters.tools.points.sites import validate_points
 
 LATEST_SEARCH_STEPS = 48
 FORECAST_SEARCH_INITS = 8
