@@ -35,15 +35,14 @@ from reformatters.core.region_job import (
     SourceFileResult,
 )
 from reformatters.core.rounding import round_float32_mantissa
-from reformatters.core.sources.download import (
-    download_file,
-    download_messages,
-    local_message_offsets,
-)
+from reformatters.core.sources.download import download_messages, local_message_offsets
 from reformatters.core.sources.errors import MessageAbsentError, SourceRunMismatchError
-from reformatters.core.sources.grib import GridSpec, decode_message, noaa_identity
-from reformatters.core.sources.inventory import InventoryEntry, MessageSelector, parse_noaa_idx
+from reformatters.core.sources.grib import decode_message
+from reformatters.core.sources.grib_identity import GridSpec
 from reformatters.core.sources.mirror import resolve_source_url
+from reformatters.core.sources.transport import download_file
+from reformatters.noaa.common.identity import noaa_identity
+from reformatters.noaa.common.idx import IdxEntry, MessageSelector, parse_noaa_idx
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 
 _KELVIN_OFFSET = np.float32(273.15)
@@ -68,11 +67,11 @@ class NoaaSourceFileCoord(SourceFileCoord):
 
 
 def select_messages(
-    entries: Sequence[InventoryEntry], wanted: Sequence[MessageSelector]
-) -> list[InventoryEntry | None]:
+    entries: Sequence[IdxEntry], wanted: Sequence[MessageSelector]
+) -> list[IdxEntry | None]:
     """One entry per selector (the first if NOAA lists a message twice, as GFS does for the
     ``0-6 hour acc`` APCP at f006), None where the inventory has no such line."""
-    by_field: dict[tuple[str, str], list[InventoryEntry]] = defaultdict(list)
+    by_field: dict[tuple[str, str], list[IdxEntry]] = defaultdict(list)
     for entry in entries:
         by_field[entry.element, entry.level].append(entry)
     return [
@@ -81,7 +80,7 @@ def select_messages(
     ]
 
 
-def check_run(entries: Iterable[InventoryEntry], init_time: pd.Timestamp, url: str) -> None:
+def check_run(entries: Iterable[IdxEntry], init_time: pd.Timestamp, url: str) -> None:
     """Raise SourceRunMismatchError unless every entry's ``d=`` is ``init_time``'s run."""
     expected = f"{init_time:%Y%m%d%H}"
     for entry in entries:
@@ -376,7 +375,7 @@ class _Selection:
     """The variables of one file: (name, its message's inventory entry) for those the inventory
     lists, and the line expected for each variable it lacks."""
 
-    found: list[tuple[str, InventoryEntry]]
+    found: list[tuple[str, IdxEntry]]
     absent: dict[str, str]
 
 

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
 from reformatters.core.config_models import Coordinate, CoordinateAttrs, Encoding
-from reformatters.core.sources.grib import GridSpec
+from reformatters.core.sources.grib_identity import GridSpec
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.region_job import NoaaSourceFileCoord
 from reformatters.noaa.common.variables import CATALOG, CatalogEntry, noaa_data_var
