@@ -36,6 +36,8 @@ _CYCLE_WEIGHTS = (0.2, 0.1)
 
 @dataclass(frozen=True, slots=True)
 class Basis:
+    """Trigonometric functions of a grid's latitudes and longitudes, computed once per grid."""
+
     cos_lat: FloatArray
     sin_3lat: FloatArray
     cos_3lat: FloatArray

@@ -12,21 +12,25 @@ offset; each sub-message entry spans the whole enclosing message.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Container, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from reformatters.core.sources.errors import SourceRunMismatchError
 from reformatters.core.sources.inventory import InventoryParseError, message_ends
 
 __all__ = [
     "IdxEntry",
     "MessageSelector",
     "WindowKind",
+    "check_run",
     "format_forecast",
     "format_noaa_idx",
     "parse_forecast",
     "parse_noaa_idx",
+    "select_messages",
 ]
 
 type WindowKind = Literal["acc", "ave", "max", "min"]
@@ -179,6 +183,32 @@ class MessageSelector:
                 forecast = getattr(self.forecast, "__name__", "<predicate>")
         extra = f":{self.extra}" if self.extra is not None else ""
         return f"{self.element}:{self.level}:{forecast}{extra}"
+
+
+def select_messages(
+    entries: Sequence[IdxEntry], wanted: Sequence[MessageSelector]
+) -> list[IdxEntry | None]:
+    """One entry per selector (the first if NOAA lists a message twice, as GFS does for the
+    ``0-6 hour acc`` APCP at f006), None where the inventory has no such line."""
+    by_field: dict[tuple[str, str], list[IdxEntry]] = defaultdict(list)
+    for entry in entries:
+        by_field[entry.element, entry.level].append(entry)
+    return [
+        next((e for e in by_field[selector.element, selector.level] if selector.matches(e)), None)
+        for selector in wanted
+    ]
+
+
+def check_run(entries: Iterable[IdxEntry], init_time: datetime, url: str) -> None:
+    """Raise SourceRunMismatchError unless every entry's ``d=`` is ``init_time``'s run."""
+    expected = f"{init_time:%Y%m%d%H}"
+    for entry in entries:
+        if entry.reference_time[:10] != expected:
+            raise SourceRunMismatchError(
+                url,
+                f"{url} is filed under the run of {init_time:%Y-%m-%dT%H} but its inventory "
+                f"says d={entry.reference_time}: a stale or misfiled object, not stored",
+            )
 
 
 _INSTANT = re.compile(r"(\d+) hour fcst")

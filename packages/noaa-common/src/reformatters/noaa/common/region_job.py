@@ -14,7 +14,7 @@ import bisect
 import json
 from abc import abstractmethod
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -36,13 +36,19 @@ from reformatters.core.region_job import (
 )
 from reformatters.core.rounding import round_float32_mantissa
 from reformatters.core.sources.download import download_messages, local_message_offsets
-from reformatters.core.sources.errors import MessageAbsentError, SourceRunMismatchError
+from reformatters.core.sources.errors import MessageAbsentError
 from reformatters.core.sources.grib import decode_message
 from reformatters.core.sources.grib_identity import GridSpec
 from reformatters.core.sources.mirror import resolve_source_url
 from reformatters.core.sources.transport import download_file
 from reformatters.noaa.common.identity import noaa_identity
-from reformatters.noaa.common.idx import IdxEntry, MessageSelector, parse_noaa_idx
+from reformatters.noaa.common.idx import (
+    IdxEntry,
+    MessageSelector,
+    check_run,
+    parse_noaa_idx,
+    select_messages,
+)
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 
 _KELVIN_OFFSET = np.float32(273.15)
@@ -64,32 +70,6 @@ class NoaaSourceFileCoord(SourceFileCoord):
 
     def idx_url(self) -> str:
         return f"{self.get_url()}.idx"
-
-
-def select_messages(
-    entries: Sequence[IdxEntry], wanted: Sequence[MessageSelector]
-) -> list[IdxEntry | None]:
-    """One entry per selector (the first if NOAA lists a message twice, as GFS does for the
-    ``0-6 hour acc`` APCP at f006), None where the inventory has no such line."""
-    by_field: dict[tuple[str, str], list[IdxEntry]] = defaultdict(list)
-    for entry in entries:
-        by_field[entry.element, entry.level].append(entry)
-    return [
-        next((e for e in by_field[selector.element, selector.level] if selector.matches(e)), None)
-        for selector in wanted
-    ]
-
-
-def check_run(entries: Iterable[IdxEntry], init_time: pd.Timestamp, url: str) -> None:
-    """Raise SourceRunMismatchError unless every entry's ``d=`` is ``init_time``'s run."""
-    expected = f"{init_time:%Y%m%d%H}"
-    for entry in entries:
-        if entry.reference_time[:10] != expected:
-            raise SourceRunMismatchError(
-                url,
-                f"{url} is filed under the run of {init_time:%Y-%m-%dT%H} but its inventory "
-                f"says d={entry.reference_time}: a stale or misfiled object, not stored",
-            )
 
 
 class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
