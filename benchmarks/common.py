@@ -133,7 +133,7 @@ def ensure_mirror(workload: Workload) -> float:
 
 def message_bytes(workload: Workload) -> list[tuple[Any, int, bytes]]:
     """(data var, lead, GRIB message bytes) of every message, located through the .idx."""
-    from reformatters.core.sources.inventory import MessageSelector, parse_noaa_idx
+    from reformatters.noaa.common.idx import MessageSelector, parse_noaa_idx
 
     found = []
     entries_by_lead: dict[int, Any] = {}

@@ -55,7 +55,7 @@ _TYPE_OF_LEVEL: dict[int | None, str] = {
 
 def filter_keys(var: Any, lead: int, forecast: str) -> dict[str, Any]:
     """The ``filter_by_keys`` a user writes for one variable's message (GRIB2 codes)."""
-    from reformatters.core.sources.grib import noaa_identity
+    from reformatters.noaa.common.identity import noaa_identity
 
     attrs = var.internal_attrs
     identity = noaa_identity(attrs.grib_element, attrs.grib_level, forecast)

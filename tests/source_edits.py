@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pygrib
 
-from reformatters.core.sources.inventory import InventoryEntry, format_noaa_idx, parse_noaa_idx
+from reformatters.noaa.common.idx import IdxEntry, format_noaa_idx, parse_noaa_idx
 
 
 def idx_path(path: Path) -> Path:
@@ -29,7 +29,7 @@ def copy_source_file(source_mirror: Path, mirror: Path, path: Path) -> Path:
     return target
 
 
-def entries_of(path: Path) -> list[InventoryEntry]:
+def entries_of(path: Path) -> list[IdxEntry]:
     return parse_noaa_idx(idx_path(path).read_text(), file_size=path.stat().st_size)
 
 
@@ -57,7 +57,7 @@ def replace_message(path: Path, element: str, level: str, message: bytes) -> Non
     idx_path(path).write_text(format_noaa_idx(written))
 
 
-def keep_inventory_lines(path: Path, keep: Callable[[InventoryEntry], bool]) -> None:
+def keep_inventory_lines(path: Path, keep: Callable[[IdxEntry], bool]) -> None:
     """Drop every ``.idx`` line but those ``keep`` accepts (the GRIB file is unchanged)."""
     idx_path(path).write_text(format_noaa_idx([e for e in entries_of(path) if keep(e)]))
 

@@ -178,11 +178,13 @@ def _artifact(folder: Path, member: Path, suffix: str) -> Path:
 
 
 def _templates(member: Path) -> dict[str, bytes]:
-    """Every file of the member's rendered templates, by path relative to src/."""
+    """Every file of the member's rendered templates and package data (synthesis templates and
+    model inventories), by path relative to src/."""
     return {
         path.relative_to(member / "src").as_posix(): path.read_bytes()
-        for template in (member / "src").rglob("templates/latest.zarr")
-        for path in template.rglob("*")
+        for pattern in ("templates/latest.zarr", "synthesis_data")
+        for folder in (member / "src").rglob(pattern)
+        for path in folder.rglob("*")
         if path.is_file()
     }
 
@@ -211,8 +213,8 @@ def test_built_wheel(member: Path, wheel_dir: Path) -> None:
     assert metadata.get_payload().strip() == (member / "README.md").read_text().strip()
     requires = {str(Requirement(r)) for r in metadata.get_all("Requires-Dist") or []}
     assert {str(r) for r in _requirements(member)} <= requires
-    if member.name == "core":
-        assert any("synthesis_data/" in f for f in files)
+    if member.name in ("noaa-gfs", "noaa-hrrr"):
+        assert any("/synthesis_data/" in f and f.endswith(".grib2") for f in files)
 
 
 @pytest.mark.parametrize("member", MEMBERS, ids=lambda p: p.name)

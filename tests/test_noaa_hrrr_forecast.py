@@ -19,11 +19,11 @@ from source_edits import copy_source_file, keep_inventory_lines
 from reformatters.core import JobFilters
 from reformatters.core.dynamical_dataset import BackfillReport
 from reformatters.core.region_job import SourceFileStatus
-from reformatters.core.sources.inventory import parse_noaa_idx
 from reformatters.core.sources.server import serve_mirror
 from reformatters.core.sources.synthesis import packing_tolerance
 from reformatters.core.storage import StoreLocation
 from reformatters.core.testing.fixtures import MotoS3Server
+from reformatters.noaa.common.idx import parse_noaa_idx
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.hrrr.common import HRRR_CRS, NX, NY, latitude_longitude
 from reformatters.noaa.hrrr.forecast_48_hour.dynamical_dataset import (

@@ -12,9 +12,11 @@ import pytest
 from pyproj import CRS, Transformer
 
 from reformatters.core.plugins import get_registry
-from reformatters.core.sources.grib import noaa_identity, read_message, scan_messages
-from reformatters.core.sources.inventory import parse_noaa_idx
-from reformatters.core.sources.noaa_synthesis import HRRR_SFC, modelled_inventory
+from reformatters.core.sources.grib import read_message
+from reformatters.core.sources.grib_framing import scan_messages
+from reformatters.noaa.common.identity import noaa_identity
+from reformatters.noaa.common.idx import parse_noaa_idx
+from reformatters.noaa.common.synthesis import modelled_inventory
 from reformatters.noaa.hrrr.analysis.dynamical_dataset import make_analysis_dataset
 from reformatters.noaa.hrrr.common import (
     HRRR_CRS,
@@ -35,6 +37,7 @@ from reformatters.noaa.hrrr.forecast_48_hour.template_config import (
     VAR_SHARDS,
     HrrrForecast48HourTemplateConfig,
 )
+from reformatters.noaa.hrrr.synthesis import HRRR_SFC
 
 REAL_MESSAGE = "hrrr/subset_20201214_hrrr.t00z.wrfsfcf12.grib2"
 DATASET_IDS = ("noaa-hrrr-forecast-48-hour", "noaa-hrrr-analysis")

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from reformatters.core.plugins import get_registry
-from reformatters.core.sources.inventory import InventoryEntry, parse_noaa_idx
+from reformatters.noaa.common.idx import IdxEntry, parse_noaa_idx
 
 REAL_INVENTORIES: dict[str, dict[int, str]] = {
     "noaa-gfs-forecast": {
@@ -49,11 +49,11 @@ PLACEHOLDER_BYTES = 1000
 CASES = [(d, lead) for d, leads in REAL_INVENTORIES.items() for lead in leads]
 
 
-def _inventory(real_fixtures_dir: Path, relative: str) -> list[InventoryEntry]:
+def _inventory(real_fixtures_dir: Path, relative: str) -> list[IdxEntry]:
     return parse_noaa_idx((real_fixtures_dir / relative).read_text())
 
 
-def _size(entry: InventoryEntry) -> int:
+def _size(entry: IdxEntry) -> int:
     assert entry.end is not None, "the last line of a file has no known size"
     return entry.end - entry.offset
 

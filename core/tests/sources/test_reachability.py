@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from reformatters.core.sources.download import RetryPolicy, download_file, source_host
 from reformatters.core.sources.errors import SourceDownloadError, SourceFileMissingError
 from reformatters.core.sources.reachability import (
     FORBIDDEN_LIMIT,
@@ -16,6 +15,7 @@ from reformatters.core.sources.reachability import (
     SourceUnreachableError,
 )
 from reformatters.core.sources.server import FaultConfig, serve_mirror
+from reformatters.core.sources.transport import RetryPolicy, download_file, source_host
 
 FAST = RetryPolicy(max_retries=1, initial_backoff=timedelta(milliseconds=1))
 

@@ -10,21 +10,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reformatters.core.sources.grib import (
-    GribDecodeError,
+from reformatters.core.sources.grib import GribDecodeError, message_fields, read_message
+from reformatters.core.sources.grib_framing import scan_messages
+from reformatters.core.sources.grib_identity import (
     GribGridMismatchError,
     GribIdentity,
     GribIdentityMismatchError,
     GridSpec,
-    build_noaa_inventory,
-    noaa_identity,
-    read_message,
-    scan_messages,
 )
-from reformatters.core.sources.inventory import format_noaa_idx, parse_noaa_idx
 
 GFS_GRID_0P25 = GridSpec("regular_ll", 1440, 721, 90.0, 0.0, -90.0, 359.75)
 GFS_GRID_2P5 = GridSpec("regular_ll", 144, 73, 90.0, 0.0, -90.0, 357.5)
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+# Geopotential height at 500 hPa, 24 h forecast (the real 0.25 degree message).
+HGT_500 = GribIdentity(0, 3, 5, 100, 500.0, "instant", 24 * HOUR, 24 * HOUR)
 HRRR_GRID = GridSpec(
     "lambert", 1799, 1059, 21.138123, 237.280472, lov=262.5, latin1=38.5, latin2=38.5,
     dx_m=3000.0, dy_m=3000.0,
@@ -40,90 +40,15 @@ REAL_FILES = [
 ]
 
 
-def test_noaa_identity_mapping() -> None:
-    tmp = noaa_identity("TMP", "2 m above ground", "7 hour fcst")
-    assert tmp == GribIdentity(0, 0, 0, 103, 2.0, "instant", timedelta(hours=7), timedelta(hours=7))
-    apcp = noaa_identity("APCP", "surface", "6-7 hour acc fcst")
-    assert (apcp.parameter_category, apcp.parameter_number, apcp.surface_type) == (1, 8, 1)
-    assert (apcp.step_type, apcp.start_step, apcp.end_step) == (
-        "accum", timedelta(hours=6), timedelta(hours=7),
-    )  # fmt: skip
-    assert noaa_identity("TCDC", "entire atmosphere", "0-7 hour ave fcst").step_type == "avg"
-    assert noaa_identity("TMAX", "2 m above ground", "6-7 hour max fcst").step_type == "max"
-    assert noaa_identity("PRMSL", "mean sea level", "anl").surface_type == 101
-    assert noaa_identity("HGT", "cloud ceiling", "anl").surface_type == 215
-    assert (
-        noaa_identity(
-            "PWAT", "entire atmosphere (considered as a single layer)", "anl"
-        ).surface_type
-        == 200
-    )
-    assert noaa_identity("TMP", "500 mb", "anl").level == 500.0
-    assert noaa_identity("APCP", "surface", "0-1 day acc fcst").end_step == timedelta(days=1)
-    with pytest.raises(KeyError, match="FOO"):
-        noaa_identity("FOO", "surface", "anl")
-    with pytest.raises(KeyError, match="level"):
-        noaa_identity("TMP", "3 sigma things", "anl")
-
-
-def test_required_elements_are_mapped() -> None:
-    required = (
-        "PRES TMP RH DPT TMAX TMIN UGRD VGRD GUST CPOFP APCP CSNOW CICEP CFRZR CRAIN PWAT TCDC "
-        "HGT DSWRF DLWRF PRMSL MSLMA REFC VIS"
-    )
-    for element in required.split():
-        noaa_identity(element, "surface", "anl")
-
-
-def _gfs_2p5(real_fixtures_dir: Path) -> Path:
-    return real_fixtures_dir / "gfs" / "gfs.t12z.pgrbf120.2p5deg.grib2"
-
-
-def test_gfs_2p5_by_idx_description(real_fixtures_dir: Path) -> None:
-    path = _gfs_2p5(real_fixtures_dir)
-    entries = parse_noaa_idx(format_noaa_idx(build_noaa_inventory(path.read_bytes())))
-    wanted = {
-        ("TMP", "2 m above ground"),
-        ("RH", "2 m above ground"),
-        ("UGRD", "10 m above ground"),
-        ("VGRD", "10 m above ground"),
-        ("APCP", "surface"),
-        ("CRAIN", "surface"),
-        ("CSNOW", "surface"),
-        ("PRMSL", "mean sea level"),
-        ("PWAT", "entire atmosphere (considered as a single layer)"),
-        ("DSWRF", "surface"),
-        ("GUST", "surface"),
-        ("TMP", "500 mb"),
-    }
-    checked = 0
-    reference = {(m.shortName, m.typeOfLevel, m.level): m.values for m in pygrib.open(str(path))}
-    for entry in entries:
-        if (entry.element, entry.level) not in wanted:
-            continue
-        expected = noaa_identity(entry.element, entry.level, entry.forecast)
-        values = read_message(path, entry.offset, expected=expected, grid=GFS_GRID_2P5)
-        assert (
-            values.dtype == np.float32 and values.flags.c_contiguous and values.shape == (73, 144)
-        )
-        checked += 1
-        if entry.element == "VGRD":
-            # A sub-message (196.2): found by identity inside the shared U/V message.
-            np.testing.assert_array_equal(
-                values, reference[("10v", "heightAboveGround", 10)].astype(np.float32)
-            )
-    assert checked == len(wanted)
-
-
 def test_identity_mismatch_names_file_and_difference(real_fixtures_dir: Path) -> None:
     path = real_fixtures_dir / "gfs" / "gfs.complex.grib2"
-    wrong = noaa_identity("TMP", "500 mb", "24 hour fcst")
+    wrong = GribIdentity(0, 0, 0, 100, 500.0, "instant", 24 * HOUR, 24 * HOUR)
     with pytest.raises(GribIdentityMismatchError) as error:
         read_message(path, 0, expected=wrong, url="https://example/gfs.complex.grib2")
     text = str(error.value)
     assert "https://example/gfs.complex.grib2 message at byte 0" in text
     assert "parameter_category: expected 0, found 3" in text
-    right = noaa_identity("HGT", "500 mb", "24 hour fcst")
+    right = HGT_500
     read_message(path, 0, expected=right, grid=GFS_GRID_0P25)
     with pytest.raises(GribIdentityMismatchError, match="end_step"):
         read_message(path, 0, expected=replace(right, end_step=timedelta(hours=25)))
@@ -131,7 +56,7 @@ def test_identity_mismatch_names_file_and_difference(real_fixtures_dir: Path) ->
 
 def test_grid_mismatch(real_fixtures_dir: Path) -> None:
     path = real_fixtures_dir / "gfs" / "gfs.complex.grib2"
-    expected = noaa_identity("HGT", "500 mb", "24 hour fcst")
+    expected = HGT_500
     with pytest.raises(GribGridMismatchError, match=r"ni: expected 1441, found 1440"):
         read_message(path, 0, expected=expected, grid=replace(GFS_GRID_0P25, ni=1441))
     with pytest.raises(GribGridMismatchError, match="first_lat"):
@@ -140,7 +65,7 @@ def test_grid_mismatch(real_fixtures_dir: Path) -> None:
 
 def test_truncated_and_corrupt_messages(real_fixtures_dir: Path) -> None:
     data = (real_fixtures_dir / "gfs" / "gfs.complex.grib2").read_bytes()
-    expected = noaa_identity("HGT", "500 mb", "24 hour fcst")
+    expected = HGT_500
     with pytest.raises(GribDecodeError, match=r"u://x message at byte 0: truncated"):
         read_message(data[: len(data) // 2], expected=expected, url="u://x")
     with pytest.raises(GribDecodeError, match="not the start of a GRIB2 message"):
@@ -156,19 +81,22 @@ def test_hrrr_lambert_and_minutes(real_fixtures_dir: Path) -> None:
     path = real_fixtures_dir / "hrrr" / "subset_20201214_hrrr.t00z.wrfsfcf12.grib2"
     (first, _), (second, _) = scan_messages(path.read_bytes())
     total = read_message(
-        path, first, expected=noaa_identity("APCP", "surface", "0-12 hour acc fcst"), grid=HRRR_GRID
+        path,
+        first,
+        expected=GribIdentity(0, 1, 8, 1, 0.0, "accum", timedelta(0), 12 * HOUR),
+        grid=HRRR_GRID,
     )
     hourly = read_message(
         path,
         second,
-        expected=noaa_identity("APCP", "surface", "11-12 hour acc fcst"),
+        expected=GribIdentity(0, 1, 8, 1, 0.0, "accum", 11 * HOUR, 12 * HOUR),
         grid=HRRR_GRID,
     )
     assert total.shape == (1059, 1799)
     assert np.nanmax(total) >= np.nanmax(hourly) > 0
     sub = real_fixtures_dir / "hrrr" / "hrrr.wrfsubhf.sample.grib2"
     offsets = [offset for offset, _ in scan_messages(sub.read_bytes())]
-    refc = noaa_identity("REFC", "entire atmosphere", "15 min fcst")
+    refc = GribIdentity(0, 16, 196, 10, 0.0, "instant", 15 * MINUTE, 15 * MINUTE)
     read_message(sub, offsets[0], expected=refc, grid=HRRR_GRID)
     vbdsf = GribIdentity(0, 4, 200, 1, 0.0, "avg", timedelta(0), timedelta(minutes=15))
     read_message(sub, offsets[1], expected=vbdsf)
@@ -182,19 +110,6 @@ def test_gefs_bitmap_becomes_nan(real_fixtures_dir: Path) -> None:
     )
     assert np.isnan(values).any() and np.isfinite(values).any()
     assert np.nanmax(values) <= 1.0
-
-
-def test_gdaswave_with_real_idx(real_fixtures_dir: Path) -> None:
-    path = real_fixtures_dir / "misc" / "gdaswave.t00z.wcoast.0p16.f000.grib2"
-    entries = parse_noaa_idx(Path(f"{path}.idx").read_text())
-    grid = GridSpec("regular_ll", 241, 151, 50.0, 210.0, 25.0, 250.0)
-    by_element = {e.element: e for e in entries}
-    for element in ("WIND", "UGRD", "VGRD"):
-        entry = by_element[element]
-        # The wave model writes level value 1 for its surface: leave the level unchecked.
-        expected = replace(noaa_identity(element, entry.level, entry.forecast), level=None)
-        values = read_message(path, entry.offset, expected=expected, grid=grid)
-        assert np.isnan(values).any()  # land mask bitmap
 
 
 def _eccodes_fields(path: Path) -> list[dict[str, object]]:
@@ -341,7 +256,7 @@ def test_a_real_9999_is_a_value_not_a_missing_point(real_fixtures_dir: Path, bit
         field[300:310, :] = 999_999_999.0
     encoded = _with_values(raw, field, bitmap=bitmap)
     assert np.ma.count_masked(pygrib.fromstring(encoded).values) >= 10 * 1440  # pygrib's hazard
-    values = read_message(encoded, expected=noaa_identity("HGT", "500 mb", "24 hour fcst"))
+    values = read_message(encoded, expected=HGT_500)
     assert np.all(values[100:110, :] == 9999.0)
     assert np.isnan(values).sum() == (10 * 1440 if bitmap else 0)
     if bitmap:
@@ -364,10 +279,30 @@ def test_declared_sentinels_become_nan(real_fixtures_dir: Path) -> None:
 
 def test_a_message_of_another_run_is_rejected(real_fixtures_dir: Path) -> None:
     path = real_fixtures_dir / "gfs" / "gfs.complex.grib2"  # init 2020-10-26T00, f024
-    right = noaa_identity("HGT", "500 mb", "24 hour fcst", reference_time=datetime(2020, 10, 26, 0))
+    right = replace(
+        HGT_500,
+        reference_time=datetime(2020, 10, 26, 0),
+    )
     read_message(path, expected=right)
     with pytest.raises(GribIdentityMismatchError) as error:
         read_message(path, expected=replace(right, reference_time=datetime(2020, 10, 26, 6)))
     assert "reference_time: expected 2020-10-26 06:00:00, found 2020-10-26 00:00:00" in str(
         error.value
     )
+
+
+def test_message_fields_list_every_field_of_multi_field_messages(real_fixtures_dir: Path) -> None:
+    """The coarse global file's 10 m U and V share one message (two fields, one byte range)."""
+    path = real_fixtures_dir / "gfs" / "gfs.t12z.pgrbf120.2p5deg.grib2"
+    data = path.read_bytes()
+    found = message_fields(data)
+    assert len({f.offset for f in found}) == len(scan_messages(data))
+    wind = [f for f in found if f.field_count == 2 and f.identity.surface_type == 103]
+    u, v = wind[:2]
+    assert (u.offset, u.length, u.field_number) == (v.offset, v.length, 1)
+    assert v.field_number == 2
+    assert (u.identity.parameter_number, v.identity.parameter_number) == (2, 3)
+    assert all(f.identity.reference_time == datetime(2011, 1, 10, 12) for f in found)
+    values = read_message(path, v.offset, expected=v.identity, grid=GFS_GRID_2P5)
+    reference = {(m.shortName, m.level): m.values for m in pygrib.open(str(path))}
+    np.testing.assert_array_equal(values, reference[("10v", 10)].astype(np.float32))

@@ -1,171 +1,94 @@
 import itertools
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from reformatters.core.sources.inventory import (
-    InventoryEntry,
     InventoryParseError,
-    MessageSelector,
     MissingMessagesError,
-    format_noaa_idx,
-    parse_ecmwf_index,
-    parse_noaa_idx,
-    select_ecmwf_entries,
+    message_ends,
     select_entries,
 )
-
-SAMPLE = """\
-1:0:d=2024010100:PRMSL:mean sea level:anl:
-2:100:d=2024010100:TMP:2 m above ground:7 hour fcst:
-3.1:250:d=2024010100:UGRD:10 m above ground:7 hour fcst:
-3.2:250:d=2024010100:VGRD:10 m above ground:7 hour fcst:
-4:400:d=2024010100:APCP:surface:6-7 hour acc fcst:ens mean
-5:500:d=2024010100:APCP:surface:0-7 hour acc fcst:prob >0.254:prob fcst 1/21
-"""
+from reformatters.core.sources.json_lines_index import (
+    JsonLinesIndexEntry,
+    parse_json_lines_index,
+    select_json_lines_entries,
+)
 
 
-def test_parse_fields_and_ends() -> None:
-    entries = parse_noaa_idx(SAMPLE)
-    assert [e.offset for e in entries] == [0, 100, 250, 250, 400, 500]
-    # Sub-messages share an offset and both span the whole enclosing message.
-    assert [e.end for e in entries] == [100, 250, 400, 400, 500, None]
-    first = entries[0]
-    assert (first.element, first.level, first.forecast) == ("PRMSL", "mean sea level", "anl")
-    assert first.reference_datetime == datetime(2024, 1, 1, 0)
-    assert entries[3].message == "3.2" and entries[3].message_number == 3
-    assert entries[4].extra_text == "ens mean"
-    assert entries[5].extra == ("prob >0.254", "prob fcst 1/21")
+@dataclass(frozen=True)
+class ByName:
+    prefix: str
+
+    def matches(self, entry: JsonLinesIndexEntry) -> bool:
+        return entry.keys["name"].startswith(self.prefix)
+
+    def describe(self) -> str:
+        return f"{self.prefix}*"
 
 
-def test_file_size_resolves_last_end() -> None:
-    entries = parse_noaa_idx(SAMPLE, file_size=640)
-    assert entries[-1].end == 640
-    assert entries[-1].length == 140
-
-
-def test_round_trip_sample() -> None:
-    assert format_noaa_idx(parse_noaa_idx(SAMPLE)) == SAMPLE
-
-
-def test_rejects_garbage_and_decreasing_offsets() -> None:
-    with pytest.raises(InventoryParseError, match="fields"):
-        parse_noaa_idx("1:0:d=2024010100:TMP\n")
-    with pytest.raises(InventoryParseError, match="non-numeric"):
-        parse_noaa_idx("x:0:d=2024010100:TMP:surface:anl:\n")
-    with pytest.raises(InventoryParseError, match="not increasing"):
-        parse_noaa_idx("1:100:d=2024010100:A:surface:anl:\n2:50:d=2024010100:B:surface:anl:\n")
-
-
-def _real_idx_files(root: Path) -> list[Path]:
-    files = sorted(root.rglob("*.idx"))
-    assert files, f"no .idx files under {root}"
-    return files
-
-
-def test_every_real_idx_parses_and_round_trips(real_fixtures_dir: Path) -> None:
-    for path in _real_idx_files(real_fixtures_dir):
-        text = path.read_text()
-        entries = parse_noaa_idx(text)
-        assert len(entries) == len(text.splitlines()), path
-        assert all(e.end is None or e.end > e.offset for e in entries), path
-        assert entries[-1].end is None
-        assert format_noaa_idx(entries) == text, path
-
-
-def test_fields_keep_only_those_entries_with_their_full_byte_ranges(
-    real_fixtures_dir: Path,
-) -> None:
-    for path in _real_idx_files(real_fixtures_dir):
-        text = path.read_text()
-        entries = parse_noaa_idx(text, file_size=10**12)
-        wanted = {(e.element, e.level) for e in entries[1::3]}
-        kept = parse_noaa_idx(text, file_size=10**12, fields=wanted)
-        assert kept == [e for e in entries if (e.element, e.level) in wanted], path
-        assert parse_noaa_idx(text, fields=set()) == []
-    with pytest.raises(InventoryParseError):
-        parse_noaa_idx(f"{SAMPLE}x:1:d=2024010100:TMP\n", fields={("TMP", "surface")})
-
-
-def test_real_gdaswave_idx_offsets_match_file(real_fixtures_dir: Path) -> None:
-    grib = real_fixtures_dir / "misc" / "gdaswave.t00z.wcoast.0p16.f000.grib2"
-    data = grib.read_bytes()
-    entries = parse_noaa_idx(Path(f"{grib}.idx").read_text(), file_size=len(data))
-    for entry in entries:
-        assert entry.end is not None
-        chunk = data[entry.offset : entry.end]
-        assert chunk[:4] == b"GRIB" and chunk[-4:] == b"7777"
-        assert int.from_bytes(chunk[8:16], "big") == len(chunk)
-
-
-def test_real_gfs_idx_selection(real_fixtures_dir: Path) -> None:
-    url = "s3://noaa-gfs-bdp-pds/gfs.20250801/00/atmos/gfs.t00z.pgrb2.0p25.f007"
-    entries = parse_noaa_idx(
-        (real_fixtures_dir / "gfs" / "gfs.t00z.pgrb2.0p25.f007.idx").read_text()
-    )
-    wanted = [
-        MessageSelector("TMP", "2 m above ground", "7 hour fcst"),
-        MessageSelector("APCP", "surface", "6-7 hour acc fcst"),
-        MessageSelector("CRAIN", "surface", lambda f: f.endswith("ave fcst")),
-        MessageSelector("PWAT", "entire atmosphere (considered as a single layer)"),
-        MessageSelector("HGT", "cloud ceiling", "7 hour fcst"),
+def test_message_ends_are_the_next_larger_offset() -> None:
+    assert message_ends(["1", "2.1", "2.2", "3"], [0, 100, 100, 250], None) == [
+        100,
+        250,
+        250,
+        None,
     ]
-    selected = select_entries(entries, wanted, url=url)
-    assert [e.element for e in selected] == ["TMP", "APCP", "CRAIN", "PWAT", "HGT"]
-    assert selected[1].forecast == "6-7 hour acc fcst"
-    assert selected[2].forecast == "6-7 hour ave fcst"
-
-    with pytest.raises(MissingMessagesError) as missing:
-        select_entries(
-            entries,
-            [*wanted, MessageSelector("TMP", "3 m above ground", "7 hour fcst")],
-            url=url,
-        )
-    assert url in str(missing.value)
-    assert "TMP:3 m above ground:7 hour fcst" in str(missing.value)
-
-    with pytest.raises(LookupError, match="ambiguous"):
-        select_entries(entries, [MessageSelector("APCP", "surface")], url=url)
+    assert message_ends(["1", "2"], [0, 100], 180) == [100, 180]
+    with pytest.raises(InventoryParseError, match="not increasing at message 1"):
+        message_ends(["1", "2"], [100, 50], None)
 
 
-def test_gefs_extra_field_selection(real_fixtures_dir: Path) -> None:
-    entries = parse_noaa_idx(
-        (real_fixtures_dir / "gefs" / "geavg.t00z.pgrb2s.0p25.f000.idx").read_text()
-    )
-    [gust] = select_entries(
-        entries, [MessageSelector("GUST", "surface", "anl", "ens mean")], url="u"
-    )
-    assert gust.offset == 526564 and gust.end == 1040413
+def test_select_entries_one_per_selector_in_order() -> None:
+    entries = [
+        JsonLinesIndexEntry(offset, 10, {"name": name})
+        for offset, name in ((0, "a1"), (10, "b1"), (20, "b2"))
+    ]
+    assert select_entries(entries, [ByName("b2"), ByName("a")], url="u") == [
+        entries[2],
+        entries[0],
+    ]
+    with pytest.raises(MissingMessagesError, match="u: inventory lacks 2 requested") as missing:
+        select_entries(entries, [ByName("c"), ByName("a"), ByName("d")], url="u")
+    assert missing.value.missing == ["c*", "d*"]
+    with pytest.raises(LookupError, match=r"b\* is ambiguous, it matches message at byte 10"):
+        select_entries(entries, [ByName("b")], url="u")
 
 
 def test_real_ecmwf_indexes(real_fixtures_dir: Path) -> None:
     for path in sorted((real_fixtures_dir / "ecmwf").glob("*.index")):
-        entries = parse_ecmwf_index(path.read_text())
+        entries = parse_json_lines_index(path.read_text())
         assert len(entries) == len(path.read_text().splitlines())
         for previous, entry in itertools.pairwise(entries):
             assert entry.offset == previous.end, path
-    aifs = parse_ecmwf_index(
+    aifs = parse_json_lines_index(
         (real_fixtures_dir / "ecmwf" / "aifs_single_20250301_00z_6h.index").read_text()
     )
     first = aifs[0]
-    assert (first.param, first.levtype, first.levelist, first.step) == ("vsw", "sol", "1", "6")
+    keys = ("param", "levtype", "levelist", "step")
+    assert tuple(first.keys[k] for k in keys) == ("vsw", "sol", "1", "6")
     assert (first.offset, first.length, first.end) == (0, 712117, 712117)
-    [mcc] = select_ecmwf_entries(aifs, [{"param": "mcc", "levtype": "sfc"}], url="x")
+    [mcc] = select_json_lines_entries(aifs, [{"param": "mcc", "levtype": "sfc"}], url="x")
     assert mcc.offset == 712117
     with pytest.raises(MissingMessagesError, match="param=nope"):
-        select_ecmwf_entries(aifs, [{"param": "nope"}], url="x")
+        select_json_lines_entries(aifs, [{"param": "nope"}], url="x")
 
 
 def test_ecmwf_blob_index_offsets_match_file(real_fixtures_dir: Path) -> None:
     blob = real_fixtures_dir / "ecmwf" / "s2s_control_2026-08-10T00Z.grib2"
     data = blob.read_bytes()
-    for entry in parse_ecmwf_index(Path(f"{blob}.index").read_text()):
+    for entry in parse_json_lines_index(Path(f"{blob}.index").read_text()):
         assert entry.keys["variable"]
         chunk = data[entry.offset : entry.end]
         assert chunk[:4] == b"GRIB" and chunk[-4:] == b"7777"
 
 
-def test_entry_label_names_the_message() -> None:
-    entry = InventoryEntry("7", 10, "2024010100", "TMP", "2 m above ground", "anl")
-    assert entry.label == "message 7 (TMP:2 m above ground:anl)"
+def test_json_lines_index_rejects_lines_without_a_byte_range() -> None:
+    with pytest.raises(InventoryParseError, match="not a JSON object"):
+        parse_json_lines_index("[1, 2]\n")
+    with pytest.raises(InventoryParseError, match="lacks integer _offset/_length"):
+        parse_json_lines_index('{"param": "2t", "_offset": 0}\n')
+    [entry] = parse_json_lines_index('{"param": "2t", "offset": 5, "length": 7, "step": 6}\n')
+    assert entry == JsonLinesIndexEntry(5, 7, {"param": "2t", "step": "6"})
+    assert entry.label == "message at byte 5 (param=2t,step=6)"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -9,31 +10,31 @@ import pygrib
 import pyproj  # noqa: F401  # must precede any eccodes import (PROJ database binding)
 import pytest
 
-from reformatters.core.sources.inventory import parse_noaa_idx
+from reformatters.core.sources.grib_framing import scan_messages
+from reformatters.core.sources.grid_templates import GridTemplate, regular_latlon_template
+from reformatters.core.sources.smooth_field import (
+    epoch_hours,
+    grid_basis,
+    hourly_samples,
+    smooth_harmonic,
+)
 from reformatters.core.sources.synthesis import (
     FixedSurface,
     MessageSpec,
     StatisticalProcess,
     SyntheticIdentity,
-    gfs_0p25_grid,
-    hrrr_conus_grid,
-    instantaneous_field,
+    WrittenMessage,
     packing_tolerance,
-    precipitation_rate,
-    synthetic_field,
     write_grib_file,
 )
 
 INIT = np.datetime64("2025-08-01T00")
 HOUR = timedelta(hours=1)
-LATS = np.linspace(-89.0, 89.0, 37)[:, None]
-LONS = np.arange(0.0, 360.0, 10.0)[None, :]
-GRID_LATS, GRID_LONS = np.broadcast_arrays(LATS, LONS)
+GLOBAL = regular_latlon_template("global-1deg", 360, 181, 90.0, 0.0, -90.0, 359.0)
 
 
-def field(element, level, start, end, step_type):
-    start_step = None if start is None else start * HOUR
-    return synthetic_field(element, level, INIT, start_step, end * HOUR, step_type, LATS, LONS)
+def smooth(grid: GridTemplate, name: str, centre: float, amplitude: float, t: float) -> np.ndarray:
+    return smooth_harmonic(name, "x", centre, amplitude, grid_basis(grid.lats, grid.lons)).at(t)
 
 
 def test_fixed_surface_scaling():
@@ -43,83 +44,37 @@ def test_fixed_surface_scaling():
     assert FixedSurface.of(106, 0.1).value == pytest.approx(0.1)
 
 
-def test_synthetic_field_is_deterministic_and_in_range():
-    tmp = field("TMP", "2 m above ground", None, 7, "instant")
-    np.testing.assert_array_equal(tmp, field("TMP", "2 m above ground", None, 7, "instant"))
-    assert tmp.dtype == np.float32
-    assert 250 < tmp.min() < tmp.max() < 310
-    assert not np.array_equal(tmp, field("TMP", "2 m above ground", None, 8, "instant"))
-    pres = field("PRES", "surface", None, 7, "instant")
-    assert 50000 < pres.min() < pres.max() < 105000
-    rh = field("RH", "2 m above ground", None, 7, "instant")
-    assert 0 <= rh.min() < rh.max() <= 100
-    for wind in ("UGRD", "VGRD"):
-        values = field(wind, "10 m above ground", None, 7, "instant")
-        assert -30 <= values.min() < 0 < values.max() <= 30
+def test_regular_latlon_template_describes_its_grid():
+    message = pygrib.fromstring(GLOBAL.template)
+    assert (message["gridType"], message["Ni"], message["Nj"]) == ("regular_ll", 360, 181)
+    assert message["latitudeOfFirstGridPointInDegrees"] == 90.0
+    assert message["longitudeOfLastGridPointInDegrees"] == 359.0
+    assert message["iDirectionIncrementInDegrees"] == 1.0
+    assert GLOBAL.shape == (181, 360)
+    assert GLOBAL.lats[0, 0] == 90.0 and GLOBAL.lats[-1, 0] == -90.0
+    south_up = regular_latlon_template("box", 10, 5, -10.0, -20.0, 10.0, 25.0)
+    np.testing.assert_allclose(south_up.lats[:, 0], [-10.0, -5.0, 0.0, 5.0, 10.0])
+    np.testing.assert_allclose(south_up.lons[0, [0, -1]], [-20.0, 25.0])
 
 
-def test_categorical_cpofp_and_ceiling_sentinels():
-    for element in ("CSNOW", "CICEP", "CFRZR", "CRAIN"):
-        instant = field(element, "surface", None, 7, "instant")
-        assert set(np.unique(instant)) == {0.0, 1.0}
-        average = field(element, "surface", 0, 6, "avg")
-        assert average.min() >= 0 and average.max() <= 1
-        assert np.any((average > 0) & (average < 1))
-    cpofp = field("CPOFP", "surface", None, 7, "instant")
-    sentinel = cpofp == -50
-    assert sentinel.any() and (~sentinel).any()
-    assert cpofp[~sentinel].min() >= 0 and cpofp[~sentinel].max() <= 100
-    ceiling = field("HGT", "cloud ceiling", None, 7, "instant")
-    no_ceiling = ceiling == 20000
-    assert no_ceiling.any() and (~no_ceiling).any()
-    assert ceiling[~no_ceiling].min() > 0 and ceiling[~no_ceiling].max() < 20000
-
-
-def test_accumulation_is_the_integral_of_the_rate():
-    steps = np.linspace(6.0, 7.0, 3601)
-    rates = np.stack(
-        [
-            precipitation_rate("APCP", INIT + np.timedelta64(int(h * 3600), "s"), LATS, LONS)
-            for h in steps
-        ]
+def test_smooth_harmonic_window_means_are_exact():
+    basis = grid_basis(GLOBAL.lats[::10, ::10], GLOBAL.lons[::10, ::10])
+    harmonic = smooth_harmonic("T", "x", 280.0, 28.0, basis)
+    start = epoch_hours(INIT)
+    np.testing.assert_array_equal(harmonic.at(start + 7), harmonic.at(start + 7))
+    assert 252 <= harmonic.at(start).min() < harmonic.at(start).max() <= 308
+    fine = np.linspace(start + 6, start + 12, 721)
+    dense = np.stack([harmonic.at(t) for t in fine])
+    np.testing.assert_allclose(
+        harmonic.mean(start + 6, start + 12), np.trapezoid(dense, fine, axis=0) / 6.0, rtol=1e-6
     )
-    assert rates.min() >= 0
-    integral = np.trapezoid(rates, steps * 3600.0, axis=0)
-    accumulated = field("APCP", "surface", 6, 7, "accum")
-    np.testing.assert_allclose(accumulated, integral, rtol=1e-5)
-    total_7 = field("APCP", "surface", 0, 7, "accum").astype(np.float64)
-    total_6 = field("APCP", "surface", 0, 6, "accum").astype(np.float64)
-    np.testing.assert_allclose(total_7 - total_6, accumulated, rtol=1e-4, atol=1e-5)
-    # PRATE averages are the same rate: deaccumulation predicts them exactly.
-    mean_rate = field("PRATE", "surface", 6, 7, "avg")
-    np.testing.assert_allclose(accumulated / 3600.0, mean_rate, rtol=1e-5)
+    np.testing.assert_array_equal(harmonic.mean(start, start), harmonic.at(start))
+    assert list(hourly_samples(start, start + 3)) == [start + h for h in range(4)]
 
 
-def test_average_max_min_follow_the_instantaneous_function():
-    hours = [INIT + np.timedelta64(h, "h") for h in range(6, 13)]
-    samples = np.stack(
-        [instantaneous_field("TMP", "2 m above ground", t, GRID_LATS, GRID_LONS) for t in hours]
-    )
-    np.testing.assert_allclose(field("TMAX", "2 m above ground", 6, 12, "max"), samples.max(0))
-    np.testing.assert_allclose(field("TMIN", "2 m above ground", 6, 12, "min"), samples.min(0))
-    fine = np.linspace(6.0, 12.0, 721)
-    dense = np.stack(
-        [
-            instantaneous_field(
-                "DSWRF", "surface", INIT + np.timedelta64(int(h * 3600), "s"), LATS, LONS
-            )
-            for h in fine
-        ]
-    )
-    mean = np.trapezoid(dense, fine, axis=0) / 6.0
-    np.testing.assert_allclose(field("DSWRF", "surface", 6, 12, "avg"), mean, rtol=1e-5)
-    instant = field("DSWRF", "surface", None, 0, "instant")
-    np.testing.assert_allclose(field("DSWRF", "surface", 0, 0, "avg"), instant)
-
-
-def _spec(element, level, forecast, identity, end, *, start=None, statistic=None, values=None):
+def _spec(level, forecast, identity, end, *, start=None, statistic=None, values=None):
     return MessageSpec(
-        element=element,
+        element="X",
         level=level,
         forecast=forecast,
         identity=identity,
@@ -130,74 +85,47 @@ def _spec(element, level, forecast, identity, end, *, start=None, statistic=None
     )
 
 
-def test_write_grib_file_offsets_values_bitmap_and_identity(tmp_path: Path):
-    grid = gfs_0p25_grid()
-    assert grid.shape == (721, 1440)
-    tmp = synthetic_field(
-        "TMP", "2 m above ground", INIT, None, 7 * HOUR, "instant", grid.lats, grid.lons
-    )
-    tmp[100:150, 200:400] = np.nan
-    apcp = synthetic_field(
-        "APCP", "surface", INIT, 6 * HOUR, 7 * HOUR, "accum", grid.lats, grid.lons
-    )
+def test_write_grib_file_offsets_values_bitmap_identity_and_inventory(tmp_path: Path):
+    t = epoch_hours(INIT) + 7
+    temperature = smooth(GLOBAL, "T", 280.0, 28.0, t).astype(np.float32)
+    temperature[100:150, 200:300] = np.nan
+    precipitation = smooth(GLOBAL, "P", 2.0, 1.9, t).astype(np.float32)
     specs = [
         _spec(
-            "TMP",
-            "2 m above ground",
-            "7 hour fcst",
-            SyntheticIdentity(0, 0, 0, FixedSurface.of(103, 2)),
-            7,
-            values=tmp,
+            "2 m", "7 h", SyntheticIdentity(0, 0, 0, FixedSurface.of(103, 2)), 7,
+            values=temperature,
         ),
         _spec(
-            "SOILW",
-            "0.1-0.4 m below ground",
-            "7 hour fcst",
+            "soil", "7 h",
             SyntheticIdentity(2, 0, 192, FixedSurface.of(106, "0.1"), FixedSurface.of(106, "0.4")),
             7,
         ),
         _spec(
-            "APCP",
-            "surface",
-            "6-7 hour acc fcst",
-            SyntheticIdentity(0, 1, 8, FixedSurface.of(1)),
-            7,
-            start=6,
-            statistic=StatisticalProcess.ACCUMULATION,
-            values=apcp,
+            "surface", "6-7 h", SyntheticIdentity(0, 1, 8, FixedSurface.of(1)), 7, start=6,
+            statistic=StatisticalProcess.ACCUMULATION, values=precipitation,
         ),
-    ]
-    path = tmp_path / "out" / "gfs.t00z.pgrb2.0p25.f007"
-    written = write_grib_file(path, specs, init_time=INIT, grid=grid)
-    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".idx"]
+    ]  # fmt: skip
+    path = tmp_path / "out" / "model.f007.grib2"
 
+    def inventory(written: Sequence[WrittenMessage]) -> tuple[Path, str]:
+        assert path.with_name(f".{path.name}") != path  # the data file is not renamed yet
+        lines = [f"{m.offset} {m.length} {m.spec.level}" for m in written]
+        return path.with_name(path.name + ".lst"), "\n".join(lines)
+
+    written = write_grib_file(path, specs, init_time=INIT, grid=GLOBAL, inventory=inventory)
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".lst"]
     data = path.read_bytes()
-    entries = parse_noaa_idx((path.parent / (path.name + ".idx")).read_text(), file_size=len(data))
-    assert entries == written
-    assert [(e.element, e.level, e.forecast) for e in entries] == [
-        (s.element, s.level, s.forecast) for s in specs
-    ]
-    assert all(e.reference_time == "2025080100" for e in entries)
-    for entry in entries:
-        assert entry.end is not None
-        raw = data[entry.offset : entry.end]
-        assert raw[:4] == b"GRIB" and raw[-4:] == b"7777"
-        assert int.from_bytes(raw[8:16], "big") == len(raw)
+    assert [(m.offset, m.length) for m in written] == scan_messages(data)
+    assert path.with_name(path.name + ".lst").read_text().splitlines()[1].endswith(" soil")
 
-    decoded = [pygrib.fromstring(data[e.offset : e.end]) for e in entries]
+    decoded = [pygrib.fromstring(data[m.offset : m.offset + m.length]) for m in written]
     first = decoded[0]
-    assert (first["Ni"], first["Nj"]) == (1440, 721)
-    assert first["latitudeOfFirstGridPointInDegrees"] == 90
-    assert first["longitudeOfLastGridPointInDegrees"] == 359.75
-    assert first["packingType"] == "grid_complex_spatial_differencing"
     values = first.values
-    assert np.ma.isMaskedArray(values)
-    np.testing.assert_array_equal(np.ma.getmaskarray(values), np.isnan(tmp))
-    assert np.nanmax(np.abs(values.filled(np.nan) - tmp)) <= packing_tolerance(tmp)
+    np.testing.assert_array_equal(np.ma.getmaskarray(values), np.isnan(temperature))
+    assert np.nanmax(np.abs(values.filled(np.nan) - temperature)) <= packing_tolerance(temperature)
     assert first["stepType"] == "instant" and first["endStep"] == 7
     assert first["typeOfLevel"] == "heightAboveGround" and first["level"] == 2
     assert (first["dataDate"], first["dataTime"]) == (20250801, 0)
-
     soil = decoded[1]
     assert soil["typeOfLevel"] == "depthBelowLandLayer"
     assert (soil["scaledValueOfFirstFixedSurface"], soil["scaleFactorOfFirstFixedSurface"]) == (
@@ -209,31 +137,30 @@ def test_write_grib_file_offsets_values_bitmap_and_identity(tmp_path: Path):
         1,
     )
     assert soil["bitsPerValue"] == 0  # filler: constant field
+    accumulation = decoded[2]
+    assert accumulation["productDefinitionTemplateNumber"] == 8
+    assert (accumulation["stepType"], accumulation["startStep"], accumulation["endStep"]) == (
+        "accum",
+        6,
+        7,
+    )
+    assert (accumulation["validityDate"], accumulation["validityTime"]) == (20250801, 700)
+    assert np.abs(accumulation.values - precipitation).max() <= packing_tolerance(precipitation)
 
-    precip = decoded[2]
-    assert precip["productDefinitionTemplateNumber"] == 8
-    assert (precip["stepType"], precip["startStep"], precip["endStep"]) == ("accum", 6, 7)
-    assert (precip["validityDate"], precip["validityTime"]) == (20250801, 700)
-    assert np.abs(precip.values - apcp).max() <= packing_tolerance(apcp)
 
-
-def test_eccodes_agrees_with_pygrib(tmp_path: Path):
+def test_eccodes_agrees_with_pygrib_on_a_lambert_grid(tmp_path: Path, real_fixtures_dir: Path):
+    """A real Lambert conformal message (3 km, complex packing) as the template."""
     import eccodes
 
-    grid = hrrr_conus_grid()
-    values = synthetic_field(
-        "DSWRF", "surface", INIT, None, 8 * HOUR, "instant", grid.lats, grid.lons
-    )
-    path = tmp_path / "hrrr.grib2"
-    spec = _spec(
-        "DSWRF", "surface", "8 hour fcst", SyntheticIdentity(0, 4, 192, FixedSurface.of(1)), 8
-    )
-    write_grib_file(
-        path,
-        [replace(spec, values=values)],
-        init_time=datetime(2025, 8, 1),
-        grid=grid,
-    )
+    real = real_fixtures_dir / "hrrr" / "subset_20201214_hrrr.t00z.wrfsfcf12.grib2"
+    data = real.read_bytes()
+    offset, length = scan_messages(data)[0]
+    grid = GridTemplate("lambert", data[offset : offset + length])
+    values = smooth(grid, "S", 300.0, 290.0, epoch_hours(INIT) + 8).astype(np.float32)
+    path = tmp_path / "lambert.grib2"
+    spec = _spec("surface", "8 h", SyntheticIdentity(0, 4, 192, FixedSurface.of(1)), 8)
+    write_grib_file(path, [replace(spec, values=values)], init_time=datetime(2025, 8, 1), grid=grid)
+    assert list(tmp_path.iterdir()) == [path]
     handle = eccodes.codes_new_from_message(path.read_bytes())
     try:
         decoded = eccodes.codes_get_values(handle).reshape(grid.shape)
@@ -250,7 +177,6 @@ def test_eccodes_agrees_with_pygrib(tmp_path: Path):
 
 def test_shape_mismatch_is_rejected_without_leftovers(tmp_path: Path):
     spec = _spec(
-        "TMP",
         "surface",
         "anl",
         SyntheticIdentity(0, 0, 0, FixedSurface.of(1)),
@@ -258,5 +184,5 @@ def test_shape_mismatch_is_rejected_without_leftovers(tmp_path: Path):
         values=np.zeros((3, 3), dtype=np.float32),
     )
     with pytest.raises(ValueError, match="shape"):
-        write_grib_file(tmp_path / "x.grib2", [spec], init_time=INIT, grid=gfs_0p25_grid())
+        write_grib_file(tmp_path / "x.grib2", [spec], init_time=INIT, grid=GLOBAL)
     assert list(tmp_path.iterdir()) == []  # no partial file or temporary left behind

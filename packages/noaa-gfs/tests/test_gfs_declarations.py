@@ -5,8 +5,12 @@ import pandas as pd
 import pytest
 
 from reformatters.core.sources.errors import SourceRunMismatchError
-from reformatters.core.sources.inventory import MessageSelector, parse_noaa_idx
-from reformatters.noaa.common.region_job import check_run, select_messages
+from reformatters.noaa.common.idx import (
+    MessageSelector,
+    check_run,
+    parse_noaa_idx,
+    select_messages,
+)
 from reformatters.noaa.gfs.analysis.region_job import source_run
 from reformatters.noaa.gfs.analysis.template_config import GfsAnalysisTemplateConfig
 from reformatters.noaa.gfs.common import GfsSourceFileCoord

@@ -1,9 +1,9 @@
 """Deaccumulation: turn accumulations since a window start into mean rates since the previous step.
 
 Providers issue accumulated fields (precipitation, ...) as totals over a window that starts at a
-*reset* time and ends at the step's valid time: GFS resets every 6 hours (``6-7 hour acc``,
-``6-8 hour acc``, ..., ``6-12 hour acc``, then ``12-13 hour acc``), HRRR every hour. We store
-the mean rate over the interval since the previous step, (end[i-1], end[i]].
+*reset* time and ends at the step's valid time: a model that resets its accumulation every 6
+hours issues windows 6-7, 6-8, ..., 6-12 hours, then 12-13 hours; another resets every hour. We
+store the mean rate over the interval since the previous step, (end[i-1], end[i]].
 
 For step ``i`` with accumulation ``a[i]`` over ``(window_start[i], end[i]]``:
 

@@ -109,9 +109,10 @@ class StoreLocation:
         """Copy files from a local zarr store folder into this store; returns bytes written.
 
         With `move` (the files are not needed afterwards), a local store on the same filesystem
-        gets them renamed into place, each atomically as a copy is: for a 24-lead GFS backfill
-        that saved the 190 MB read and write of the copy (0.2 s of CPU beside the workers) and
-        the same deletion when the scratch folder goes (0.09 s at the end of the run)."""
+        gets them renamed into place, each atomically as a copy is: for a 24-lead backfill of a
+        global 0.25 degree model that saved the 190 MB read and write of the copy (0.2 s of CPU
+        beside the workers) and the same deletion when the scratch folder goes (0.09 s at the end
+        of the run)."""
         if not relative_paths:
             return 0
         store = self.object_store()

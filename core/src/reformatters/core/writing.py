@@ -21,7 +21,7 @@ from reformatters.core.lease import StoreLease, break_lease
 from reformatters.core.logging import get_logger
 from reformatters.core.metadata import PublishGuard
 from reformatters.core.published import PublishedExtent
-from reformatters.core.sources.download import SCRATCH_ENV
+from reformatters.core.sources.scratch import SCRATCH_ENV
 from reformatters.core.storage import OutputStores
 
 log = get_logger(__name__)

@@ -1,1 +1,2 @@
-"""Source files: mirrors, inventories, byte-range downloads and GRIB reading."""
+"""Source files, provider-neutral: mirrors, inventories (an interface, JSON lines built in),
+byte-range downloads, GRIB reading and writing. Provider formats live in provider packages."""

@@ -1,7 +1,7 @@
 """Source mirrors: redirect provider URLs to another place that holds the same layout.
 
 Dataset configurations name their sources as ``s3://<bucket>/<key>`` (the providers' public
-buckets, e.g. ``s3://noaa-gfs-bdp-pds/gfs.20240101/00/atmos/gfs.t00z.pgrb2.0p25.f000``).
+buckets, e.g. ``s3://bucket/model.20240101/00/file.f000``).
 Setting ``REFORMATTERS_SOURCE_MIRROR=<base>`` rewrites each such URL to ``<base>/<bucket>/<key>``,
 where ``<base>`` is an ``http(s)://`` URL, an ``s3://`` URL (an S3-compatible endpoint is chosen
 with the standard ``AWS_ENDPOINT_URL``) or a local folder path. Without a mirror, ``s3://``

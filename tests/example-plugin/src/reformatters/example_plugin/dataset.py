@@ -31,9 +31,9 @@ from reformatters.core import (
     TemplateConfig,
 )
 from reformatters.core.region_job import ArrayFloat32
-from reformatters.core.sources.download import download_file
 from reformatters.core.sources.errors import SourceFileMissingError
 from reformatters.core.sources.mirror import resolve_source_url
+from reformatters.core.sources.transport import download_file
 
 SOURCE_BUCKET = "example-tiny-source"
 LATITUDES = np.linspace(35.0, -35.0, 8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from reformatters.core.config_models import BaseInternalAttrs, DataVar
-from reformatters.core.sources.noaa_synthesis import format_forecast
+from reformatters.noaa.common.idx import format_forecast
 
 type SourceStepType = Literal["instant", "accum", "avg", "max", "min"]
 type UnitConversion = Literal["kelvin_to_celsius"]

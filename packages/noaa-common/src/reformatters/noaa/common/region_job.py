@@ -14,7 +14,7 @@ import bisect
 import json
 from abc import abstractmethod
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -35,15 +35,20 @@ from reformatters.core.region_job import (
     SourceFileResult,
 )
 from reformatters.core.rounding import round_float32_mantissa
-from reformatters.core.sources.download import (
-    download_file,
-    download_messages,
-    local_message_offsets,
-)
-from reformatters.core.sources.errors import MessageAbsentError, SourceRunMismatchError
-from reformatters.core.sources.grib import GridSpec, decode_message, noaa_identity
-from reformatters.core.sources.inventory import InventoryEntry, MessageSelector, parse_noaa_idx
+from reformatters.core.sources.download import download_messages, local_message_offsets
+from reformatters.core.sources.errors import MessageAbsentError
+from reformatters.core.sources.grib import decode_message
+from reformatters.core.sources.grib_identity import GridSpec
 from reformatters.core.sources.mirror import resolve_source_url
+from reformatters.core.sources.transport import download_file
+from reformatters.noaa.common.identity import noaa_identity
+from reformatters.noaa.common.idx import (
+    IdxEntry,
+    MessageSelector,
+    check_run,
+    parse_noaa_idx,
+    select_messages,
+)
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 
 _KELVIN_OFFSET = np.float32(273.15)
@@ -65,32 +70,6 @@ class NoaaSourceFileCoord(SourceFileCoord):
 
     def idx_url(self) -> str:
         return f"{self.get_url()}.idx"
-
-
-def select_messages(
-    entries: Sequence[InventoryEntry], wanted: Sequence[MessageSelector]
-) -> list[InventoryEntry | None]:
-    """One entry per selector (the first if NOAA lists a message twice, as GFS does for the
-    ``0-6 hour acc`` APCP at f006), None where the inventory has no such line."""
-    by_field: dict[tuple[str, str], list[InventoryEntry]] = defaultdict(list)
-    for entry in entries:
-        by_field[entry.element, entry.level].append(entry)
-    return [
-        next((e for e in by_field[selector.element, selector.level] if selector.matches(e)), None)
-        for selector in wanted
-    ]
-
-
-def check_run(entries: Iterable[InventoryEntry], init_time: pd.Timestamp, url: str) -> None:
-    """Raise SourceRunMismatchError unless every entry's ``d=`` is ``init_time``'s run."""
-    expected = f"{init_time:%Y%m%d%H}"
-    for entry in entries:
-        if entry.reference_time[:10] != expected:
-            raise SourceRunMismatchError(
-                url,
-                f"{url} is filed under the run of {init_time:%Y-%m-%dT%H} but its inventory "
-                f"says d={entry.reference_time}: a stale or misfiled object, not stored",
-            )
 
 
 class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
@@ -376,7 +355,7 @@ class _Selection:
     """The variables of one file: (name, its message's inventory entry) for those the inventory
     lists, and the line expected for each variable it lacks."""
 
-    found: list[tuple[str, InventoryEntry]]
+    found: list[tuple[str, IdxEntry]]
     absent: dict[str, str]
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from pyproj import CRS
 
 from reformatters.core.coordinates import LatLonGrid
-from reformatters.core.sources.grib import GridSpec
+from reformatters.core.sources.grib_identity import GridSpec
 from reformatters.noaa.common.catalog import CATALOG
 from reformatters.noaa.common.region_job import NoaaSourceFileCoord
 from reformatters.noaa.common.variables import ModelVariables

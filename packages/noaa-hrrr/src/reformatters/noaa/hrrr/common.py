@@ -18,7 +18,7 @@ from reformatters.core.coordinates import (
     DerivedCoordinates,
     spatial_ref_coordinate,
 )
-from reformatters.core.sources.grib import GridSpec
+from reformatters.core.sources.grib_identity import GridSpec
 from reformatters.noaa.common.catalog import CATALOG
 from reformatters.noaa.common.region_job import NoaaSourceFileCoord
 from reformatters.noaa.common.variables import CatalogEntry, ModelVariables

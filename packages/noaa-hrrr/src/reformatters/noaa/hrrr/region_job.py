@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from reformatters.core.region_job import ArrayFloat32
-from reformatters.core.sources.grib import GridSpec
+from reformatters.core.sources.grib_identity import GridSpec
 from reformatters.noaa.common.region_job import NoaaRegionJob
 from reformatters.noaa.hrrr.common import HRRR_GRID, NX, NY, HrrrSourceFileCoord, output_rows
 

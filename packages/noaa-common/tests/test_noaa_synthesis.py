@@ -7,26 +7,21 @@ import numpy as np
 import pygrib
 import pytest
 
-from reformatters.core.sources.grib import NOAA_PARAMETERS, noaa_identity
-from reformatters.core.sources.inventory import InventoryEntry, parse_noaa_idx
-from reformatters.core.sources.noaa_synthesis import (
-    GFS_0P25,
-    HRRR_SFC,
+from reformatters.core.sources.synthesis import MessageSpec, packing_tolerance
+from reformatters.noaa.common.grib_codes import NOAA_PARAMETERS
+from reformatters.noaa.common.identity import identity_for, noaa_identity
+from reformatters.noaa.common.idx import IdxEntry, format_forecast, parse_forecast, parse_noaa_idx
+from reformatters.noaa.common.synthesis import (
     NoaaInventoryModel,
     NoaaMessage,
-    format_forecast,
-    identity_for,
     message_spec,
     modelled_inventory,
-    parse_forecast,
     synthesize_noaa_file,
+    write_idx_grib_file,
 )
-from reformatters.core.sources.synthesis import (
-    gfs_0p25_grid,
-    packing_tolerance,
-    synthetic_field,
-    write_grib_file,
-)
+from reformatters.noaa.common.synthetic_values import synthetic_field
+from reformatters.noaa.gfs.synthesis import GFS_0P25, gfs_0p25_grid
+from reformatters.noaa.hrrr.synthesis import HRRR_SFC
 
 REAL_IDX = {
     (GFS_0P25.name, 0): "gfs/gfs.t00z.pgrb2.0p25.f000.idx",
@@ -37,6 +32,7 @@ REAL_IDX = {
 }
 MODELS = {GFS_0P25.name: GFS_0P25, HRRR_SFC.name: HRRR_SFC}
 INIT = datetime(2024, 2, 29, 12)
+HOUR = timedelta(hours=1)
 IDENTITY_KEYS = (
     "discipline",
     "parameterCategory",
@@ -50,11 +46,11 @@ IDENTITY_KEYS = (
 )
 
 
-def real_idx(real_fixtures_dir: Path, model: NoaaInventoryModel, lead: int) -> list[InventoryEntry]:
+def real_idx(real_fixtures_dir: Path, model: NoaaInventoryModel, lead: int) -> list[IdxEntry]:
     return parse_noaa_idx((real_fixtures_dir / REAL_IDX[model.name, lead]).read_text())
 
 
-def without_offsets_and_date(entries: list[InventoryEntry]) -> list[tuple[str, ...]]:
+def without_offsets_and_date(entries: list[IdxEntry]) -> list[tuple[str, ...]]:
     return [(e.message, e.element, e.level, e.forecast, *e.extra) for e in entries]
 
 
@@ -185,7 +181,7 @@ def decoded_messages(path: Path) -> list[pygrib.gribmessage]:
         return list(grbs)
 
 
-def check_file(path: Path, model: NoaaInventoryModel, lead: int, written: list[InventoryEntry]):
+def check_file(path: Path, model: NoaaInventoryModel, lead: int, written: list[IdxEntry]):
     """The written idx matches the messages, and each message's keys match its idx line."""
     data = path.read_bytes()
     idx = parse_noaa_idx(path.with_name(path.name + ".idx").read_text(), file_size=len(data))
@@ -332,7 +328,7 @@ def test_hrrr_apcp_matches_real_hrrr_messages(tmp_path, real_fixtures_dir):
 def _single_gfs_message(tmp_path: Path, message: NoaaMessage) -> pygrib.gribmessage:
     grid = gfs_0p25_grid()
     path = tmp_path / f"{message.element}.grib2"
-    write_grib_file(
+    write_idx_grib_file(
         path,
         [message_spec(message, INIT, grid, fill=True)],
         init_time=INIT,
@@ -363,3 +359,37 @@ def test_gfs_messages_match_real_gfs_messages(tmp_path, real_fixtures_dir):
             *PACKING_KEYS,
         )
         assert _keys(mine, keys) == _keys(real_message, keys)
+
+
+def test_write_idx_grib_file_writes_the_idx_of_the_real_offsets(tmp_path: Path):
+    grid = gfs_0p25_grid()
+    assert grid.shape == (721, 1440)
+    tmp = synthetic_field(
+        "TMP", "2 m above ground", INIT, None, 7 * HOUR, "instant", grid.lats, grid.lons
+    )
+    tmp[100:150, 200:400] = np.nan
+    specs = [
+        MessageSpec(element, level, forecast, identity_for(element, level), 7 * HOUR, values=values)
+        for element, level, forecast, values in (
+            ("TMP", "2 m above ground", "7 hour fcst", tmp),
+            ("SOILW", "0.1-0.4 m below ground", "7 hour fcst", None),
+        )
+    ]
+    path = tmp_path / "out" / "gfs.t00z.pgrb2.0p25.f007"
+    written = write_idx_grib_file(path, specs, init_time=INIT, grid=grid)
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".idx"]
+
+    data = path.read_bytes()
+    entries = parse_noaa_idx((path.parent / (path.name + ".idx")).read_text(), file_size=len(data))
+    assert entries == written
+    assert [(e.message, e.element, e.level, e.forecast) for e in entries] == [
+        ("1", "TMP", "2 m above ground", "7 hour fcst"),
+        ("2", "SOILW", "0.1-0.4 m below ground", "7 hour fcst"),
+    ]
+    assert all(e.reference_time == "2024022912" for e in entries)
+    assert entries[-1].end == len(data)
+    first = pygrib.fromstring(data[entries[0].offset : entries[0].end])
+    assert first["packingType"] == "grid_complex_spatial_differencing"  # the template's
+    values = first.values
+    np.testing.assert_array_equal(np.ma.getmaskarray(values), np.isnan(tmp))
+    assert np.nanmax(np.abs(values.filled(np.nan) - tmp)) <= packing_tolerance(tmp)
