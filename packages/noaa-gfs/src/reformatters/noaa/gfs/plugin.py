@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import typer
+
 from reformatters.core.dynamical_dataset import DynamicalDataset
 from reformatters.core.hookspecs import hookimpl
 from reformatters.noaa.gfs.analysis.dynamical_dataset import make_analysis_dataset
@@ -17,7 +19,9 @@ def reformatters_datasets() -> Sequence[DynamicalDataset[Any, Any]]:
 
 
 @hookimpl
-def reformatters_cli(app: Any) -> None:
+def reformatters_cli(app: typer.Typer) -> Sequence[str]:
+    """``reformat demo``, which runs region jobs (see reformatters.tools.hookspecs)."""
     from reformatters.noaa.gfs.demo import add_demo_command
 
     add_demo_command(app)
+    return ["demo"]
