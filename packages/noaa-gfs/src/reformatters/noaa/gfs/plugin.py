@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from reformatters.core.dynamical_dataset import DynamicalDataset
 from reformatters.core.hookspecs import hookimpl
 from reformatters.noaa.gfs.analysis.dynamical_dataset import make_analysis_dataset
 from reformatters.noaa.gfs.forecast.dynamical_dataset import make_forecast_dataset
+
+if TYPE_CHECKING:
+    import typer
 
 
 @hookimpl
