@@ -142,7 +142,7 @@ def test_reformat_ends_after_exit_handlers_with_the_commands_status() -> None:
         "    def __del__(self, write=os.write):\n"
         "        write(1, b'torn down')\n"
         "kept = TornDown()\n"
-        "def command():\n"
+        "def command(on_ready):\n"
         "    atexit.register(print, 'exit handler ran')\n"
         "    print('output', end='')\n"
         "    raise SystemExit(int(sys.argv[1]))\n"
@@ -165,7 +165,7 @@ def test_reformat_keeps_openblas_to_one_thread_unless_told(given: str | None, se
     program = (
         "import os\n"
         "from reformatters.tools import cli, entry\n"
-        "cli.main = lambda: print(os.environ['OPENBLAS_NUM_THREADS'])\n"
+        "cli.main = lambda on_ready: print(os.environ['OPENBLAS_NUM_THREADS'])\n"
         "entry.main()\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}

@@ -17,7 +17,7 @@ from pyproj import CRS
 from source_edits import copy_source_file, keep_inventory_lines
 
 from reformatters.core import JobFilters
-from reformatters.core.dynamical_dataset import BackfillReport
+from reformatters.core.job_runner import BackfillReport
 from reformatters.core.region_job import SourceFileStatus
 from reformatters.core.sources.server import serve_mirror
 from reformatters.core.sources.synthesis import packing_tolerance

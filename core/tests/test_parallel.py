@@ -21,7 +21,6 @@ from reformatters.core.errors import InsufficientMemoryError, UserError
 from reformatters.core.parallel import (
     _WORKER_ZARR_CONFIG,
     DECODE_PROCESSES_ENV,
-    REGION_JOB_COMMANDS,
     cgroup_cpu_quota,
     cgroup_memory_limit,
     check_worker_memory,
@@ -162,15 +161,6 @@ def test_reusable_array_is_shared_and_grows() -> None:
     assert larger.shape == (4, 5) and again.shape == (2, 3)
     assert np.shares_memory(larger, again)
     del small
-
-
-def test_region_job_commands_are_dataset_commands() -> None:
-    from reformatters.core.cli import build_dataset_cli
-    from reformatters.example_plugin.dataset import make_dataset
-
-    app = build_dataset_cli(make_dataset())
-    commands = {c.name for c in app.registered_commands}
-    assert REGION_JOB_COMMANDS - {"demo"} <= commands
 
 
 def test_light_modules_do_not_import_the_heavy_libraries() -> None:

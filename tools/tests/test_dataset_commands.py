@@ -20,7 +20,7 @@ from reformatters.core.testing.fixtures import MotoS3Server
 from reformatters.example_plugin.dataset import make_dataset
 from reformatters.tools import cli
 from reformatters.tools.cli import main
-from reformatters.tools.dataset_commands import add_dataset_tool_commands
+from reformatters.tools.dataset_cli import REGION_JOB_COMMANDS, build_dataset_cli
 
 STORE = Path("example-tiny") / "v0.1.0.zarr"
 
@@ -42,10 +42,11 @@ def sites(tmp_path: Path) -> Path:
 
 
 def _app() -> typer.Typer:
-    dataset = make_dataset()
-    app = dataset.get_cli()
-    add_dataset_tool_commands(app, dataset)
-    return app
+    return build_dataset_cli(make_dataset())
+
+
+def test_region_job_commands_are_dataset_commands() -> None:
+    assert {c.name for c in _app().registered_commands} >= REGION_JOB_COMMANDS
 
 
 def _invoke(*args: str) -> None:

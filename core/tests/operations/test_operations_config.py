@@ -17,12 +17,13 @@ from reformatters.core.operations.config import (
     OperationsSpec,
     PodSettings,
     UpdateSchedule,
+    ValidationContext,
     ValidationSpec,
 )
 from reformatters.core.operations.manifests import cronjob_name, resource_name
 from reformatters.core.operations.schedule import append_dim_end_at, most_recent_tick
 from reformatters.core.operations.update import published_extent_after
-from reformatters.core.operations.validation import ValidationContext, recent_data
+from reformatters.core.operations.validation import recent_data
 from reformatters.core.region_job import (
     RegionJobResult,
     SourceFileCoord,

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import pandas as pd
 import xarray as xr
@@ -28,59 +22,24 @@ from reformatters.core.backfill_runs import (
 )
 from reformatters.core.config_models import DataVar
 from reformatters.core.engine.pool import start_workers
-from reformatters.core.engine.process import process_region_job
-from reformatters.core.engine.render import render_metadata
 from reformatters.core.errors import InvalidArgumentError
+from reformatters.core.job_runner import BackfillReport, ProgressCallback, run_region_jobs
 from reformatters.core.logging import get_logger
-from reformatters.core.metadata import (
-    PublishGuard,
-    RenderedMetadata,
-    carry_published_coords,
-    publish_metadata,
-)
+from reformatters.core.metadata import PublishGuard, carry_published_coords, publish_metadata
 from reformatters.core.operations.config import OperationsSpec
-from reformatters.core.outcomes import OutcomeSummary, file_statuses
 from reformatters.core.parallel import check_worker_memory, decode_processes
 from reformatters.core.region_job import (
-    Downloads,
     RegionJob,
     RegionJobResult,
     SourceFileCoord,
-    SourceFileStatus,
     get_worker_jobs,
 )
 from reformatters.core.sources.mirror import check_source_mirror
 from reformatters.core.storage import OutputStores
 from reformatters.core.template_config import TemplateConfig
-from reformatters.core.writing import published_extent, shared_run_id, writing
-
-if TYPE_CHECKING:
-    from reformatters.core.operations.validation import Validator
+from reformatters.core.writing import shared_run_id, writing
 
 log = get_logger(__name__)
-
-SCRATCH_ENV = "REFORMATTERS_SCRATCH"
-
-type ProgressCallback = Callable[[int, int, str], None]
-"""Called as (jobs done, jobs total, description of the job just finished)."""
-
-
-@dataclass
-class BackfillReport:
-    jobs_total: int
-    jobs_run: int
-    results: list[RegionJobResult] = field(default_factory=list)
-
-    def count(self, *statuses: SourceFileStatus) -> int:
-        return sum(r.count(*statuses) for r in self.results)
-
-    @property
-    def bytes_written(self) -> int:
-        return sum(r.bytes_written for r in self.results)
-
-    @property
-    def outcome(self) -> OutcomeSummary:
-        return OutcomeSummary.of(self.results)
 
 
 @dataclass(frozen=True)
@@ -88,19 +47,6 @@ class JobFilters:
     filter_start: datetime | None = None
     filter_end: datetime | None = None
     filter_variable_names: tuple[str, ...] = ()
-
-
-@contextmanager
-def scratch_dir(dataset_id: str) -> Iterator[Path]:
-    """A per-dataset scratch folder (under $REFORMATTERS_SCRATCH if set), removed afterwards."""
-    base = os.environ.get(SCRATCH_ENV)
-    if base:
-        Path(base).mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=f"{dataset_id}-", dir=base))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord]:
@@ -111,7 +57,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
 
     template_config: TemplateConfig[DataVarT]
     region_job_class: type[RegionJob[DataVarT, SourceFileCoordT]]
-    # Update/validate schedules, validator thresholds and Kubernetes resources, as data.
+    # Update/validate schedules, validators and their thresholds, Kubernetes resources: data.
     operations: ClassVar[OperationsSpec] = OperationsSpec()
     # Coordinates along the append dim that `finalize_template` computes from job results.
     # Distributed backfill workers record them (see backfill_runs) so the last one can publish.
@@ -227,7 +173,9 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                 )
                 return self.finalize_template(carried, results)
 
-            return self._run_jobs(
+            return run_region_jobs(
+                self.dataset_id,
+                self.region_job_class,
                 jobs,
                 len(jobs),
                 template_ds,
@@ -287,7 +235,9 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
             shared=True,
             break_existing=break_lease,
         ) as guard:
-            report = self._run_jobs(
+            report = run_region_jobs(
+                self.dataset_id,
+                self.region_job_class,
                 jobs,
                 len(all_jobs),
                 template_ds,
@@ -349,115 +299,11 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         """Hook: update result-dependent coordinates (e.g. ingested forecast length)."""
         return template_ds
 
-    def _run_jobs(
-        self,
-        jobs: Sequence[RegionJob[DataVarT, SourceFileCoordT]],
-        jobs_total: int,
-        template_ds: xr.Dataset,
-        guard: PublishGuard,
-        on_progress: ProgressCallback | None,
-        publish_new_store: bool = False,
-        final_template: Callable[[Sequence[RegionJobResult]], xr.Dataset] | None = None,
-    ) -> BackfillReport:
-        """Run `jobs` in order. With `publish_new_store`, the template's metadata is published
-        before the first job's chunks (a new store, which nobody reads yet). With
-        `final_template` (the template to publish, given every job's results), its metadata is
-        published after the last job's chunks.
-
-        The final metadata is rendered ahead, by the first worker that runs out of variables of
-        the last job, for the results expected from its downloads; it is published as rendered
-        if the results are those (no file failed to read), rendered again otherwise."""
-        report = BackfillReport(jobs_total=jobs_total, jobs_run=0)
-        outputs = guard.outputs
-        published = published_extent(guard)  # as read at the start, before any publication
-        with scratch_dir(self.dataset_id) as scratch, ThreadPoolExecutor(1) as prefetcher:
-            # The first job downloads in `process`, its workers decoding each batch of variables
-            # as it arrives (see `download_batches`) while the metadata is rendered; job i+1's
-            # files download while job i is decoded and encoded. Each job has its own folder, as
-            # jobs may share files.
-            def job_scratch(i: int) -> Path:
-                folder = scratch / f"job-{i}"
-                folder.mkdir(exist_ok=True)
-                return folder
-
-            def fetch(i: int) -> Downloads[SourceFileCoordT]:
-                return jobs[i].download(job_scratch(i))
-
-            tmp_store = scratch / "tmp.zarr"
-            staging = render_metadata(self.region_job_class, template_ds, tmp_store)
-            if publish_new_store and not jobs:
-                guard.publish(staging.result())
-            final_store = scratch / "final.zarr"
-            expected: list[RegionJobResult] = []
-            rendered_ahead: list[Future[RenderedMetadata]] = []
-            prefetch: list[Future[Downloads[SourceFileCoordT]]] = []
-
-            def after_submit(i: int, job_expected: RegionJobResult) -> None:
-                if i + 1 < len(jobs):
-                    prefetch.append(prefetcher.submit(fetch, i + 1))
-                if final_template is not None and i == len(jobs) - 1:
-                    # The final metadata, rendered by the first worker out of variables.
-                    expected[:] = [*report.results, job_expected]
-                    rendered_ahead.append(
-                        render_metadata(
-                            self.region_job_class, final_template(expected), final_store
-                        )
-                    )
-                if i == 0:
-                    # The first variables are queued before the staging store may be rendered
-                    # (their workers wait for it, see process_variable). A new store's metadata
-                    # is published while they decode, before any chunk is uploaded (`process`
-                    # uploads a variable's shards once it is done).
-                    _staged(staging, guard if publish_new_store else None)
-
-            for i, job in enumerate(jobs):
-                guard.lease.check()
-                result = process_region_job(
-                    job,
-                    outputs,
-                    tmp_store,
-                    job_scratch(i),
-                    downloads=prefetch.pop().result() if prefetch else None,
-                    after_submit=partial(after_submit, i),
-                    move_shards=True,
-                    published=published,
-                )
-                shutil.rmtree(scratch / f"job-{i}", ignore_errors=True)
-                report.results.append(result)
-                report.jobs_run += 1
-                missing = result.count(SourceFileStatus.MISSING)
-                failed = result.count(
-                    SourceFileStatus.DOWNLOAD_FAILED, SourceFileStatus.READ_FAILED
-                )
-                log.info(
-                    "region job done",
-                    dataset=self.dataset_id,
-                    job=job.summary(),
-                    missing_files=missing,
-                    failed_files=failed,
-                    bytes_written=result.bytes_written,
-                )
-                if on_progress is not None:
-                    on_progress(report.jobs_run, len(jobs), job.summary())
-            if final_template is not None:
-                if rendered_ahead and file_statuses(expected) == file_statuses(report.results):
-                    guard.publish(rendered_ahead[0].result())
-                else:
-                    publish_metadata(final_template(report.results), guard)
-        report.outcome.log_warnings(self.dataset_id)
-        return report
-
     # ---- operations ---------------------------------------------------------------------------
 
     def operations_config(self) -> OperationsSpec:
         """Hook: the dataset's ``OperationsSpec`` (default: the ``operations`` class attribute)."""
         return self.operations
-
-    def validators(self) -> Sequence[Validator]:
-        """Hook: the checks ``reformat <dataset-id> validate`` runs (default: the standard ones)."""
-        from reformatters.core.operations.validation import standard_validators
-
-        return standard_validators()
 
     # ---- offline sources ------------------------------------------------------------------------
 
@@ -468,21 +314,3 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         (or a server over it) replaces the provider. Datasets that support offline runs override it.
         """
         raise InvalidArgumentError(f"{self.dataset_id} cannot synthesize its source files")
-
-    # ---- command line -------------------------------------------------------------------------
-
-    def get_cli(self) -> Any:
-        """The typer app mounted as ``reformat <dataset-id>``."""
-        from reformatters.core.cli import build_dataset_cli
-
-        return build_dataset_cli(self)
-
-    def extend_cli(self, app: Any) -> None:
-        """Hook: add dataset-specific commands to the typer app."""
-
-
-def _staged(staging: Future[RenderedMetadata], guard: PublishGuard | None) -> None:
-    """Wait for the staging store's render (raising its error); publish it through `guard`."""
-    rendered = staging.result()
-    if guard is not None:
-        guard.publish(rendered)

@@ -1,12 +1,24 @@
-"""The plugin surface of reformatters (pluggy project name "reformatters").
+"""Hook specifications of reformatters-core (pluggy project name ``reformatters``).
 
-A dataset distribution registers a module under the entry-point group ``reformatters`` in its
-``pyproject.toml``::
+A distribution that provides datasets names a module under the entry-point group
+``reformatters`` in its ``pyproject.toml``::
 
     [project.entry-points.reformatters]
-    noaa-gfs = "reformatters.noaa.gfs.plugin"
+    example = "reformatters.example_plugin.plugin"
 
-and that module implements the hooks below with ``@hookimpl``.
+That module implements hooks with the ``hookimpl`` marker below (or with
+``pluggy.HookimplMarker("reformatters")``)::
+
+    from reformatters.core.hookspecs import hookimpl
+
+    @hookimpl
+    def reformatters_datasets() -> Sequence[DynamicalDataset[Any, Any]]:
+        return [make_dataset()]
+
+Every installed plugin is loaded, on its own, by ``reformatters.core.plugins.load_registry``:
+a plugin whose import or hook fails is reported and left out, the others still load. The
+command-line hook, ``reformatters_cli``, is specified by reformatters-tools (see
+``reformatters.tools.hookspecs``) and registered on the same plugin manager.
 """
 
 from __future__ import annotations
@@ -26,9 +38,15 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 @hookspec
 def reformatters_datasets() -> Sequence[DynamicalDataset[Any, Any]]:  # type: ignore[empty-body]
-    """Return the datasets this plugin provides (each with a unique ``dataset_id``)."""
+    """Return the datasets this plugin provides.
 
+    Called once per plugin, in the process that loads the plugins (``reformat`` and each of its
+    Kubernetes pods, or any program calling ``load_registry``), right after the plugin's module is
+    imported and before any command runs. Only this plugin's implementation is called, so that
+    its datasets are attributed to it.
 
-@hookspec
-def reformatters_cli(app: Any) -> None:
-    """Add top-level commands to the ``reformat`` typer app (e.g. a package's ``demo``)."""
+    :return: The datasets, each with a ``dataset_id`` that no other installed plugin provides (a
+        repeated id is reported as a failure of the plugin loaded later, by entry-point name, and
+        its dataset is left out). An exception raised here leaves the whole plugin out and is
+        reported with the plugin's name and distribution.
+    """

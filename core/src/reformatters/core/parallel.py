@@ -187,12 +187,6 @@ def tune_malloc() -> bool:
     )
 
 
-# The `reformat` sub-commands that run region jobs (see start_workers).
-REGION_JOB_COMMANDS = frozenset(
-    {"backfill-local", "process-backfill-region-jobs", "update", "demo"}
-)
-
-
 def _worker_context() -> multiprocessing.context.ForkServerContext:
     # The fork server imports the heavy libraries once; workers fork from it with them loaded
     # instead of each importing them again (CPU that competes with decoding on small machines).
@@ -211,9 +205,9 @@ def _single_threaded() -> bool:
 
 
 def start_workers() -> None:
-    """Create the worker pool now (see decode_pool): `reformat` calls this right after its
-    imports, when its process still has a single thread, so that the workers are forked from
-    it with every library loaded."""
+    """Create the worker pool now (see decode_pool): a command line that is about to run region
+    jobs calls this once its modules are loaded, while its process still has a single thread,
+    so that the workers are forked from it with every library loaded."""
     if decode_processes() > 0:
         decode_pool(decode_processes())
 

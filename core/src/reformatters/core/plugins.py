@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 import pluggy
 
@@ -37,12 +37,8 @@ class DatasetEntry:
 class Registry:
     datasets: dict[str, DatasetEntry] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
+    # Every plugin that loaded, for hooks specified elsewhere (reformatters.tools.hookspecs).
     plugin_manager: pluggy.PluginManager | None = None
-
-    def add_cli_commands(self, app: Any) -> None:
-        """Let plugins add top-level commands (hook ``reformatters_cli``)."""
-        if self.plugin_manager is not None:
-            self.plugin_manager.hook.reformatters_cli(app=app)
 
     def get(self, dataset_id: str) -> DynamicalDataset[Any, Any]:
         try:
@@ -60,6 +56,16 @@ def _plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
+def _provided_datasets(
+    pm: pluggy.PluginManager, plugin: object
+) -> list[DynamicalDataset[Any, Any]]:
+    """The datasets of `plugin` alone: its ``reformatters_datasets``, the others' left out."""
+    others = [p for p in pm.get_plugins() if p is not plugin]
+    caller = pm.subset_hook_caller("reformatters_datasets", remove_plugins=others)
+    results: list[Sequence[DynamicalDataset[Any, Any]]] = caller()
+    return [dataset for result in results for dataset in result]
+
+
 def load_registry() -> Registry:
     """Load every plugin on its own so that one broken plugin does not take the others down."""
     pm = _plugin_manager()
@@ -73,12 +79,7 @@ def load_registry() -> Registry:
         try:
             module = ep.load()
             pm.register(module, name=ep.name)
-            provided: list[DynamicalDataset[Any, Any]] = [
-                dataset
-                for hook_impl in pm.hook.reformatters_datasets.get_hookimpls()
-                if hook_impl.plugin_name == ep.name
-                for dataset in cast(Iterable[DynamicalDataset[Any, Any]], hook_impl.function())
-            ]
+            provided = _provided_datasets(pm, module)
         # The plugin boundary: any error in a plugin's code is reported by name, not raised.
         except Exception as e:  # noqa: BLE001
             if pm.has_plugin(ep.name):

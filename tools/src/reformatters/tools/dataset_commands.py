@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from reformatters.core.cli import OutputOpt, parse_timestamp
 from reformatters.core.dynamical_dataset import DynamicalDataset
 from reformatters.core.errors import InvalidArgumentError, OutputLocationError
+from reformatters.tools.options import OutputOpt, parse_timestamp
 
 if TYPE_CHECKING:
     import xarray as xr

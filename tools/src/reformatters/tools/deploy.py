@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from reformatters.core.plugins import Registry
+from reformatters.tools.options import DryRunOpt, NamespaceOpt
 
 stderr = Console(stderr=True)
 
@@ -24,12 +25,8 @@ def register_deploy_command(app: typer.Typer, registry: Registry) -> None:
             str | None,
             typer.Option(help="Container image (default $REFORMATTERS_IMAGE or each dataset's)."),
         ] = None,
-        namespace: Annotated[
-            str | None, typer.Option(help="Kubernetes namespace (default $REFORMATTERS_NAMESPACE).")
-        ] = None,
-        dry_run: Annotated[
-            bool, typer.Option("--dry-run", help="Print the manifests as YAML; change nothing.")
-        ] = False,
+        namespace: NamespaceOpt = None,
+        dry_run: DryRunOpt = False,
     ) -> None:
         """Apply the update and validate CronJobs of installed datasets (server-side apply);
         remove reformatters CronJobs of datasets that are no longer installed."""

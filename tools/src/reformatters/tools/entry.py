@@ -1,5 +1,5 @@
 """The ``reformat`` executable: when the command runs region jobs, start the worker processes
-right after the imports (forked with the libraries loaded), then run the command line."""
+once the command line is built (forked with the libraries and plugins loaded), then run it."""
 
 import atexit
 import gc
@@ -21,21 +21,20 @@ def main() -> None:
     # of the 1.2 s), and frozen afterwards, so that the collector does not traverse them again
     # at every full collection (0.15 s per backfill).
     gc.disable()
-    from reformatters.core.parallel import REGION_JOB_COMMANDS, start_workers
-    from reformatters.core.plugins import get_registry
+    from reformatters.core.parallel import start_workers
     from reformatters.tools.cli import main as cli_main
 
-    region_jobs = bool(REGION_JOB_COMMANDS.intersection(sys.argv[1:3]))
-    if region_jobs:
-        get_registry()  # the plugins' modules too (cached for the command line)
-    gc.freeze()
-    if region_jobs:
-        # Now, while this process has one thread: the workers are forked with every library
-        # and plugin loaded (see decode_pool).
-        start_workers()
-    gc.enable()
+    def ready(runs_region_jobs: bool) -> None:
+        # The command line is built: every library and plugin module is loaded.
+        gc.freeze()
+        if runs_region_jobs:
+            # Now, while this process has one thread: the workers are forked with every library
+            # and plugin loaded (see decode_pool).
+            start_workers()
+        gc.enable()
+
     try:
-        cli_main()
+        cli_main(on_ready=ready)
     except SystemExit as exiting:
         status.append(_exit_status(exiting.code))
         raise

@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from reformatters.core.cli import parse_timestamp
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.core.plugins import Registry
+from reformatters.tools.options import parse_timestamp
 
 stderr = Console(stderr=True)
 

@@ -2,7 +2,8 @@
 
 Modules: ``config`` (what datasets declare), ``schedule`` (cron arithmetic), ``manifests``
 (Kubernetes objects), ``kube_api`` (applying them), ``backfill`` (the Indexed Job driver),
-``update`` (the operational update), ``validation`` (validators) and ``cli`` (the commands).
+``update`` (the operational update) and ``validation`` (validators). The commands that run them
+are ``reformat``'s, in reformatters-tools.
 """
 
 from reformatters.core.operations.config import (

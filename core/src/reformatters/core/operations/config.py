@@ -2,17 +2,26 @@
 
 Every model is frozen. A dataset declares ``operations: ClassVar[OperationsSpec] = ...`` (or
 overrides ``DynamicalDataset.operations_config()``); ``model_copy(update=...)`` suits small changes.
-Quantities use Kubernetes notation ("4Gi", "500m").
+Quantities use Kubernetes notation ("4Gi", "500m"). The checks ``validate`` runs are data too:
+``ValidationSpec.validators``, functions of a ``ValidationContext`` (see operations.validation).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
-from reformatters.core.config_models import FrozenModel
+from reformatters.core.config_models import DataVar, FrozenModel
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from reformatters.core.storage import OutputStores
 
 DEFAULT_IMAGE = "ghcr.io/dynamical-org/reformatters:latest"
 
@@ -113,6 +122,10 @@ class UpdateSchedule(ScheduledCommand):
 class ValidationSpec(ScheduledCommand):
     """What the validator checks after each update."""
 
+    # The checks, in order; None: validation.STANDARD_VALIDATORS. To add one of your own, list
+    # (*STANDARD_VALIDATORS, my_check).
+    validators: tuple[Validator, ...] | None = None
+
     # The newest append-dim value must be at most this old (relative to the check's time).
     max_latest_age: timedelta = timedelta(days=1)
     # NaN fraction checks look at the append-dim positions within this window of the newest one
@@ -126,6 +139,30 @@ class ValidationSpec(ScheduledCommand):
     nan_check_variables: tuple[str, ...] | None = None
     # Lead times left out of the NaN check (forecasts; e.g. window statistics at lead 0).
     nan_check_exclude_leads: tuple[timedelta, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """What a validator is given: the published dataset, opened, and the dataset's thresholds."""
+
+    dataset_id: str
+    append_dim: str
+    append_dim_frequency: timedelta
+    data_vars: tuple[DataVar[Any], ...]
+    spec: ValidationSpec
+    outputs: OutputStores
+    ds: xr.Dataset
+    now: datetime
+
+
+type Validator = Callable[[ValidationContext], Sequence[CheckResult]]
 
 
 class BackfillJobConfig(FrozenModel):

@@ -17,10 +17,11 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters, scratch_dir
+from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters
 from reformatters.core.engine.pool import start_workers
 from reformatters.core.engine.process import process_region_job
 from reformatters.core.engine.render import render_metadata
+from reformatters.core.job_runner import scratch_dir
 from reformatters.core.logging import get_logger
 from reformatters.core.metadata import PublishGuard, carry_published_coords, publish_metadata
 from reformatters.core.operations.schedule import append_dim_end_at, most_recent_tick

@@ -1,14 +1,13 @@
 """Validators: is the published dataset current, complete and replicated?
 
-A validator is a function of a ``ValidationContext`` returning ``CheckResult``s. Datasets pick
-theirs with ``DynamicalDataset.validators()`` and set thresholds in ``OperationsSpec.validation``.
+A validator is a function of a ``ValidationContext`` returning ``CheckResult``s. Datasets list
+theirs, and set thresholds, in ``OperationsSpec.validation`` (default: ``STANDARD_VALIDATORS``).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,8 +19,8 @@ import xarray as xr
 
 from reformatters.core.config_models import DataVar
 from reformatters.core.errors import UserError
-from reformatters.core.operations.config import ValidationSpec
-from reformatters.core.storage import OutputStores, StoreLocation
+from reformatters.core.operations.config import CheckResult, ValidationContext, Validator
+from reformatters.core.storage import StoreLocation
 
 if TYPE_CHECKING:
     from reformatters.core.dynamical_dataset import DynamicalDataset
@@ -31,28 +30,6 @@ _SHOW = 5
 
 class StoreNotFoundError(UserError):
     pass
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    passed: bool
-    detail: str
-
-
-@dataclass(frozen=True)
-class ValidationContext:
-    dataset_id: str
-    append_dim: str
-    append_dim_frequency: timedelta
-    data_vars: tuple[DataVar[Any], ...]
-    spec: ValidationSpec
-    outputs: OutputStores
-    ds: xr.Dataset
-    now: datetime
-
-
-type Validator = Callable[[ValidationContext], Sequence[CheckResult]]
 
 
 @dataclass(frozen=True)
@@ -217,14 +194,13 @@ def check_replicas_match(ctx: ValidationContext) -> list[CheckResult]:
     return results
 
 
-def standard_validators() -> list[Validator]:
-    return [
-        check_latest_data_latency,
-        check_newest_nan_fraction,
-        check_values_in_range,
-        check_expected_shards,
-        check_replicas_match,
-    ]
+STANDARD_VALIDATORS: tuple[Validator, ...] = (
+    check_latest_data_latency,
+    check_newest_nan_fraction,
+    check_values_in_range,
+    check_expected_shards,
+    check_replicas_match,
+)
 
 
 def validate_dataset(
@@ -234,17 +210,19 @@ def validate_dataset(
     if not outputs.primary.exists():
         raise StoreNotFoundError(f"no published dataset at {outputs.primary.url}")
     config = dataset.template_config
+    spec = dataset.operations_config().validation
     ctx = ValidationContext(
         dataset_id=dataset.dataset_id,
         append_dim=dataset.append_dim,
         append_dim_frequency=config.append_dim_frequency,
         data_vars=tuple(config.data_vars),
-        spec=dataset.operations_config().validation,
+        spec=spec,
         outputs=outputs,
         ds=open_published(outputs.primary),
         now=now,
     )
-    checks = [check for validator in dataset.validators() for check in validator(ctx)]
+    validators = STANDARD_VALIDATORS if spec.validators is None else spec.validators
+    checks = [check for validator in validators for check in validator(ctx)]
     return ValidationReport(dataset.dataset_id, outputs.primary.url, tuple(checks))
 
 

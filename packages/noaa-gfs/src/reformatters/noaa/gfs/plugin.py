@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reformatters.core.dynamical_dataset import DynamicalDataset
 from reformatters.core.hookspecs import hookimpl
 from reformatters.noaa.gfs.analysis.dynamical_dataset import make_analysis_dataset
 from reformatters.noaa.gfs.forecast.dynamical_dataset import make_forecast_dataset
+
+if TYPE_CHECKING:
+    import typer
 
 
 @hookimpl
@@ -17,7 +20,9 @@ def reformatters_datasets() -> Sequence[DynamicalDataset[Any, Any]]:
 
 
 @hookimpl
-def reformatters_cli(app: Any) -> None:
+def reformatters_cli(app: typer.Typer) -> Sequence[str]:
+    """``reformat demo``, which runs region jobs (see reformatters.tools.hookspecs)."""
     from reformatters.noaa.gfs.demo import add_demo_command
 
     add_demo_command(app)
+    return ["demo"]

@@ -1,53 +1,41 @@
-"""Operational commands of every dataset: backfill-kubernetes, update, validate."""
+"""The operational commands of every dataset: ``backfill-kubernetes``, ``update`` and
+``validate`` (the functions they run are reformatters.core.operations')."""
 
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from reformatters.core.cli import (
+from reformatters.core.dynamical_dataset import DynamicalDataset
+from reformatters.tools.options import (
     BreakLeaseOpt,
+    DryRunOpt,
     EndArg,
     EndOpt,
+    NamespaceOpt,
+    NowOpt,
     OutputOpt,
     StartOpt,
     VarsOpt,
+    job_filters,
+    now_or,
     parse_timestamp,
+    stderr,
+    stdout,
 )
 
 if TYPE_CHECKING:
-    from reformatters.core.dynamical_dataset import DynamicalDataset
     from reformatters.core.operations.update import UpdateReport
     from reformatters.core.operations.validation import ValidationReport
 
-stdout = Console()
-stderr = Console(stderr=True)
-
-NowOpt = Annotated[
-    str | None,
-    typer.Option(help="Act as if it were this time (ISO 8601, UTC); for replays and tests."),
-]
 ImageOpt = Annotated[
     str | None,
     typer.Option(help="Container image (default $REFORMATTERS_IMAGE or the dataset's image)."),
 ]
-NamespaceOpt = Annotated[
-    str | None, typer.Option(help="Kubernetes namespace (default $REFORMATTERS_NAMESPACE).")
-]
-DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Print the manifests as YAML; change nothing.")
-]
-
-
-def _now(value: str | None) -> datetime:
-    if value is not None:
-        return parse_timestamp(value, "--now")
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any]) -> None:
@@ -66,15 +54,10 @@ def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any
         break_lease: BreakLeaseOpt = False,
     ) -> None:
         """Publish the store's metadata, then run the backfill as a Kubernetes Indexed Job."""
-        from reformatters.core.dynamical_dataset import JobFilters
         from reformatters.core.operations import backfill, kube_api
         from reformatters.core.operations.manifests import to_manifest, to_yaml
 
-        filters = JobFilters(
-            filter_start=parse_timestamp(filter_start, "--filter-start") if filter_start else None,
-            filter_end=parse_timestamp(filter_end, "--filter-end") if filter_end else None,
-            filter_variable_names=tuple(filter_variable_names or ()),
-        )
+        filters = job_filters(filter_start, filter_end, filter_variable_names)
         plan = backfill.plan_kubernetes_backfill(
             dataset,
             parse_timestamp(append_dim_end, "APPEND_DIM_END"),
@@ -83,7 +66,7 @@ def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any
             max_parallelism,
             image,
             output_url,
-            _now(None),
+            now_or(None),
         )
         summary = (
             f"{dataset.dataset_id}: {plan.jobs_total} region jobs on {plan.workers} workers "
@@ -105,7 +88,7 @@ def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any
         """Extend the published dataset up to this run's scheduled time (chunks, then metadata)."""
         from reformatters.core.operations.update import run_update
 
-        report = run_update(dataset, _now(now), output_url, break_lease=break_lease)
+        report = run_update(dataset, now_or(now), output_url, break_lease=break_lease)
         print_update_report(report)
         if not report.ok:
             listing = report.outcome.write_list(dataset.dataset_id)
@@ -123,7 +106,7 @@ def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any
         """Check the published dataset: latency, NaNs in the newest data, shards, replicas."""
         from reformatters.core.operations.validation import validate_dataset
 
-        report = validate_dataset(dataset, _now(now), output_url)
+        report = validate_dataset(dataset, now_or(now), output_url)
         print_validation_report(report)
         if not report.passed:
             # SystemExit, not typer.Exit: `reformat` runs click with standalone_mode=False.

@@ -1,102 +1,34 @@
-"""The per-dataset command line (mounted by ``reformat`` as ``reformat <dataset-id> ...``)."""
+"""``reformat <dataset-id> ...``: the command line of one dataset, built from its methods."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from reformatters.core.errors import InvalidArgumentError
+from reformatters.core.dynamical_dataset import DynamicalDataset
+from reformatters.core.job_runner import BackfillReport
+from reformatters.tools.dataset_commands import add_dataset_tool_commands
+from reformatters.tools.operations_cli import add_operations_commands
+from reformatters.tools.options import (
+    BreakLeaseOpt,
+    EndArg,
+    EndOpt,
+    OutputOpt,
+    StartOpt,
+    VarsOpt,
+    job_filters,
+    parse_timestamp,
+    stderr,
+    worker_index_from_env,
+    workers_total_from_env,
+)
 
-if TYPE_CHECKING:
-    from reformatters.core.dynamical_dataset import BackfillReport, DynamicalDataset, JobFilters
-
-WORKER_INDEX_ENVS = ("JOB_COMPLETION_INDEX", "WORKER_INDEX")
-WORKERS_TOTAL_ENV = "WORKERS_TOTAL"
-
-stderr = Console(stderr=True)
-
-
-def parse_timestamp(value: str, option: str) -> datetime:
-    """ISO 8601 date or date-time, naive UTC (a trailing Z or +00:00 is accepted)."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidArgumentError(
-            f"{option}: {value!r} is not an ISO 8601 date or time (e.g. 2024-01-01T06:00)"
-        ) from None
-    if parsed.tzinfo is not None:
-        offset = parsed.utcoffset()
-        assert offset is not None
-        parsed = (parsed - offset).replace(tzinfo=None)
-    if not 1900 <= parsed.year <= datetime.now(UTC).year + 1:
-        raise InvalidArgumentError(f"{option}: {value!r} is out of range (years 1900 to next year)")
-    return parsed
-
-
-def _worker_index_from_env() -> int:
-    for name in WORKER_INDEX_ENVS:
-        if (value := os.environ.get(name)) is not None:
-            return _parse_int_env(name, value)
-    raise InvalidArgumentError(
-        f"set {' or '.join(WORKER_INDEX_ENVS)} to this worker's index (0-based)"
-    )
-
-
-def _workers_total_from_env() -> int:
-    value = os.environ.get(WORKERS_TOTAL_ENV)
-    if value is None:
-        raise InvalidArgumentError(f"set {WORKERS_TOTAL_ENV} to the number of workers")
-    return _parse_int_env(WORKERS_TOTAL_ENV, value)
-
-
-def _parse_int_env(name: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidArgumentError(f"{name}={value!r} is not an integer") from None
-
-
-EndArg = Annotated[str, typer.Argument(help="End of the append dimension (exclusive), ISO 8601.")]
-StartOpt = Annotated[
-    str | None, typer.Option(help="Only regions that reach this time or later (ISO 8601).")
-]
-EndOpt = Annotated[
-    str | None, typer.Option(help="Only regions that start before this time (ISO 8601).")
-]
-VarsOpt = Annotated[
-    list[str] | None,
-    typer.Option(help="Only these variables (repeat the option for several)."),
-]
-OutputOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="Output base folder or s3://bucket/prefix (default $REFORMATTERS_OUTPUT_URL)."
-    ),
-]
-BreakLeaseOpt = Annotated[
-    bool,
-    typer.Option(
-        "--break-lease",
-        help="Remove another writer's lease on the store first (only if that writer is gone).",
-    ),
-]
-
-
-def _filters(
-    filter_start: str | None, filter_end: str | None, names: list[str] | None
-) -> JobFilters:
-    from reformatters.core.dynamical_dataset import JobFilters
-
-    return JobFilters(
-        filter_start=parse_timestamp(filter_start, "--filter-start") if filter_start else None,
-        filter_end=parse_timestamp(filter_end, "--filter-end") if filter_end else None,
-        filter_variable_names=tuple(names or ()),
-    )
+# The commands of every dataset that run region jobs in the `reformat` process: it starts its
+# worker processes before running them (see reformatters.tools.entry).
+REGION_JOB_COMMANDS = frozenset({"backfill-local", "process-backfill-region-jobs", "update"})
 
 
 def _print_report(dataset_id: str, report: BackfillReport, elapsed_s: float) -> None:
@@ -127,6 +59,7 @@ def _exit_status(dataset_id: str, report: BackfillReport) -> None:
 
 
 def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
+    """The typer app mounted as ``reformat <dataset-id>``."""
     attrs = dataset.template_config.dataset_attributes
     app = typer.Typer(
         help=f"{attrs.name} ({attrs.dataset_id} v{attrs.dataset_version}).",
@@ -151,7 +84,7 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
     ) -> None:
         """Plan all jobs, prepare the store and run the jobs in this process."""
         end = parse_timestamp(append_dim_end, "APPEND_DIM_END")
-        filters = _filters(filter_start, filter_end, filter_variable_names)
+        filters = job_filters(filter_start, filter_end, filter_variable_names)
         started = datetime.now(UTC)
         with Progress(
             TextColumn("[progress.description]{task.description}"),
@@ -198,8 +131,8 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
         WORKER_INDEX, the worker count from WORKERS_TOTAL.
         """
         end = parse_timestamp(append_dim_end, "APPEND_DIM_END")
-        filters = _filters(filter_start, filter_end, filter_variable_names)
-        index, total = _worker_index_from_env(), _workers_total_from_env()
+        filters = job_filters(filter_start, filter_end, filter_variable_names)
+        index, total = worker_index_from_env(), workers_total_from_env()
         started = datetime.now(UTC)
         report = dataset.process_backfill_region_jobs(
             end, index, total, filters, output_url, run_id=run_id, break_lease=break_lease
@@ -207,8 +140,6 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
         _print_report(dataset.dataset_id, report, (datetime.now(UTC) - started).total_seconds())
         _exit_status(dataset.dataset_id, report)
 
-    from reformatters.core.operations.cli import add_operations_commands
-
     add_operations_commands(app, dataset)
-    dataset.extend_cli(app)
+    add_dataset_tool_commands(app, dataset)
     return app
