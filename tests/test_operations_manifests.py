@@ -14,14 +14,6 @@ from typer.testing import CliRunner
 
 from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters
 from reformatters.core.errors import InvalidArgumentError
-from reformatters.core.operations.config import (
-    BackfillJobConfig,
-    ContainerResources,
-    OperationsSpec,
-    PodSettings,
-    UpdateSchedule,
-    ValidationSpec,
-)
 from reformatters.core.operations.manifests import (
     MANAGED_BY_LABEL,
     BackfillJobRequest,
@@ -29,6 +21,14 @@ from reformatters.core.operations.manifests import (
     operational_cronjob,
     to_manifest,
     whole_cpus,
+)
+from reformatters.core.operations_spec import (
+    BackfillJobConfig,
+    ContainerResources,
+    OperationsSpec,
+    PodSettings,
+    UpdateSchedule,
+    ValidationSpec,
 )
 from reformatters.core.parallel import DECODE_PROCESSES_ENV
 from reformatters.core.plugins import get_registry

@@ -26,7 +26,7 @@ from reformatters.core.errors import InvalidArgumentError
 from reformatters.core.job_runner import BackfillReport, ProgressCallback, run_region_jobs
 from reformatters.core.logging import get_logger
 from reformatters.core.metadata import PublishGuard, carry_published_coords, publish_metadata
-from reformatters.core.operations.config import OperationsSpec
+from reformatters.core.operations_spec import OperationsSpec
 from reformatters.core.parallel import check_worker_memory, decode_processes
 from reformatters.core.region_job import (
     RegionJob,

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 from kubernetes import client
 
-from reformatters.core.operations.config import (
+from reformatters.core.operations_spec import (
     DEFAULT_IMAGE,
     BackfillJobConfig,
     ContainerResources,

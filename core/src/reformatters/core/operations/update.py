@@ -24,7 +24,6 @@ from reformatters.core.engine.render import render_metadata
 from reformatters.core.job_runner import scratch_dir
 from reformatters.core.logging import get_logger
 from reformatters.core.metadata import PublishGuard, carry_published_coords, publish_metadata
-from reformatters.core.operations.schedule import append_dim_end_at, most_recent_tick
 from reformatters.core.operations.validation import StoreNotFoundError
 from reformatters.core.outcomes import OutcomeSummary
 from reformatters.core.region_job import (
@@ -32,6 +31,7 @@ from reformatters.core.region_job import (
     SourceFileResult,
     SourceFileStatus,
 )
+from reformatters.core.schedule import append_dim_end_at, most_recent_tick
 from reformatters.core.sources.mirror import check_source_mirror
 from reformatters.core.writing import published_extent, writing
 

@@ -19,7 +19,7 @@ import xarray as xr
 
 from reformatters.core.config_models import DataVar
 from reformatters.core.errors import UserError
-from reformatters.core.operations.config import CheckResult, ValidationContext, Validator
+from reformatters.core.operations_spec import CheckResult, ValidationContext, Validator
 from reformatters.core.storage import StoreLocation
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from typing import ClassVar
 import pandas as pd
 
 from reformatters.core.dynamical_dataset import DynamicalDataset
-from reformatters.core.operations.config import OperationsSpec, UpdateSchedule, ValidationSpec
+from reformatters.core.operations_spec import OperationsSpec, UpdateSchedule, ValidationSpec
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.gfs.analysis.region_job import (
     GfsAnalysisRegionJob,

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import pandas as pd
 
-from reformatters.core.operations.config import OperationsSpec, UpdateSchedule, ValidationSpec
+from reformatters.core.operations_spec import OperationsSpec, UpdateSchedule, ValidationSpec
 from reformatters.noaa.common.forecast import NoaaForecastDataset
 from reformatters.noaa.gfs.forecast.region_job import (
     GfsForecastRegionJob,

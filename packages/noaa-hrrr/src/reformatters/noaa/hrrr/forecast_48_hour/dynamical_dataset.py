@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import pandas as pd
 
-from reformatters.core.operations.config import (
+from reformatters.core.operations_spec import (
     ContainerResources,
     OperationsSpec,
     UpdateSchedule,

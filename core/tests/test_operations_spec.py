@@ -12,7 +12,10 @@ import pytest
 import xarray as xr
 
 from reformatters.core.metadata import carry_published_coords
-from reformatters.core.operations.config import (
+from reformatters.core.operations.manifests import cronjob_name, resource_name
+from reformatters.core.operations.update import published_extent_after
+from reformatters.core.operations.validation import recent_data
+from reformatters.core.operations_spec import (
     ContainerResources,
     OperationsSpec,
     PodSettings,
@@ -20,16 +23,13 @@ from reformatters.core.operations.config import (
     ValidationContext,
     ValidationSpec,
 )
-from reformatters.core.operations.manifests import cronjob_name, resource_name
-from reformatters.core.operations.schedule import append_dim_end_at, most_recent_tick
-from reformatters.core.operations.update import published_extent_after
-from reformatters.core.operations.validation import recent_data
 from reformatters.core.region_job import (
     RegionJobResult,
     SourceFileCoord,
     SourceFileResult,
     SourceFileStatus,
 )
+from reformatters.core.schedule import append_dim_end_at, most_recent_tick
 from reformatters.core.storage import OutputStores, StoreLocation
 
 

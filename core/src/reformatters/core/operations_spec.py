@@ -97,7 +97,7 @@ class ScheduledCommand(FrozenModel):
     def _five_fields(cls, cron: str) -> str:
         from cronsim import CronSim, CronSimError
 
-        from reformatters.core.operations.schedule import SCHEDULE_ORIGIN
+        from reformatters.core.schedule import SCHEDULE_ORIGIN
 
         if len(cron.split()) != 5:
             raise ValueError(f"cron {cron!r} must have five fields")
