@@ -18,8 +18,12 @@ import xarray as xr
 from helpers import reformat_command, run_reformat
 
 from reformatters.core import JobFilters
-from reformatters.core.outcomes import file_statuses
-from reformatters.core.region_job import Downloads, SourceFileStatus
+from reformatters.core.region_job import (
+    Downloads,
+    RegionJobResult,
+    SourceFileCoord,
+    SourceFileStatus,
+)
 from reformatters.core.rounding import round_float32_mantissa
 from reformatters.core.storage import StoreLocation
 from reformatters.core.testing.fixtures import MotoS3Server
@@ -276,7 +280,7 @@ def test_variables_downloaded_in_batches_write_the_same_store(
     batched = dataset.backfill_local(end, output_url=str(tmp_path / "batched"))
     assert batched.jobs_run == 2
     assert batched.count(SourceFileStatus.MISSING) == one.count(SourceFileStatus.MISSING) > 0
-    assert file_statuses(batched.results) == file_statuses(one.results)
+    assert _file_statuses(batched.results) == _file_statuses(one.results)
     assert _store_files(tmp_path / "batched") == _store_files(tmp_path / "one")
 
 
@@ -291,3 +295,12 @@ def test_a_variable_left_out_of_every_batch_is_an_error(
     monkeypatch.setattr(ExampleRegionJob, "download_batches", first_variable_only)
     with pytest.raises(AssertionError, match="a variable in no batch"):
         make_dataset().backfill_local(datetime(2000, 1, 1, 12))
+
+
+def _file_statuses(
+    results: list[RegionJobResult],
+) -> list[dict[str, list[tuple[SourceFileCoord, SourceFileStatus]]]]:
+    return [
+        {name: [(r.coord, r.status) for r in files] for name, files in result.files.items()}
+        for result in results
+    ]

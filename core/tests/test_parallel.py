@@ -7,7 +7,6 @@ import gc
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -78,28 +77,6 @@ def test_worker_processes_use_the_worker_zarr_config() -> None:
 
 def test_worker_processes_exempt_their_imports_from_collection() -> None:
     assert decode_pool(1).submit(gc.get_freeze_count).result() > 10_000
-
-
-def test_fork_server_skips_finalization_at_exit_and_only_it() -> None:
-    # In a fresh process: the fork server is one per process, started with the preload of
-    # whoever started it first (a test's bare forkserver context would leave ours out).
-    code = (
-        "import sys\n"
-        "from reformatters.core.parallel import worker_pool\n"
-        "def armed():\n"
-        "    module = sys.modules.get('reformatters.core._fork_server_exit')\n"
-        "    return None if module is None else module.ARMED\n"
-        "if __name__ == '__main__':\n"
-        "    pool = worker_pool(1, forking=False)\n"
-        "    print(pool.submit(armed).result())\n"
-        "    import reformatters.core._fork_server_exit as here\n"
-        "    print(here.ARMED)\n"
-    )
-    script = Path(tempfile.mkdtemp()) / "owner.py"  # a file: workers import __main__'s armed()
-    script.write_text(code)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
-    # Workers forked from the fork server hold its modules as it imported them.
-    assert done.stdout.split() == ["True", "False"], done.stderr
 
 
 def _running(pid: int) -> bool:

@@ -21,7 +21,7 @@ from reformatters.core.engine.process import process_region_job
 from reformatters.core.engine.render import render_metadata
 from reformatters.core.logging import get_logger
 from reformatters.core.metadata import PublishGuard, RenderedMetadata, publish_metadata
-from reformatters.core.outcomes import OutcomeSummary, file_statuses
+from reformatters.core.outcomes import OutcomeSummary
 from reformatters.core.region_job import (
     Downloads,
     RegionJob,
@@ -83,11 +83,7 @@ def run_region_jobs[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
     """Run `jobs` in order. With `publish_new_store`, the template's metadata is published
     before the first job's chunks (a new store, which nobody reads yet). With
     `final_template` (the template to publish, given every job's results), its metadata is
-    published after the last job's chunks.
-
-    The final metadata is rendered ahead, by the first worker that runs out of variables of
-    the last job, for the results expected from its downloads; it is published as rendered
-    if the results are those (no file failed to read), rendered again otherwise."""
+    published after the last job's chunks."""
     report = BackfillReport(jobs_total=jobs_total, jobs_run=0)
     outputs = guard.outputs
     published = published_extent(guard)  # as read at the start, before any publication
@@ -108,20 +104,11 @@ def run_region_jobs[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
         staging = render_metadata(region_job_class, template_ds, tmp_store)
         if publish_new_store and not jobs:
             guard.publish(staging.result())
-        final_store = scratch / "final.zarr"
-        expected: list[RegionJobResult] = []
-        rendered_ahead: list[Future[RenderedMetadata]] = []
         prefetch: list[Future[Downloads[SourceFileCoordT]]] = []
 
-        def after_submit(i: int, job_expected: RegionJobResult) -> None:
+        def after_submit(i: int) -> None:
             if i + 1 < len(jobs):
                 prefetch.append(prefetcher.submit(fetch, i + 1))
-            if final_template is not None and i == len(jobs) - 1:
-                # The final metadata, rendered by the first worker out of variables.
-                expected[:] = [*report.results, job_expected]
-                rendered_ahead.append(
-                    render_metadata(region_job_class, final_template(expected), final_store)
-                )
             if i == 0:
                 # The first variables are queued before the staging store may be rendered
                 # (their workers wait for it, see process_variable). A new store's metadata
@@ -157,10 +144,7 @@ def run_region_jobs[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
             if on_progress is not None:
                 on_progress(report.jobs_run, len(jobs), job.summary())
         if final_template is not None:
-            if rendered_ahead and file_statuses(expected) == file_statuses(report.results):
-                guard.publish(rendered_ahead[0].result())
-            else:
-                publish_metadata(final_template(report.results), guard)
+            publish_metadata(final_template(report.results), guard)
     report.outcome.log_warnings(dataset_id)
     return report
 

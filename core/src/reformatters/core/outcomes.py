@@ -164,13 +164,3 @@ def _cause(result: SourceFileResult) -> str:
     error = result.error or result.status.value
     cause = _TIMING.sub("", error.replace(f"{url}: ", "").replace(url, "<file>"))
     return cause if len(cause) <= 200 else f"{cause[:199]}…"
-
-
-def file_statuses(
-    results: Iterable[RegionJobResult],
-) -> list[dict[str, list[tuple[SourceFileCoord, SourceFileStatus]]]]:
-    """Each result's outcome per variable and file, without error messages (for comparing)."""
-    return [
-        {name: [(r.coord, r.status) for r in files] for name, files in result.files.items()}
-        for result in results
-    ]

@@ -38,9 +38,8 @@ _LIBRARIES = [
     "pygrib",
     "reformatters.core.engine.worker",
 ]
-# A fork server's: "__main__" as by default (tasks defined in the main script), the libraries,
-# and the module that makes the fork server's exit quick.
-_PRELOAD = ["__main__", *_LIBRARIES, "reformatters.core._fork_server_exit"]
+# A fork server's: "__main__" as by default (tasks defined in the main script), the libraries.
+_PRELOAD = ["__main__", *_LIBRARIES]
 
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")

@@ -9,7 +9,7 @@ from typing import Any
 
 from reformatters.core.config_models import DataVar
 from reformatters.core.engine.pool import executor
-from reformatters.core.engine.tasks import expected_files, variable_tasks
+from reformatters.core.engine.tasks import variable_tasks
 from reformatters.core.engine.worker import VariableOutcome, process_variable
 from reformatters.core.published import PublishedExtent
 from reformatters.core.region_job import Downloads, RegionJob, RegionJobResult, SourceFileCoord
@@ -23,7 +23,7 @@ def process_region_job[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
     scratch: Path,
     on_progress: Callable[[], None] | None = None,
     downloads: Downloads[SourceFileCoordT] | None = None,
-    after_submit: Callable[[RegionJobResult], None] | None = None,
+    after_submit: Callable[[], None] | None = None,
     move_shards: bool = False,
     published: PublishedExtent | None = None,
 ) -> RegionJobResult:
@@ -42,23 +42,20 @@ def process_region_job[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
     unavoidable work, with no data crossing processes. This process downloads (in
     `download_batches`, queueing each batch's variables as it arrives) and uploads each
     variable's shards as it completes. `after_submit` runs once every variable is queued for
-    the workers (e.g. to queue more work behind them), with the result expected if every
-    downloaded file reads.
+    the workers (e.g. to queue more work behind them).
     """
     pool = executor(type(job))
     batches = job.download_batches(scratch) if downloads is None else [(job.data_vars, downloads)]
     futures: dict[str, Future[VariableOutcome]] = {}
-    expected = RegionJobResult(region=job.region)
     paths: list[Path] = []
     for data_vars, downloaded in batches:
         assert not {v.name for v in data_vars} & futures.keys(), "a variable in two batches"
         for data_var, task in variable_tasks(job, data_vars, downloaded, published):
             futures[data_var.name] = pool.submit(process_variable, job, task, tmp_store)
-        expected.files.update(expected_files(data_vars, downloaded))
         paths += [path for path in downloaded.values() if isinstance(path, Path)]
     assert futures.keys() == {v.name for v in job.data_vars}, "a variable in no batch"
     if after_submit is not None:
-        after_submit(expected)
+        after_submit()
     result = RegionJobResult(region=job.region)
     write_order = outputs.write_order if outputs is not None else ()
     for name, future in futures.items():

@@ -18,7 +18,6 @@ from reformatters.core.region_job import (
     RegionJob,
     SourceFileCoord,
     SourceFileResult,
-    SourceFileStatus,
 )
 
 
@@ -75,19 +74,6 @@ def variable_tasks[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
         )
         tasks.append((data_var, task))
     return tasks
-
-
-def expected_files(
-    data_vars: Sequence[DataVar[Any]], downloads: Downloads[Any]
-) -> dict[str, list[SourceFileResult]]:
-    """Each variable's file outcomes if every downloaded file of `downloads` reads."""
-    files = [
-        SourceFileResult(coord, SourceFileStatus.SUCCEEDED)
-        if isinstance(downloaded, Path)
-        else downloaded
-        for coord, downloaded in downloads.items()
-    ]
-    return {v.name: list(files) for v in data_vars}
 
 
 def positional_index(
