@@ -231,14 +231,12 @@ def test_new_package_then_a_second_variant(workspace: Path) -> None:
     assert (package / "tests" / "test_acme_foo_forecast.py").read_text() == test_before
     # Named like an analysis: time x latitude x longitude, unless --kind says otherwise.
     assert second.kind == "analysis"
-    assert 'append_dim: str = "time"' in (src / "analysis" / "template_config.py").read_text()
+    assert "AnalysisTemplateConfig[" in (src / "analysis" / "template_config.py").read_text()
     third = initialize_new_integration(
         "acme", "foo", "reanalysis", workspace, kind=DatasetKind.FORECAST, render_template=False
     )
     assert third.kind == "forecast"
-    assert (
-        'append_dim: str = "init_time"' in (src / "reanalysis" / "template_config.py").read_text()
-    )
+    assert "ForecastTemplateConfig[" in (src / "reanalysis" / "template_config.py").read_text()
     # The root is registered already: not touched again.
     assert Path("pyproject.toml") not in second.modified
 

@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reformatters.core.sources.grib import GribDecodeError, message_fields, read_message
+from reformatters.core.sources.errors import MessageAbsentError
+from reformatters.core.sources.grib import (
+    GribDecodeError,
+    locate_message,
+    message_fields,
+    read_message,
+)
 from reformatters.core.sources.grib_framing import scan_messages
 from reformatters.core.sources.grib_identity import (
     GribGridMismatchError,
@@ -306,3 +312,17 @@ def test_message_fields_list_every_field_of_multi_field_messages(real_fixtures_d
     values = read_message(path, v.offset, expected=v.identity, grid=GFS_GRID_2P5)
     reference = {(m.shortName, m.level): m.values for m in pygrib.open(str(path))}
     np.testing.assert_array_equal(values, reference[("10v", 10)].astype(np.float32))
+
+
+def test_locate_message_finds_a_field_in_a_whole_file(real_fixtures_dir: Path) -> None:
+    data = (real_fixtures_dir / "gfs" / "gfs.t12z.pgrbf120.2p5deg.grib2").read_bytes()
+    v_wind = GribIdentity(0, 2, 3, 103, 10.0, reference_time=datetime(2011, 1, 10, 12))
+    offset = locate_message(data, v_wind, "https://example/f120")
+    assert offset == next(
+        f.offset
+        for f in message_fields(data)
+        if f.identity.parameter_number == 3 and f.identity.surface_type == 103
+    )
+    read_message(data, offset, expected=v_wind, grid=GFS_GRID_2P5)
+    with pytest.raises(MessageAbsentError, match="https://example/f120"):
+        locate_message(data, replace(v_wind, level=11.0), "https://example/f120")

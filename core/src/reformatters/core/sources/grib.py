@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from reformatters.core.sources.errors import CorruptMessageError
+from reformatters.core.sources.errors import CorruptMessageError, MessageAbsentError
 from reformatters.core.sources.grib_framing import message_bytes, scan_messages
 from reformatters.core.sources.grib_identity import (
     GribIdentity,
@@ -38,6 +38,7 @@ __all__ = [
     "MessageField",
     "decode_fields",
     "decode_message",
+    "locate_message",
     "message_fields",
     "read_message",
 ]
@@ -201,3 +202,12 @@ def message_fields(data: bytes) -> list[MessageField]:
             identity = identity_of(message, section4)
             found.append(MessageField(offset, length, field_number, len(decoded), identity))
     return found
+
+
+def locate_message(data: bytes, expected: GribIdentity, url: str = "<bytes>") -> int:
+    """Byte offset of the first message in ``data`` (a whole file) holding the ``expected``
+    field: for sources read whole, without an inventory. ``MessageAbsentError`` when none does."""
+    for found in message_fields(data):
+        if not expected.differences(found.identity):
+            return found.offset
+    raise MessageAbsentError(url, str(expected))

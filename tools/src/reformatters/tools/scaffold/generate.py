@@ -138,10 +138,6 @@ def initialize_new_integration(
             **substitutions,
             "core_requirement": version_range(root / "core" / "pyproject.toml"),
             "tools_requirement": version_range(root / "tools" / "pyproject.toml"),
-            # The generated code reads and writes wgrib2-style .idx inventories (noaa-common).
-            "noaa_common_requirement": version_range(
-                root / "packages" / "noaa-common" / "pyproject.toml"
-            ),
             "license_files": 'license-files = ["LICENSE"]\n' if license_file.is_file() else "",
         }
         new_files[package / "pyproject.toml"] = render(

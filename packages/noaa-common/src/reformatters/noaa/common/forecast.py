@@ -10,9 +10,7 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
-from reformatters.core.dynamical_dataset import DynamicalDataset
-from reformatters.core.region_job import RegionJobResult
-from reformatters.core.template_bases import fill_ingested_forecast_length
+from reformatters.core.forecast_dataset import ForecastDataset
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.region_job import NoaaRegionJob, NoaaSourceFileCoord
 
@@ -51,14 +49,5 @@ class NoaaForecastRegionJob[CoordT: NoaaForecastFileCoord](NoaaRegionJob[CoordT]
         return data.dims.index("lead_time"), leads * 3600, starts.astype(np.int64) * 3600
 
 
-class NoaaForecastDataset[CoordT: NoaaForecastFileCoord](DynamicalDataset[NoaaDataVar, CoordT]):
-    result_coordinates: ClassVar[tuple[str, ...]] = ("ingested_forecast_length",)
-
-    def finalize_template(
-        self, template_ds: xr.Dataset, results: Sequence[RegionJobResult]
-    ) -> xr.Dataset:
-        """Fill ``ingested_forecast_length`` with the longest lead read for each init.
-
-        Inits not processed in this run keep the template's value (NaT).
-        """
-        return fill_ingested_forecast_length(template_ds, results)
+class NoaaForecastDataset[CoordT: NoaaForecastFileCoord](ForecastDataset[NoaaDataVar, CoordT]):
+    """Core's ``ForecastDataset`` of NOAA variables read from NOAA forecast files."""

@@ -1,0 +1,34 @@
+"""``ForecastDataset``: a dataset of model runs (init_time x lead_time) that records, after each
+run, how far each init's forecast was read (``ingested_forecast_length``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import xarray as xr
+
+from reformatters.core.config_models import DataVar
+from reformatters.core.dynamical_dataset import DynamicalDataset
+from reformatters.core.region_job import RegionJobResult, SourceFileCoord
+from reformatters.core.template_bases import fill_ingested_forecast_length
+
+__all__ = ["ForecastDataset"]
+
+
+class ForecastDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
+    DynamicalDataset[DataVarT, SourceFileCoordT]
+):
+    """For a ``template_bases.ForecastTemplateConfig`` whose file coordinates' ``out_loc`` names
+    ``init_time`` and ``lead_time``."""
+
+    result_coordinates: ClassVar[tuple[str, ...]] = ("ingested_forecast_length",)
+
+    def finalize_template(
+        self, template_ds: xr.Dataset, results: Sequence[RegionJobResult]
+    ) -> xr.Dataset:
+        """Fill ``ingested_forecast_length`` with the longest lead read for each init.
+
+        Inits not processed in this run keep the template's value (NaT).
+        """
+        return fill_ingested_forecast_length(template_ds, results)
