@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import run_reformat
+
+from reformatters.tools.testing import run_reformat
 
 
 def test_help_lists_installed_datasets() -> None:

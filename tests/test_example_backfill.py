@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from helpers import reformat_command, run_reformat
 
 from reformatters.core import JobFilters
 from reformatters.core.region_job import (
@@ -38,6 +37,7 @@ from reformatters.example_plugin.dataset import (
     source_value,
     write_example_source,
 )
+from reformatters.tools.testing import reformat_command, run_reformat
 
 WITHHELD = pd.Timestamp("2000-01-01T05")
 SOURCE_TIMES = pd.date_range("2000-01-01", "2000-01-06", freq="h", inclusive="left")

@@ -8,7 +8,8 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-from helpers import reformat_command, run_reformat
+
+from reformatters.tools.testing import reformat_command, run_reformat
 
 
 def _free_port() -> int:

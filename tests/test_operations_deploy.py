@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from helpers import run_reformat
 from kubernetes_api_double import ApiState, api_env
 from typer.testing import CliRunner
 
@@ -18,6 +17,7 @@ from reformatters.core.operations.manifests import (
 )
 from reformatters.core.plugins import get_registry
 from reformatters.tools.cli import build_app
+from reformatters.tools.testing import run_reformat
 
 NAMESPACE = "weather"
 __all__ = ["api_env"]  # the fixture

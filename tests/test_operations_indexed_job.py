@@ -21,7 +21,6 @@ import obstore
 import pandas as pd
 import pytest
 import xarray as xr
-from helpers import reformat_command, run_reformat
 from kubernetes_api_double import ApiState, api_env
 
 from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters
@@ -33,6 +32,7 @@ from reformatters.core.sources.server import FaultConfig, serve_mirror
 from reformatters.core.storage import StoreLocation
 from reformatters.core.testing.fixtures import MotoS3Server
 from reformatters.example_plugin.dataset import write_example_source
+from reformatters.tools.testing import reformat_command, run_reformat
 
 __all__ = ["api_env"]
 

@@ -9,7 +9,6 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from helpers import run_reformat
 from typer.testing import CliRunner
 
 from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters
@@ -33,6 +32,7 @@ from reformatters.core.operations_spec import (
 from reformatters.core.parallel import DECODE_PROCESSES_ENV
 from reformatters.core.plugins import get_registry
 from reformatters.tools.cli import build_app
+from reformatters.tools.testing import run_reformat
 
 KUBERNETES_VERSION = "1.33"
 SECRET_VALUE = "do-not-print-this-secret-value"

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from helpers import reformat_command, run_reformat
 
 from reformatters.core.operations.update import run_update
 from reformatters.core.operations.validation import StoreNotFoundError
@@ -35,6 +34,7 @@ from reformatters.example_plugin.dataset import (
     source_value,
     write_example_source,
 )
+from reformatters.tools.testing import reformat_command, run_reformat
 
 START = pd.Timestamp("2000-01-01")
 BACKFILL_END = datetime(2000, 1, 2, 12)  # 36 hourly positions, the second shard half full

@@ -9,13 +9,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from helpers import run_reformat
 from typer.testing import CliRunner
 
 from reformatters.core.operations.validation import ValidationReport, validate_dataset
 from reformatters.core.plugins import get_registry
 from reformatters.example_plugin.dataset import ExampleDataset, make_dataset, write_example_source
 from reformatters.tools.cli import build_app
+from reformatters.tools.testing import run_reformat
 
 END = datetime(2000, 1, 2, 12)  # newest published time 2000-01-02T11
 GOOD_NOW = datetime(2000, 1, 2, 13)

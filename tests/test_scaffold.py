@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, run_reformat
+from helpers import REPO_ROOT
 
 from reformatters.core.errors import UserError
 from reformatters.tools.scaffold.generate import initialize_new_integration
@@ -21,6 +21,7 @@ from reformatters.tools.scaffold.names import DatasetKind, IntegrationNames, val
 from reformatters.tools.scaffold.render import add_variant_to_plugin, sort_first_party_imports
 from reformatters.tools.scaffold.root_pyproject import plan_root_pyproject
 from reformatters.tools.scaffold.workspace import find_workspace_root
+from reformatters.tools.testing import run_reformat
 
 ROOT_PYPROJECT = """\
 [project]

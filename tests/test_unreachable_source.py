@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import xarray as xr
-from helpers import reformat_command, run_reformat
 
 from reformatters.core.sources.server import FaultConfig, serve_mirror
 from reformatters.example_plugin.dataset import write_example_source
+from reformatters.tools.testing import reformat_command, run_reformat
 
 TIMES = pd.date_range("2000-01-01T00", "2000-01-01T06", freq="h", inclusive="left")
 BACKFILL = ("example-tiny", "backfill-local", "2000-01-01T06")

@@ -228,15 +228,16 @@ def test_select_tests(workspace: ModuleType) -> None:
 
     gfs = select(["packages/noaa-gfs/src/reformatters/noaa/gfs/plugin.py"])
     assert gfs.run == "some"
-    assert "packages/noaa-gfs/tests" in gfs.paths
-    assert "tests/test_noaa_gfs_end_to_end.py" in gfs.paths
-    assert not any("hrrr" in p for p in gfs.paths)
-    assert {"tests/test_distributions.py", "tests/test_templates.py"} <= set(gfs.paths)
+    # The package's own tests (its end-to-end tests included) and the registry-wide ones.
+    root_tests = {p for p in gfs.paths if p.startswith("tests/")}
+    assert set(gfs.paths) - root_tests == {"packages/noaa-gfs/tests"}
+    assert root_tests == set(workspace.REGISTRY_WIDE_TESTS)
+    assert {"tests/test_distributions.py", "tests/test_templates.py"} <= root_tests
     for path in gfs.paths:
         assert (REPO_ROOT / path).exists(), path
 
     hrrr = select(["packages/noaa-hrrr/README.md"])
-    assert any("hrrr" in p for p in hrrr.paths)
+    assert "packages/noaa-hrrr/tests" in hrrr.paths
     assert not any("gfs" in p for p in hrrr.paths)
 
     # noaa-common's dependents are tested with it; a change beside a package change widens.
@@ -244,6 +245,18 @@ def test_select_tests(workspace: ModuleType) -> None:
     assert any("gfs" in p for p in common.paths)
     assert any("hrrr" in p for p in common.paths)
     assert select(["packages/noaa-gfs/pyproject.toml", "core/pyproject.toml"]).run == "all"
+
+
+def test_package_tests_live_in_their_package(workspace: ModuleType) -> None:
+    """The root tests/ holds what crosses packages: a test named after one dataset package
+    (``test_<provider>_<model>_*.py``) belongs in that package's tests/, which its CI job runs."""
+    for member in workspace.members():
+        if not member.path.startswith("packages/"):
+            continue
+        module = member.name.removeprefix("reformatters-").replace("-", "_")
+        assert not sorted(REPO_ROOT.glob(f"tests/test_{module}_*.py")), member.path
+        if member.entry_points:
+            assert sorted((REPO_ROOT / member.path / "tests").glob("test_*.py")), member.path
 
 
 def test_select_tests_command_writes_github_outputs(tmp_path: Path) -> None:

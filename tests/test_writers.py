@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from helpers import reformat_command, run_reformat
 
 from reformatters.core.lease import LEASE_KEY
 from reformatters.core.rounding import round_float32_mantissa
@@ -31,6 +30,7 @@ from reformatters.core.sources.server import FaultConfig, serve_mirror
 from reformatters.core.storage import StoreLocation
 from reformatters.core.testing.fixtures import MotoS3Server
 from reformatters.example_plugin.dataset import DATA_VARS, write_example_source
+from reformatters.tools.testing import reformat_command, run_reformat
 
 pytestmark = pytest.mark.slow
 
@@ -154,10 +154,9 @@ def test_an_update_keeps_a_rate_whose_previous_lead_is_gone(
     """GFS precipitation at lead 2 is the 0-2 h accumulation minus the 0-1 h one: once lead 1's
     file is gone, lead 2 has no rate this run, although its own file is there. `update`
     re-processes the newest published run and keeps the published rates of both leads."""
-    from gfs_mirror import INIT_00
-    from source_edits import copy_source_file
-
+    from reformatters.noaa.common.testing import copy_source_file
     from reformatters.noaa.gfs.synthesis import mirror_path
+    from reformatters.noaa.gfs.testing import INIT_00
 
     mirror = tmp_path / "mirror"
     for lead in (0, 1, 2, 3):

@@ -82,10 +82,10 @@ class Selection:
 def select_tests(changed: list[str], root: Path = REPO_ROOT) -> Selection:
     """Which tests a change needs.
 
-    A change to a dataset package (``packages/<name>/``) runs that package's tests, the tests of
-    the packages that depend on it, their cross-package tests (``tests/test_<name>_*.py``) and
-    the registry-wide tests. Documentation alone runs nothing. Anything else (core, tools, the
-    root configuration, the lock, tests/, workflows, deploy/) runs everything.
+    A change to a dataset package (``packages/<name>/``) runs that package's own tests
+    (``packages/<name>/tests``), those of the packages that depend on it and the registry-wide
+    tests. Documentation alone runs nothing. Anything else (core, tools, the root configuration,
+    the lock, tests/, workflows, deploy/) runs everything.
     """
     workspace = members(root)
     packages = {m.path: m for m in workspace if m.path.startswith("packages/")}
@@ -114,10 +114,6 @@ def select_tests(changed: list[str], root: Path = REPO_ROOT) -> Selection:
             continue
         if (root / member.path / "tests").is_dir():
             paths.append(f"{member.path}/tests")
-        module = member.name.removeprefix("reformatters-").replace("-", "_")
-        paths.extend(
-            p.relative_to(root).as_posix() for p in sorted(root.glob(f"tests/test_{module}_*.py"))
-        )
     paths.extend(p for p in REGISTRY_WIDE_TESTS if (root / p).is_file())
     return Selection("some", tuple(paths))
 

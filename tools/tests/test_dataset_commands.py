@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from reformatters.example_plugin.dataset import make_dataset
 from reformatters.tools import cli
 from reformatters.tools.cli import main
 from reformatters.tools.dataset_cli import REGION_JOB_COMMANDS, build_dataset_cli
+from reformatters.tools.testing import run_reformat
 
 STORE = Path("example-tiny") / "v0.1.0.zarr"
 
@@ -143,18 +142,6 @@ def test_plot_commands(output_base: Path, tmp_path: Path) -> None:
         assert imread(png).shape[0] >= 300
 
 
-def _reformat(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "REFORMATTERS_LOG_LEVEL": "WARNING", "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "reformatters.tools", "example-tiny", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def _main_error(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
 ) -> str:
@@ -241,7 +228,8 @@ def test_cli_errors_are_one_clear_line(
 
 
 def test_cli_error_as_users_see_it(output_base: Path, sites: Path, tmp_path: Path) -> None:
-    result = _reformat(
+    result = run_reformat(
+        "example-tiny",
         "extract-points",
         "--points",
         str(sites),
@@ -251,6 +239,7 @@ def test_cli_error_as_users_see_it(output_base: Path, sites: Path, tmp_path: Pat
         "nope",
         "--output-url",
         str(output_base),
+        check=False,
     )
     # Other installed plugins may add their own warning lines; the error itself is one line.
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]

@@ -1,10 +1,14 @@
 """Edit NOAA-layout mirror files the way real files differ from the ones we synthesize: a message
-re-encoded from a real one, an inventory that lacks lines, an object filed under another run."""
+re-encoded from a real one, an inventory that lacks lines, an object filed under another run.
+
+For the NOAA packages' tests and the cross-package ones; needs the package's ``testing`` extra
+(pygrib).
+"""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +16,7 @@ import numpy as np
 import pygrib
 
 from reformatters.noaa.common.idx import IdxEntry, format_noaa_idx, parse_noaa_idx
+from reformatters.noaa.common.internal_attrs import NoaaDataVar
 
 
 def idx_path(path: Path) -> Path:
@@ -107,3 +112,33 @@ def relabelled(
         assert int(check["numberOfMissing"]) == int(missing.sum())
         assert int(check["bitmapPresent"]) == (encoding == "bitmap")
     return encoded
+
+
+# A constant field packs into a few hundred bytes on NOAA's grids; a real one into 100s of kB.
+PLACEHOLDER_BYTES = 1000
+
+
+def message_size(entry: IdxEntry) -> int:
+    """The size in bytes of the message an inventory line points at."""
+    if entry.end is None:
+        raise ValueError(f"{entry.element}:{entry.level} is a file's last line: no known size")
+    return entry.end - entry.offset
+
+
+def assert_every_variable_reads_a_real_line(
+    data_vars: Iterable[NoaaDataVar], inventory: list[IdxEntry], lead: int
+) -> None:
+    """Each variable's line is in ``inventory`` (a real ``.idx`` of lead ``lead``) and, at lead 0,
+    points at a real field, not the constant placeholder NOAA writes for some fields in a run's
+    first file; a variable without a lead-0 value must say so."""
+    by_line = {(e.element, e.level, e.forecast): e for e in reversed(inventory)}
+    for var in data_vars:
+        attrs = var.internal_attrs
+        forecast = attrs.forecast_description(lead)
+        if forecast is None:
+            assert lead == 0 and not attrs.has_lead_0_value, var.name
+            continue
+        entry = by_line.get((attrs.grib_element, attrs.grib_level, forecast))
+        assert entry is not None, f"{var.name}: no line {attrs.grib_element}:{attrs.grib_level}"
+        if lead == 0:
+            assert message_size(entry) > PLACEHOLDER_BYTES, f"{var.name} reads a placeholder"

@@ -1,6 +1,11 @@
 """The synthesized GFS mirror the GFS tests share: two runs' first leads and the files the
 analysis reads for eight hours, written once per test session (xdist workers take turns through
-a file lock) and never reused by a later session."""
+a file lock) and never reused by a later session.
+
+``gfs_mirror`` is a pytest fixture: a ``conftest.py`` makes it available to the tests beside it
+by importing it (``from reformatters.noaa.gfs.testing import gfs_mirror``). Needs the package's
+``testing`` extra (pytest).
+"""
 
 from __future__ import annotations
 

@@ -11,10 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from helpers import run_reformat
 from numpy.typing import NDArray
 from pyproj import CRS
-from source_edits import copy_source_file, keep_inventory_lines
 
 from reformatters.core import JobFilters
 from reformatters.core.job_runner import BackfillReport
@@ -25,12 +23,14 @@ from reformatters.core.storage import StoreLocation
 from reformatters.core.testing.fixtures import MotoS3Server
 from reformatters.noaa.common.idx import parse_noaa_idx
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
+from reformatters.noaa.common.testing import copy_source_file, keep_inventory_lines
 from reformatters.noaa.hrrr.common import HRRR_CRS, NX, NY, latitude_longitude
 from reformatters.noaa.hrrr.forecast_48_hour.dynamical_dataset import (
     DEFAULT_SYNTHESIS_LEADS,
     make_forecast_48_hour_dataset,
 )
 from reformatters.noaa.hrrr.synthesis import mirror_path, synthetic_source_values
+from reformatters.tools.testing import run_reformat
 
 pytestmark = pytest.mark.slow
 

@@ -19,13 +19,6 @@ import pandas as pd
 import pytest
 import xarray as xr
 import zarr.storage
-from gfs_mirror import (
-    ANALYSIS_HOURS,
-    FORECAST_LEADS,
-    INIT_00,
-    INIT_06,
-    mirror_files,
-)
 
 from reformatters.core.dynamical_dataset import JobFilters
 from reformatters.core.region_job import SourceFileResult, SourceFileStatus
@@ -41,6 +34,13 @@ from reformatters.noaa.gfs.common import LATITUDES, LONGITUDES
 from reformatters.noaa.gfs.forecast.dynamical_dataset import make_forecast_dataset
 from reformatters.noaa.gfs.forecast.region_job import GfsForecastRegionJob
 from reformatters.noaa.gfs.synthesis import synthetic_source_values
+from reformatters.noaa.gfs.testing import (
+    ANALYSIS_HOURS,
+    FORECAST_LEADS,
+    INIT_00,
+    INIT_06,
+    mirror_files,
+)
 
 # CF standard names we use and the units UDUNITS accepts for them (canonical unit first),
 # transcribed from the CF standard name table v84; cf_xarray's table lookup needs the internet.

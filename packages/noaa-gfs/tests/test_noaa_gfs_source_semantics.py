@@ -3,7 +3,7 @@ user runs it: missing points of real messages (missing-value management and a bi
 inventory that lacks lines, a file of another run, accumulations that decrease.
 
 Each test copies a few files of the synthesized GFS mirror into a mirror of its own and edits
-them (tests/source_edits.py) the way real files differ from ours.
+them (reformatters.noaa.common.testing) the way real files differ from ours.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pandas as pd
 import pygrib
 import pytest
 import xarray as xr
-from gfs_mirror import INIT_00, INIT_06
-from helpers import run_reformat
-from source_edits import (
+
+from reformatters.core.rounding import round_float32_mantissa
+from reformatters.noaa.common.testing import (
     copy_source_file,
     keep_inventory_lines,
     message_bytes,
@@ -25,10 +25,10 @@ from source_edits import (
     replace_message,
     set_inventory_run,
 )
-
-from reformatters.core.rounding import round_float32_mantissa
 from reformatters.noaa.gfs.forecast.region_job import GfsForecastRegionJob
 from reformatters.noaa.gfs.synthesis import mirror_path
+from reformatters.noaa.gfs.testing import INIT_00, INIT_06
+from reformatters.tools.testing import run_reformat
 
 pytestmark = pytest.mark.slow
 
