@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from reformatters.core import lease as lease_module
 from reformatters.core.lease import (
     LeaseHeldError,
+    LeaseHolder,
     LeaseLostError,
     StoreLease,
     break_lease,
@@ -86,6 +88,32 @@ def test_workers_of_one_run_share_its_lease(location: StoreLocation) -> None:
     assert read_lease(location) is not None
     worker_1.release(force=True)  # the worker that completes the run
     assert read_lease(location) is None
+
+
+def test_workers_joining_together_retry_when_the_lease_changes_under_them(
+    location: StoreLocation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers start together: one creates the lease, another replaces it between a third's read
+    and its conditional write. The third reads again and joins; it never fails the run."""
+    StoreLease(location, "job-1", "backfill-kubernetes", shared=True).acquire()
+    stale = read_lease(location)
+    assert stale is not None
+    StoreLease(location, "job-1", "process-backfill-region-jobs", shared=True).acquire()
+    reads: list[str | None] = []
+
+    def first_read_stale(where: StoreLocation) -> tuple[LeaseHolder, str | None] | None:
+        current = stale if not reads else read_lease(where)
+        reads.append(None if current is None else current[1])
+        return current
+
+    with monkeypatch.context() as patch:
+        patch.setattr(lease_module, "read_lease", first_read_stale)
+        StoreLease(location, "job-1", "process-backfill-region-jobs", shared=True).acquire()
+    assert reads[0] == stale[1] != reads[-1]  # read stale, conflicted, read again, joined
+    holder = read_lease(location)
+    assert holder is not None and holder[0].run_id == "job-1"
+    with pytest.raises(LeaseHeldError, match="run job-1"):
+        StoreLease(location, "update-9", "update").acquire()
 
 
 def test_the_context_manager_renews_while_the_run_lives(location: StoreLocation) -> None:

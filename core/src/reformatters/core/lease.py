@@ -38,6 +38,7 @@ log = get_logger(__name__)
 LEASE_KEY = ".reformatters/lease.json"
 LEASE_TTL_ENV = "REFORMATTERS_LEASE_TTL_SECONDS"
 DEFAULT_TTL = timedelta(minutes=10)
+_ACQUIRE_ATTEMPTS = 8
 
 
 class LeaseHeldError(UserError):
@@ -148,16 +149,23 @@ class StoreLease:
         """Take the lease (or join the run's own, if shared); raise LeaseHeldError naming the
         holder if another run holds a lease that has not expired."""
         body = self._holder(ttl).to_json()
-        try:
-            self._etag = obstore.put(self._store, LEASE_KEY, body, mode="create")["e_tag"]
-        except AlreadyExistsError:
-            self._take_over(body)
-        log.info("holding the store's lease", store=self.location.url, run_id=self.run_id)
-        return self
+        for _ in range(_ACQUIRE_ATTEMPTS):
+            try:
+                self._take(body)
+            except (AlreadyExistsError, PreconditionError):
+                # Another writer (or a worker of this run) changed the lease between our read
+                # and our conditional write: read it again and decide on what it is now.
+                continue
+            log.info("holding the store's lease", store=self.location.url, run_id=self.run_id)
+            return self
+        raise LeaseHeldError(
+            f"{self.location.url}: the lease kept changing while this run tried to take it "
+            f"({_ACQUIRE_ATTEMPTS} attempts); check for other writers, then run again."
+        )
 
-    def _take_over(self, body: bytes) -> None:
+    def _take(self, body: bytes) -> None:
         current = read_lease(self.location)
-        if current is None:  # released in between: try once more from the start
+        if current is None:
             self._etag = obstore.put(self._store, LEASE_KEY, body, mode="create")["e_tag"]
             return
         holder, etag = current
