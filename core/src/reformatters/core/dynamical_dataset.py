@@ -36,6 +36,7 @@ from reformatters.core.region_job import (
 )
 from reformatters.core.sources.mirror import check_source_mirror
 from reformatters.core.storage import OutputStores
+from reformatters.core.template_bases import ENSEMBLE_DIM
 from reformatters.core.template_config import TemplateConfig
 from reformatters.core.writing import shared_run_id, writing
 
@@ -47,6 +48,8 @@ class JobFilters:
     filter_start: datetime | None = None
     filter_end: datetime | None = None
     filter_variable_names: tuple[str, ...] = ()
+    # Only these members of an ensemble (positions along ``ensemble_member``).
+    filter_ensemble_members: tuple[int, ...] = ()
 
 
 class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord]:
@@ -103,6 +106,18 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
             and filters.filter_start >= filters.filter_end
         ):
             raise InvalidArgumentError("--filter-start must be before --filter-end")
+        if filters.filter_ensemble_members:
+            members = self.template_config.dimension_coordinates().get(ENSEMBLE_DIM)
+            if members is None:
+                raise InvalidArgumentError(
+                    f"--filter-ensemble-members: {self.dataset_id} has no ensemble members"
+                )
+            outside = sorted(set(filters.filter_ensemble_members) - {int(m) for m in members})
+            if outside:
+                raise InvalidArgumentError(
+                    f"--filter-ensemble-members: {self.dataset_id} has no member(s) "
+                    f"{', '.join(map(str, outside))} (members {min(members)}..{max(members)})"
+                )
         known = [v.name for v in config.data_vars]
         unknown = [n for n in filters.filter_variable_names if n not in known]
         if unknown:
@@ -123,6 +138,11 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
             filter_start=filters.filter_start,
             filter_end=filters.filter_end,
             filter_variable_names=filters.filter_variable_names or None,
+            filter_positions=(
+                {ENSEMBLE_DIM: filters.filter_ensemble_members}
+                if filters.filter_ensemble_members
+                else None
+            ),
         )
 
     def published_append_dim_end(self, outputs: OutputStores) -> datetime | None:
@@ -280,7 +300,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
         if not jobs:
             return
         job = jobs[0]
-        template = job.template_ds.isel({self.append_dim: job.processing_region()})
+        template = job.processing_region_ds()
         region_bytes = max(math.prod(template[v.name].shape) * 4 for v in job.data_vars)
         field = math.prod(template[job.data_vars[0].name].shape[-2:]) * 8
         workers = decode_processes() if self.region_job_class.decode_in_processes else 0

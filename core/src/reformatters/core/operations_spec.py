@@ -139,6 +139,12 @@ class ValidationSpec(ScheduledCommand):
     nan_check_variables: tuple[str, ...] | None = None
     # Lead times left out of the NaN check (forecasts; e.g. window statistics at lead 0).
     nan_check_exclude_leads: tuple[timedelta, ...] = ()
+    # Variables the source carries only up to a lead time: their later leads are left out of
+    # the NaN check (they are NaN by design).
+    nan_check_max_lead: dict[str, timedelta] = Field(default_factory=dict)
+    # Positions along other dims the NaN and range checks look at, for datasets too large to
+    # read whole (e.g. a few of an ensemble's members); all positions when a dim is not named.
+    check_positions: dict[str, tuple[int, ...]] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)

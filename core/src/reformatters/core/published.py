@@ -11,7 +11,6 @@ beyond the published extent (left by a run that never published them) are droppe
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,14 +35,13 @@ class PublishedExtent:
         return bool(region.start < self.length)
 
 
-def region_shard_keys(array: zarr.Array[Any], name: str, axis: int, region: slice) -> list[str]:
-    """The keys of `array`'s shards that hold `region` along `axis` (default key encoding)."""
+def region_shard_keys(array: zarr.Array[Any], name: str, extent: tuple[slice, ...]) -> list[str]:
+    """The keys of `array`'s shards that hold `extent` (a slice per axis; default key encoding)."""
     shards = array.shards or array.chunks
     indexes = [
-        range(math.ceil(size / shard)) for size, shard in zip(array.shape, shards, strict=True)
+        range(where.start // shard, (where.stop - 1) // shard + 1)
+        for where, shard in zip(extent, shards, strict=True)
     ]
-    first, last = region.start // shards[axis], (region.stop - 1) // shards[axis]
-    indexes[axis] = range(first, last + 1)
     return ["/".join([name, "c", *map(str, index)]) for index in itertools.product(*indexes)]
 
 
@@ -53,13 +51,15 @@ def seed_published_shards(
     tmp_store: Path,
     published: PublishedExtent,
     axis: int,
-    region: slice,
+    extent: tuple[slice, ...],
 ) -> bool:
-    """Copy the published shards of `region` into `tmp_store` (returns whether any existed) and
-    drop what they hold beyond the published extent."""
+    """Copy the published shards holding `extent` (a slice per axis: the region along the append
+    `axis`) into `tmp_store` (returns whether any existed) and drop what they hold beyond the
+    published extent."""
     store = published.primary.object_store()
     seeded = False
-    for key in region_shard_keys(array, name, axis, region):
+    region = extent[axis]
+    for key in region_shard_keys(array, name, extent):
         try:
             data = obstore.get(store, key).bytes()
         except (FileNotFoundError, NotFoundError):
@@ -69,7 +69,7 @@ def seed_published_shards(
         path.write_bytes(bytes(data))
         seeded = True
     if seeded and region.stop > published.length:
-        unpublished = [slice(None)] * array.ndim
+        unpublished = list(extent)
         unpublished[axis] = slice(max(region.start, published.length), region.stop)
         array[tuple(unpublished)] = np.nan
     return seeded

@@ -7,10 +7,11 @@ The engine that runs a job (worker processes, shard writes, metadata rendering) 
 
 from __future__ import annotations
 
+import itertools
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -89,6 +90,10 @@ type Downloads[CoordT: SourceFileCoord] = dict[CoordT, Path | SourceFileResult]
 class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
     """Reformat `region` (one shard along the append dim) of `data_vars` (sharing source files).
 
+    A dataset too large to hold one region of a variable in memory splits it further along
+    `partition_dims` (e.g. an ensemble's members): each job then covers one shard along each
+    of those dims (`partition`, positions along them) and only the source files it addresses.
+
     Subclasses implement `generate_source_file_coords`, `download_file` and `read_data`; they may
     override the other hooks. `reformatters.core.engine.process.process_region_job` runs a job:
     the hooks up to `variable_costs` run in the calling process (which has `template_ds`),
@@ -101,8 +106,11 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
     append_dim: str
     region: slice
     download_threads: int = 8
+    partition: Mapping[str, slice] = field(default_factory=dict)
     # Decode in worker processes (pygrib holds the GIL). Cheap readers can decode inline.
     decode_in_processes: ClassVar[bool] = True
+    # Dims besides the append dim along which jobs are split, one job per shard (see above).
+    partition_dims: ClassVar[tuple[str, ...]] = ()
 
     # ---- hooks for dataset packages ---------------------------------------------------------
 
@@ -203,9 +211,12 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             self.source_file_coords(), lambda coord: self.download_file(coord, scratch)
         )
 
+    def processing_region_ds(self) -> xr.Dataset:
+        """The template over `processing_region()` and this job's `partition`."""
+        return self.template_ds.isel({self.append_dim: self.processing_region(), **self.partition})
+
     def source_file_coords(self) -> list[SourceFileCoordT]:
-        processing_ds = self.template_ds.isel({self.append_dim: self.processing_region()})
-        return list(self.generate_source_file_coords(processing_ds, self.data_vars))
+        return list(self.generate_source_file_coords(self.processing_region_ds(), self.data_vars))
 
     def fetch_each[T](
         self,
@@ -259,17 +270,32 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         filter_start: datetime | None = None,
         filter_end: datetime | None = None,
         filter_variable_names: Sequence[str] | None = None,
+        filter_positions: Mapping[str, Collection[int]] | None = None,
         **job_kwargs: Any,
     ) -> list[Self]:
-        """All jobs, in a deterministic order: regions (shards) x variable groups.
+        """All jobs, in a deterministic order: regions (shards) x partitions x variable groups.
 
         Filters select whole regions: a shard is always written whole, so a region that
-        intersects [filter_start, filter_end) is processed completely.
+        intersects [filter_start, filter_end) is processed completely, as is a partition that
+        holds one of `filter_positions` (positions along a partition dim, e.g. members).
         """
         if filter_variable_names:
             wanted = set(filter_variable_names)
             data_vars = [v for v in data_vars if v.name in wanted]
         regions = shard_regions(template_ds, data_vars, append_dim)
+        positions = filter_positions or {}
+        assert set(positions) <= set(cls.partition_dims), f"{positions} are not partitioned"
+        partitions = [
+            dict(zip(cls.partition_dims, slices, strict=True))
+            for slices in itertools.product(
+                *(shard_regions(template_ds, data_vars, dim) for dim in cls.partition_dims)
+            )
+            if all(
+                any(where.start <= p < where.stop for p in positions[dim])
+                for dim, where in zip(cls.partition_dims, slices, strict=True)
+                if dim in positions
+            )
+        ]
         append_values = pd.DatetimeIndex(template_ds[append_dim].values)
         jobs = []
         for region in regions:
@@ -278,22 +304,28 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
                 continue
             if filter_end is not None and region_values[0] >= pd.Timestamp(filter_end):
                 continue
-            for group in cls.source_groups(data_vars):
-                jobs.append(
-                    cls(
-                        template_ds=template_ds,
-                        data_vars=tuple(group),
-                        append_dim=append_dim,
-                        region=region,
-                        **job_kwargs,
+            for partition in partitions:
+                for group in cls.source_groups(data_vars):
+                    jobs.append(
+                        cls(
+                            template_ds=template_ds,
+                            data_vars=tuple(group),
+                            append_dim=append_dim,
+                            region=region,
+                            partition=partition,
+                            **job_kwargs,
+                        )
                     )
-                )
         return jobs
 
     def summary(self) -> str:
         values = self.template_ds[self.append_dim].values[self.region]
         first, last = np.datetime_as_string(values[[0, -1]], unit="m")
-        return f"{self.append_dim} {first}..{last} [{', '.join(v.name for v in self.data_vars)}]"
+        parts = "".join(
+            f" {dim} {where.start}..{where.stop - 1}" for dim, where in self.partition.items()
+        )
+        names = ", ".join(v.name for v in self.data_vars)
+        return f"{self.append_dim} {first}..{last}{parts} [{names}]"
 
     def __getstate__(self) -> dict[str, Any]:
         # Sent to worker processes: they get what they need in the engine's VariableTask, not
@@ -304,19 +336,19 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
 
 
 def shard_regions(
-    template_ds: xr.Dataset, data_vars: Iterable[DataVar[Any]], append_dim: str
+    template_ds: xr.Dataset, data_vars: Iterable[DataVar[Any]], dim: str
 ) -> list[slice]:
-    """One region per shard along the append dim (all data variables share that shard size)."""
+    """One region per shard along `dim` (all data variables share that shard size)."""
     shard_sizes = set()
     for var in data_vars:
         assert var.encoding.shards is not None
-        axis = template_ds[var.name].dims.index(append_dim)
+        axis = template_ds[var.name].dims.index(dim)
         shard_sizes.add(var.encoding.shards[axis])
     if not shard_sizes:
         return []
-    assert len(shard_sizes) == 1, f"data variables disagree on the {append_dim} shard size"
+    assert len(shard_sizes) == 1, f"data variables disagree on the {dim} shard size"
     size = shard_sizes.pop()
-    length = template_ds.sizes[append_dim]
+    length = template_ds.sizes[dim]
     return [slice(start, min(start + size, length)) for start in range(0, length, size)]
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
-from reformatters.core.config_models import Coordinate, CoordinateAttrs, DataVar
+from reformatters.core.config_models import Coordinate, CoordinateAttrs, DataVar, Encoding
 from reformatters.core.coordinates import (
     DerivedCoordinates,
     Grid,
@@ -31,9 +31,16 @@ INGESTED_FORECAST_LENGTH_COMMENT = (
 )
 
 
+ENSEMBLE_DIM = "ensemble_member"
+
+
 class ForecastTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
     """Dims (init_time, lead_time, *grid dims); coordinates ``valid_time`` and the expected and
-    ingested forecast length of each init."""
+    ingested forecast length of each init.
+
+    An ensemble declares ``ensemble_members`` (e.g. 0..30): dims become (init_time,
+    ensemble_member, lead_time, *grid dims) and the ingested forecast length is kept per
+    member (a member's files can be late or missing on their own)."""
 
     append_dim: str = "init_time"
     grid: ClassVar[Grid]
@@ -41,6 +48,30 @@ class ForecastTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
     # init_time values per chunk of the append-dim coordinates (they are small).
     append_coord_chunk: ClassVar[int]
     expected_forecast_length_comment: ClassVar[str]
+    ensemble_members: ClassVar[NDArray[np.int16] | None] = None
+    ensemble_member_comment: ClassVar[str] = ""
+
+    @property
+    def _member_dims(self) -> tuple[str, ...]:
+        return () if self.ensemble_members is None else (ENSEMBLE_DIM,)
+
+    def _member_coords(self) -> tuple[Coordinate, ...]:
+        if self.ensemble_members is None:
+            return ()
+        return (
+            Coordinate(
+                name=ENSEMBLE_DIM,
+                encoding=Encoding(
+                    dtype="int16", fill_value=-1, chunks=(len(self.ensemble_members),)
+                ),
+                attrs=CoordinateAttrs(
+                    long_name="Ensemble member",
+                    standard_name="realization",
+                    units="1",
+                    comment=self.ensemble_member_comment,
+                ),
+            ),
+        )
 
     @abstractmethod
     def expected_forecast_length(self, init_times: NDArray[np.datetime64]) -> NDArray[Any]:
@@ -58,6 +89,7 @@ class ForecastTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
                     standard_name="forecast_reference_time",
                 ),
             ),
+            *self._member_coords(),
             Coordinate(
                 name="lead_time",
                 encoding=timedelta_encoding((len(self.lead_times),)),
@@ -81,7 +113,11 @@ class ForecastTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
             ),
             Coordinate(
                 name="ingested_forecast_length",
-                encoding=timedelta_encoding((chunk,)),
+                encoding=timedelta_encoding(
+                    (chunk,)
+                    if self.ensemble_members is None
+                    else (chunk, len(self.ensemble_members))
+                ),
                 attrs=CoordinateAttrs(
                     long_name="Ingested forecast length",
                     comment=INGESTED_FORECAST_LENGTH_COMMENT,
@@ -94,6 +130,7 @@ class ForecastTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
             "init_time": self.append_dim_coordinates(
                 self.append_dim_start + self.append_dim_frequency
             ),
+            **({} if self.ensemble_members is None else {ENSEMBLE_DIM: self.ensemble_members}),
             "lead_time": self.lead_times,
             **self.grid.dimension_coordinates(),
         }
@@ -101,12 +138,17 @@ class ForecastTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
     def derive_coordinates(self, ds: xr.Dataset) -> DerivedCoordinates:
         init = ds["init_time"].values
         lead = ds["lead_time"].values
+        ingested_dims = ("init_time", *self._member_dims)
         return {
             "valid_time": (("init_time", "lead_time"), init[:, None] + lead[None, :]),
             "expected_forecast_length": (("init_time",), self.expected_forecast_length(init)),
             "ingested_forecast_length": (
-                ("init_time",),
-                np.full(len(init), np.timedelta64("NaT", "ns"), dtype="timedelta64[ns]"),
+                ingested_dims,
+                np.full(
+                    tuple(ds.sizes[d] for d in ingested_dims),
+                    np.timedelta64("NaT", "ns"),
+                    dtype="timedelta64[ns]",
+                ),
             ),
             **self.grid.derived_coordinates(),
         }
@@ -115,27 +157,32 @@ class ForecastTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
 def fill_ingested_forecast_length(
     template_ds: xr.Dataset, results: Sequence[RegionJobResult]
 ) -> xr.Dataset:
-    """``template_ds`` with ``ingested_forecast_length`` set to the longest lead read per init.
+    """``template_ds`` with ``ingested_forecast_length`` set to the longest lead read per init
+    (and per member, for an ensemble).
 
-    A source file's init and lead are where it is written (``out_loc``). Inits not processed in
-    ``results`` keep the template's value (NaT).
+    A source file's init, member and lead are where it is written (``out_loc``). Positions not
+    processed in ``results`` keep the template's value (NaT).
     """
-    ingested = template_ds["ingested_forecast_length"].values.copy()
-    init_index = pd.DatetimeIndex(template_ds["init_time"].values)
+    coordinate = template_ds["ingested_forecast_length"]
+    ingested = coordinate.values.copy()
+    dims = [str(d) for d in coordinate.dims]
+    indexes = [template_ds.indexes[d] for d in dims]
     for result in results:
         for file_results in result.files.values():
             for file_result in file_results:
                 if file_result.status != SourceFileStatus.SUCCEEDED:
                     continue
                 loc = file_result.coord.out_loc()
-                i = init_index.get_loc(loc["init_time"])
-                assert isinstance(i, int)
+                position = tuple(
+                    index.get_loc(loc[d]) for d, index in zip(dims, indexes, strict=True)
+                )
+                assert all(isinstance(p, int) for p in position), f"{loc} is not one position"
                 lead = pd.Timedelta(loc["lead_time"]).to_timedelta64()
-                if np.isnat(ingested[i]) or ingested[i] < lead:
-                    ingested[i] = lead
+                if np.isnat(ingested[position]) or ingested[position] < lead:
+                    ingested[position] = lead
     ds = template_ds.copy()
     ds["ingested_forecast_length"] = (
-        ("init_time",),
+        coordinate.dims,
         ingested,
         dict(template_ds["ingested_forecast_length"].attrs),
     )

@@ -16,6 +16,7 @@ from reformatters.tools.options import (
     BreakLeaseOpt,
     EndArg,
     EndOpt,
+    MembersOpt,
     OutputOpt,
     StartOpt,
     VarsOpt,
@@ -79,12 +80,15 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
         filter_start: StartOpt = None,
         filter_end: EndOpt = None,
         filter_variable_names: VarsOpt = None,
+        filter_ensemble_members: MembersOpt = None,
         output_url: OutputOpt = None,
         break_lease: BreakLeaseOpt = False,
     ) -> None:
         """Plan all jobs, prepare the store and run the jobs in this process."""
         end = parse_timestamp(append_dim_end, "APPEND_DIM_END")
-        filters = job_filters(filter_start, filter_end, filter_variable_names)
+        filters = job_filters(
+            filter_start, filter_end, filter_variable_names, filter_ensemble_members
+        )
         started = datetime.now(UTC)
         with Progress(
             TextColumn("[progress.description]{task.description}"),
@@ -115,6 +119,7 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
         filter_start: StartOpt = None,
         filter_end: EndOpt = None,
         filter_variable_names: VarsOpt = None,
+        filter_ensemble_members: MembersOpt = None,
         output_url: OutputOpt = None,
         run_id: Annotated[
             str | None,
@@ -131,7 +136,9 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
         WORKER_INDEX, the worker count from WORKERS_TOTAL.
         """
         end = parse_timestamp(append_dim_end, "APPEND_DIM_END")
-        filters = job_filters(filter_start, filter_end, filter_variable_names)
+        filters = job_filters(
+            filter_start, filter_end, filter_variable_names, filter_ensemble_members
+        )
         index, total = worker_index_from_env(), workers_total_from_env()
         started = datetime.now(UTC)
         report = dataset.process_backfill_region_jobs(

@@ -16,6 +16,7 @@ from reformatters.tools.options import (
     DryRunOpt,
     EndArg,
     EndOpt,
+    MembersOpt,
     NamespaceOpt,
     NowOpt,
     OutputOpt,
@@ -47,6 +48,7 @@ def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any
         filter_start: StartOpt = None,
         filter_end: EndOpt = None,
         filter_variable_names: VarsOpt = None,
+        filter_ensemble_members: MembersOpt = None,
         output_url: OutputOpt = None,
         image: ImageOpt = None,
         namespace: NamespaceOpt = None,
@@ -57,7 +59,9 @@ def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any
         from reformatters.core.operations import backfill, kube_api
         from reformatters.core.operations.manifests import to_manifest, to_yaml
 
-        filters = job_filters(filter_start, filter_end, filter_variable_names)
+        filters = job_filters(
+            filter_start, filter_end, filter_variable_names, filter_ensemble_members
+        )
         plan = backfill.plan_kubernetes_backfill(
             dataset,
             parse_timestamp(append_dim_end, "APPEND_DIM_END"),

@@ -45,12 +45,16 @@ def now_or(value: str | None) -> datetime:
 
 
 def job_filters(
-    filter_start: str | None, filter_end: str | None, names: list[str] | None
+    filter_start: str | None,
+    filter_end: str | None,
+    names: list[str] | None,
+    members: list[int] | None = None,
 ) -> JobFilters:
     return JobFilters(
         filter_start=parse_timestamp(filter_start, "--filter-start") if filter_start else None,
         filter_end=parse_timestamp(filter_end, "--filter-end") if filter_end else None,
         filter_variable_names=tuple(names or ()),
+        filter_ensemble_members=tuple(members or ()),
     )
 
 
@@ -87,6 +91,10 @@ EndOpt = Annotated[
 VarsOpt = Annotated[
     list[str] | None,
     typer.Option(help="Only these variables (repeat the option for several)."),
+]
+MembersOpt = Annotated[
+    list[int] | None,
+    typer.Option(help="Only these ensemble members (repeat the option for several)."),
 ]
 OutputOpt = Annotated[
     str | None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,11 @@ def write_shards(
     region: slice,
     tmp_store: Path,
     published: PublishedExtent | None = None,
+    partition: Mapping[str, slice] | None = None,
 ) -> tuple[list[str], int]:
-    """Encode `data` (the `region` of the variable `name`) into its shards in `tmp_store`; returns
-    the shard files written, relative to `tmp_store`, and how many published values were kept
-    where `data` is NaN (see reformatters.core.published)."""
+    """Encode `data` (the `region` of the variable `name`, within `partition` along other dims)
+    into its shards in `tmp_store`; returns the shard files written, relative to `tmp_store`,
+    and how many published values were kept where `data` is NaN (see core.published)."""
     var_dir = tmp_store / name / "c"
     if var_dir.exists():
         shutil.rmtree(var_dir)
@@ -37,19 +39,26 @@ def write_shards(
         return [], 0  # nothing to write: the published shards stay as they are
     array = zarr.open_array(zarr.storage.LocalStore(tmp_store), path=name, mode="r+")
     assert len(data.dims) == array.ndim
-    # `data` starts at the region along the append dim and at 0 along every other dim; it
-    # may stop early (see tasks.populated_extent): the rest of the shard is fill, or published
-    # values where the shard was published.
+    # `data` starts at the region along the append dim, at the partition along partitioned
+    # dims and at 0 along every other dim; it may stop early (see tasks.populated_extent): the
+    # rest of the shard is fill, or published values where the shard was published.
+    bounds = {**(partition or {}), append_dim: region}
     selection = tuple(
-        slice(region.start, region.start + size) if dim == append_dim else slice(0, size)
+        slice(bounds[str(dim)].start, bounds[str(dim)].start + size)
+        if dim in bounds
+        else slice(0, size)
         for dim, size in zip(data.dims, data.shape, strict=True)
+    )
+    extent = tuple(
+        bounds.get(str(dim), slice(0, length))
+        for dim, length in zip(data.dims, array.shape, strict=True)
     )
     assert all(s.start % c == 0 for s, c in zip(selection, array.chunks, strict=True))
     values = np.ascontiguousarray(data.values)
     kept = 0
     axis = data.dims.index(append_dim)
     if published is not None and seed_published_shards(
-        array, name, tmp_store, published, axis, region
+        array, name, tmp_store, published, axis, extent
     ):
         kept = fill_from_published(array, values, selection, axis, published.length)
     elif every_chunk_holds_data(values, array.chunks, array.fill_value):

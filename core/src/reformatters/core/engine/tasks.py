@@ -43,7 +43,7 @@ def variable_tasks[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
 ) -> list[tuple[DataVarT, VariableTask[DataVarT, SourceFileCoordT]]]:
     """What the workers need for each of `data_vars`, costliest first."""
     coords = list(downloaded)
-    processing_ds = job.template_ds.isel({job.append_dim: job.processing_region()})
+    processing_ds = job.processing_region_ds()
     # Only the leading block that holds downloaded files is allocated, transformed and
     # written: the rest is NaN, which is the fill value, so its chunks are never stored
     # (a forecast with 24 of 209 leads published holds 24/209 of the region in memory).

@@ -60,6 +60,7 @@ def process_variable[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
         job.region,
         tmp_store,
         task.published,
+        job.partition,
     )
     del data, values
     return VariableOutcome(results, written, invalid, kept)

@@ -70,6 +70,8 @@ def worker_args(
         args += ["--filter-end", filters.filter_end.isoformat()]
     for name in filters.filter_variable_names:
         args += ["--filter-variable-names", name]
+    for member in filters.filter_ensemble_members:
+        args += ["--filter-ensemble-members", str(member)]
     args += ["--run-id", run_id, "--output-url", output_base]
     return tuple(args)
 

@@ -73,6 +73,8 @@ def recent_data(ctx: ValidationContext) -> xr.Dataset:
         recent = recent.isel(
             lead_time=~pd.TimedeltaIndex(recent["lead_time"].values).isin(excluded)
         )
+    if ctx.spec.check_positions:
+        recent = recent.isel({dim: list(p) for dim, p in ctx.spec.check_positions.items()})
     return recent
 
 
@@ -88,7 +90,10 @@ def check_newest_nan_fraction(ctx: ValidationContext) -> list[CheckResult]:
     results = []
     for name in names:
         limit = ctx.spec.nan_fraction_limits.get(name, ctx.spec.max_nan_fraction)
-        values = np.asarray(recent[name].values)
+        checked = recent[name]
+        if name in ctx.spec.nan_check_max_lead:
+            checked = checked.sel(lead_time=slice(None, ctx.spec.nan_check_max_lead[name]))
+        values = np.asarray(checked.values)
         fraction = float(np.isnan(values).mean()) if values.size else 0.0
         results.append(
             CheckResult(
@@ -122,6 +127,30 @@ def check_values_in_range(ctx: ValidationContext) -> list[CheckResult]:
             )
         )
     return results
+
+
+def check_forecast_complete(ctx: ValidationContext) -> list[CheckResult]:
+    """The newest init holds its expected forecast length (of every ensemble member): cheaper
+    and surer than NaN counts for a dataset too large to read whole."""
+    newest = ctx.ds.isel({ctx.append_dim: -1})
+    expected = pd.Timedelta(newest["expected_forecast_length"].item())
+    ingested = np.asarray(newest["ingested_forecast_length"].values)
+    short = np.isnat(ingested) | (ingested < expected.to_timedelta64())
+    where = ""
+    if short.any() and ingested.ndim:
+        dim = str(newest["ingested_forecast_length"].dims[0])
+        where = f" ({dim} {', '.join(map(str, newest[dim].values[short][:_SHOW]))})"
+    init = np.datetime_as_string(newest[ctx.append_dim].values, unit="m")
+    return [
+        CheckResult(
+            "newest forecast complete",
+            not short.any(),
+            f"{int(short.sum())} of {short.size} short of {expected} at "
+            f"{ctx.append_dim} {init}{where}"
+            if short.any()
+            else f"{ctx.append_dim} {init} ingested to {expected}",
+        )
+    ]
 
 
 def expected_shard_keys(var: DataVar[Any], shape: tuple[int, ...]) -> set[str]:

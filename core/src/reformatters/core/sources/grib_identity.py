@@ -15,6 +15,7 @@ from typing import Any, Literal
 from reformatters.core.sources.errors import SourceError
 
 __all__ = [
+    "EnsembleRole",
     "GribGridMismatchError",
     "GribIdentity",
     "GribIdentityMismatchError",
@@ -38,6 +39,22 @@ class GribGridMismatchError(SourceError):
 
 
 @dataclass(frozen=True, slots=True)
+class EnsembleRole:
+    """Which field of an ensemble a message holds: one member (``kind`` from code table 4.6: 0/1
+    control, 2/3 perturbed; ``number`` the perturbation number) or a statistic over the members
+    (``kind`` ``derived``, ``number`` from code table 4.7: 0 unweighted mean, 2 standard
+    deviation, 4 spread)."""
+
+    kind: int | Literal["derived"]
+    number: int
+
+    def __str__(self) -> str:
+        if self.kind == "derived":
+            return f"ensemble statistic {self.number} (code table 4.7)"
+        return f"ensemble member {self.number} (type {self.kind}, code table 4.6)"
+
+
+@dataclass(frozen=True, slots=True)
 class GribIdentity:
     """The GRIB2 codes that identify a field. ``None`` fields are not checked.
 
@@ -48,7 +65,10 @@ class GribIdentity:
     1 accum, 2 max, 3 min) or is ``instant`` for non-statistical templates; steps are the start
     and end of the statistical interval (equal for instantaneous fields). ``reference_time`` is
     the run the message belongs to (dataDate and dataTime, naive UTC): a stale or misfiled file
-    holds another run's messages.
+    holds another run's messages. ``ensemble`` is the member a message of an ensemble belongs to
+    (product templates 4.1/4.11: code table 4.6's type and the perturbation number) or the
+    statistic over its members (4.2/4.12: ``derived-N`` with N from code table 4.7, 0 the mean);
+    None in a deterministic model's messages.
     """
 
     discipline: int
@@ -60,6 +80,7 @@ class GribIdentity:
     start_step: timedelta | None = None
     end_step: timedelta | None = None
     reference_time: datetime | None = None
+    ensemble: EnsembleRole | None = None
 
     def differences(self, actual: GribIdentity) -> list[str]:
         """Human-readable ``field: expected X, found Y`` for every checked field that differs."""
@@ -146,6 +167,13 @@ def identity_of(message: Any, section4: bytes | None) -> GribIdentity:
         step_type = _STAT_NAMES.get(code, f"statistical-{code}")
     else:
         step_type = "instant"
+    ensemble = None
+    if message.has_key("perturbationNumber"):
+        ensemble = EnsembleRole(
+            int(message["typeOfEnsembleForecast"]), int(message["perturbationNumber"])
+        )
+    elif message.has_key("derivedForecast"):
+        ensemble = EnsembleRole("derived", int(message["derivedForecast"]))
     return GribIdentity(
         discipline=int(message["discipline"]),
         parameter_category=int(message["parameterCategory"]),
@@ -158,6 +186,7 @@ def identity_of(message: Any, section4: bytes | None) -> GribIdentity:
         reference_time=datetime.strptime(
             f"{int(message['dataDate']):08d}{int(message['dataTime']):04d}", "%Y%m%d%H%M"
         ),
+        ensemble=ensemble,
     )
 
 

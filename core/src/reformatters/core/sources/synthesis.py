@@ -33,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from reformatters.core.sources.grib_identity import EnsembleRole
 from reformatters.core.sources.grid_templates import GridTemplate
 
 __all__ = [
@@ -116,6 +117,9 @@ class MessageSpec:
     ``element``/``level``/``forecast`` describe it in the inventory written beside the file.
     Instantaneous messages have ``statistic=None`` and use product template 4.0 with forecastTime =
     ``end_step``; statistical windows use template 4.8 over [``start_step``, ``end_step``].
+    With ``ensemble`` the templates are the ensemble ones: 4.1/4.11 for a member, 4.2/4.12 for a
+    statistic over the members (``EnsembleRole("derived", n)``); ``ensemble_size`` is the
+    number of forecasts the provider says the ensemble has.
     ``values`` (2-D, the grid's shape) or ``None`` for filler. NaN values are missing points,
     encoded as ``missing_encoding`` says: a bitmap, or complex packing's missing-value
     management (template 5.3, no bitmap; some providers' usual encoding).
@@ -130,6 +134,17 @@ class MessageSpec:
     statistic: StatisticalProcess | None = None
     values: NDArray[np.floating[Any]] | None = field(default=None, compare=False)
     missing_encoding: Literal["bitmap", "complex"] = "bitmap"
+    ensemble: EnsembleRole | None = None
+    ensemble_size: int = 1
+
+    @property
+    def product_template(self) -> int:
+        """Code table 4.0: 0/8 deterministic, 1/11 an ensemble member, 2/12 a derived field."""
+        if self.ensemble is None:
+            return 0 if self.statistic is None else 8
+        if self.ensemble.kind == "derived":
+            return 2 if self.statistic is None else 12
+        return 1 if self.statistic is None else 11
 
     @property
     def step_type(self) -> StepType:
@@ -176,8 +191,7 @@ def encode_message(
     import pygrib
 
     reference = as_datetime(init_time)
-    template_number = 0 if spec.statistic is None else 8
-    message = pygrib.fromstring(grid.base_message(template_number))
+    message = pygrib.fromstring(grid.base_message(spec.product_template))
     identity = spec.identity
     if identity.local_tables_version is not None:
         message["localTablesVersion"] = identity.local_tables_version
@@ -187,6 +201,8 @@ def encode_message(
     _set_surface(message, "First", identity.first_surface)
     if identity.second_surface is not None:
         _set_surface(message, "Second", identity.second_surface)
+    if spec.ensemble is not None:
+        _set_ensemble(message, spec.ensemble, spec.ensemble_size)
     message["dataDate"] = int(reference.strftime("%Y%m%d"))
     message["dataTime"] = int(reference.strftime("%H%M"))
     end_hours = _hours(spec.end_step)
@@ -208,6 +224,15 @@ def encode_message(
     if spec.values is not None:
         _set_values(message, spec.values, grid, spec.missing_encoding)
     return bytes(message.tostring())
+
+
+def _set_ensemble(message: Any, role: EnsembleRole, size: int) -> None:
+    if role.kind == "derived":
+        _set_code(message, "derivedForecast", role.number)
+    else:
+        _set_code(message, "typeOfEnsembleForecast", role.kind)
+        message["perturbationNumber"] = role.number
+    message["numberOfForecastsInEnsemble"] = size
 
 
 def _set_code(message: Any, key: str, code: int) -> None:

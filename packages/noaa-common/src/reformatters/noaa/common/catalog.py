@@ -363,6 +363,17 @@ CATALOG: dict[str, CatalogEntry] = {
             valid_min=0.0,
         ),
     ),
+    "geopotential_height_500hpa": CatalogEntry(
+        attrs=DataVarAttrs(
+            long_name="Geopotential height",
+            short_name="gh",
+            units="m",
+            step_type="instant",
+            standard_name="geopotential_height",
+            comment="At the 500 hPa isobaric surface.",
+        ),
+        internal_attrs=NoaaInternalAttrs(grib_element="HGT", grib_level="500 mb"),
+    ),
     "pressure_reduced_to_mean_sea_level": CatalogEntry(
         attrs=DataVarAttrs(
             long_name="Pressure reduced to MSL",

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from reformatters.core.sources.grib import message_fields
-from reformatters.core.sources.grib_identity import GribIdentity
+from reformatters.core.sources.grib_identity import EnsembleRole, GribIdentity
 from reformatters.core.sources.synthesis import FixedSurface, SyntheticIdentity
 from reformatters.noaa.common.grib_codes import (
     EXTRA_PARAMETERS,
@@ -47,12 +47,14 @@ def noaa_identity(
     *,
     parameter: tuple[int, int, int] | None = None,
     reference_time: datetime | None = None,
+    ensemble: EnsembleRole | None = None,
 ) -> GribIdentity:
     """The GribIdentity a NOAA ``.idx`` line (element, level, forecast description) describes.
 
     ``parameter`` overrides the (discipline, category, number) from ``NOAA_PARAMETERS``, for
     models that encode an element differently (e.g. WMO DSWRF 0/4/7 instead of NCEP's 0/4/192).
-    ``reference_time`` is the run the message must belong to (unchecked if None).
+    ``reference_time`` is the run the message must belong to, ``ensemble`` the member or
+    ensemble statistic it must hold (both unchecked if None).
     """
     codes = parameter or NOAA_PARAMETERS.get(element)
     if codes is None:
@@ -88,6 +90,7 @@ def noaa_identity(
         start_step=start,
         end_step=end,
         reference_time=reference_time,
+        ensemble=ensemble,
     )
 
 

@@ -38,7 +38,7 @@ from reformatters.core.rounding import round_float32_mantissa
 from reformatters.core.sources.download import download_messages, local_message_offsets
 from reformatters.core.sources.errors import MessageAbsentError
 from reformatters.core.sources.grib import decode_message
-from reformatters.core.sources.grib_identity import GridSpec
+from reformatters.core.sources.grib_identity import EnsembleRole, GridSpec
 from reformatters.core.sources.mirror import resolve_source_url
 from reformatters.core.sources.transport import download_file
 from reformatters.noaa.common.identity import noaa_identity
@@ -96,6 +96,22 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
         self, data: xr.DataArray, data_var: NoaaDataVar
     ) -> tuple[int, NDArray[np.int64], NDArray[np.int64]]:
         """(axis, step end seconds, window start seconds) along the axis to deaccumulate."""
+
+    def source_grid(self, coord: SourceFileCoordT) -> GridSpec:
+        """The grid of the file's messages. Default: the model's `grid`."""
+        return self.grid
+
+    def on_model_grid(
+        self, coord: SourceFileCoordT, values: NDArray[np.floating[Any]]
+    ) -> NDArray[np.floating[Any]]:
+        """A field of the file on the model's `grid` (where `source_grid` differs: the declared
+        regridding). Default: as decoded."""
+        return values
+
+    def ensemble_role(self, coord: SourceFileCoordT) -> EnsembleRole | None:
+        """The ensemble member or statistic the file's messages must hold (None: a
+        deterministic model, unchecked)."""
+        return None
 
     # ---- download ---------------------------------------------------------------------------
 
@@ -251,12 +267,13 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
                 attrs.grib_level,
                 forecast,
                 reference_time=coord.init_time.to_pydatetime(),
+                ensemble=self.ensemble_role(coord),
             ),
-            grid=self.grid,
+            grid=self.source_grid(coord),
             url=coord.get_url(),
             missing_values=attrs.source_missing_values,
         )
-        self.to_output_layout(values, out)
+        self.to_output_layout(self.on_model_grid(coord, values), out)
         if attrs.unit_conversion == "kelvin_to_celsius":
             # After the conversion to float32, as the Celsius values were always computed.
             out -= _KELVIN_OFFSET

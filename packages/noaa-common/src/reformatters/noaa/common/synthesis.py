@@ -64,8 +64,10 @@ def write_idx_grib_file(
     init_time: np.datetime64 | datetime,
     grid: GridTemplate,
     idx_path: Path | None = None,
+    extra: tuple[str, ...] = ("",),
 ) -> list[IdxEntry]:
     """Write ``messages`` to ``path`` and their ``.idx`` to ``idx_path`` (default ``path.idx``).
+    ``extra`` are the fields after each line's forecast (an ensemble's ``("ENS=+1",)``).
 
     Both files appear atomically, the data file first. Returns the inventory entries (with
     ``end`` set) as written.
@@ -83,6 +85,7 @@ def write_idx_grib_file(
                 element=message.spec.element,
                 level=message.spec.level,
                 forecast=message.spec.forecast,
+                extra=extra,
                 end=message.offset + message.length,
             )
             for number, message in enumerate(written, start=1)
