@@ -2,6 +2,8 @@
 
 - forecast: GFS-like (init_time, lead_time, latitude 90..-90, longitude -180..178) + valid_time;
 - analysis: (time, latitude, longitude 0..358), i.e. the 0..360 longitude convention;
+- ensemble: GEFS-like (init_time, ensemble_member, lead_time, latitude, longitude) + valid_time
+  (init_time, lead_time) and ingested_forecast_length (init_time, ensemble_member);
 - lambert: HRRR-like (time, y, x) with 1-D projected x/y in metres, 2-D latitude/longitude and a
   spatial_ref coordinate (Lambert conformal conic on a sphere of radius 6 371 229 m).
 Values are random, so any wrong cell choice shows up.
@@ -86,6 +88,38 @@ def forecast_dataset(seed: int = 1, n_init: int = 3) -> xr.Dataset:
 
 def write_forecast_store(path: Path, seed: int = 1) -> Path:
     return _write(forecast_dataset(seed), path, (1, 2, 16, 16), (1, 4, 32, 32))
+
+
+def ensemble_dataset(seed: int = 4, n_members: int = 4) -> xr.Dataset:
+    rng = np.random.default_rng(seed)
+    init = pd.date_range("2024-03-01T00", periods=2, freq="24h")
+    members = np.arange(n_members, dtype=np.int16)
+    lead = pd.to_timedelta(np.arange(0, 15, 3), unit="h")
+    lat = np.arange(90.0, -90.1, -3.0)
+    lon = np.arange(-180.0, 180.0, 3.0)
+    dims = ("init_time", "ensemble_member", "lead_time", "latitude", "longitude")
+    shape = (len(init), len(members), len(lead), len(lat), len(lon))
+    ds = xr.Dataset(
+        _data_vars(dims, shape, rng),
+        coords={
+            "init_time": init,
+            "ensemble_member": members,
+            "lead_time": lead,
+            "latitude": lat,
+            "longitude": lon,
+        },
+    )
+    ingested = np.full((len(init), len(members)), lead[-1].to_timedelta64())
+    ds = ds.assign_coords(
+        valid_time=ds["init_time"] + ds["lead_time"],
+        ingested_forecast_length=(("init_time", "ensemble_member"), ingested),
+    )
+    ds.attrs = {"dataset_id": "test-ensemble", "name": "Test ensemble"}
+    return ds
+
+
+def write_ensemble_store(path: Path, seed: int = 4) -> Path:
+    return _write(ensemble_dataset(seed), path, (1, 2, 5, 16, 16), (1, 4, 5, 32, 32))
 
 
 def analysis_dataset(seed: int = 2, hours: int = 48) -> xr.Dataset:

@@ -246,3 +246,68 @@ def test_cli_error_as_users_see_it(output_base: Path, sites: Path, tmp_path: Pat
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert len(errors) == 1 and "unknown variable(s) nope" in errors[0], result.stderr
+
+
+@pytest.fixture
+def ensemble_base(tmp_path: Path) -> Path:
+    base = tmp_path / "ensemble"
+    stores.write_ensemble_store(base / STORE)
+    return base
+
+
+def test_ensemble_extract_points_and_plots(
+    ensemble_base: Path, sites: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "ens.duckdb"
+    base = ("--output-url", str(ensemble_base))
+    _invoke(
+        "extract-points", "--points", str(sites), "--output", str(db), *base,
+        "--ensemble-member", "0", "--ensemble-member", "2-3",
+    )  # fmt: skip
+    with duckdb.connect(str(db)) as con:
+        counts = con.execute(
+            "SELECT count(*), list(DISTINCT ensemble_member ORDER BY ensemble_member) "
+            "FROM example_tiny"
+        ).fetchone()
+    assert counts == (3 * 2 * 3 * 5, [0, 2, 3])
+    map_png, ts_png = tmp_path / "map.png", tmp_path / "ts.png"
+    _invoke(
+        "plot", "map", "--variable", "temperature_2m", "--output", str(map_png), *base,
+        "--ensemble-member", "1",
+    )  # fmt: skip
+    _invoke(
+        "plot", "map", "--variable", "temperature_2m", "--output", str(map_png), *base,
+        "--ensemble-statistic", "spread",
+    )  # fmt: skip
+    _invoke(
+        "plot", "timeseries", "--variable", "temperature_2m", "--latitude", "40",
+        "--longitude", "-105", "--output", str(ts_png), *base,
+    )  # fmt: skip
+    for png in (map_png, ts_png):
+        assert imread(png).shape[0] >= 300
+
+
+def test_ensemble_member_errors_are_one_clear_line(
+    output_base: Path,
+    ensemble_base: Path,
+    sites: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = str(tmp_path / "o.duckdb")
+    png = str(tmp_path / "m.png")
+    extract = ("extract-points", "--points", str(sites), "--output", db)
+    plot_map = ("plot", "map", "--variable", "temperature_2m", "--output", png)
+    cases = [
+        ((*extract, "--ensemble-member", "40"), ensemble_base, "no member 40 in"),
+        ((*extract, "--ensemble-member", "1-x"), ensemble_base, "'1-x' is not a member number"),
+        ((*extract, "--ensemble-member", "0"), output_base, "has no ensemble members"),
+        ((*plot_map, "--ensemble-member", "31"), ensemble_base, "no member 31 in"),
+        ((*plot_map, "--ensemble-member", "0"), output_base, "has no ensemble members"),
+        ((*plot_map, "--ensemble-member", "x"), ensemble_base, "'x' is not a member number"),
+        ((*plot_map, "--ensemble-statistic", "median"), ensemble_base, "not one of mean, spread"),
+    ]
+    for args, base, fragment in cases:
+        line = _main_error(capsys, monkeypatch, *args, "--output-url", str(base))
+        assert "--ensemble-" in line and fragment in line, line

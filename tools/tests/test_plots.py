@@ -9,20 +9,23 @@ import numpy as np
 import pandas as pd
 import pytest
 import synthetic_stores as stores
+from matplotlib.figure import Figure
 from matplotlib.image import imread
 from zarr.storage import LocalStore
 
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.tools.plots import (
+    map_figure,
     parse_lead_time,
     plot_map,
     plot_timeseries,
     select_map_time,
+    timeseries_figure,
 )
 from reformatters.tools.points.store import open_store
 
 
-def assert_rich_png(path: Path, min_colours: int = 50) -> None:
+def assert_rich_png(path: Path, min_colours: int = 50, min_ink: float = 0.2) -> None:
     assert path.stat().st_size > 10_000
     image = imread(path)
     height, width = image.shape[:2]
@@ -31,7 +34,7 @@ def assert_rich_png(path: Path, min_colours: int = 50) -> None:
     colours = np.unique(rgb, axis=0)
     assert len(colours) >= min_colours, len(colours)
     not_white = np.any(rgb < 245, axis=1).mean()
-    assert not_white > 0.2, not_white
+    assert not_white > min_ink, not_white
 
 
 STORES = {
@@ -105,3 +108,61 @@ def test_parse_lead_time(text: str, hours: float) -> None:
 def test_parse_lead_time_rejects_garbage() -> None:
     with pytest.raises(InvalidArgumentError, match="--lead-time"):
         parse_lead_time("soon")
+
+
+def test_ensemble_timeseries_is_a_plume(tmp_path: Path) -> None:
+    path = stores.write_ensemble_store(tmp_path / "ensemble.zarr")
+    ds = open_store(LocalStore(path, read_only=True))
+    fig = timeseries_figure(ds, "temperature_2m", 39.5, -98.0)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 4 + 1  # every member, then the mean
+    widths = [line.get_linewidth() for line in ax.lines]
+    assert widths[-1] > widths[0] and widths[-1] > max(widths[:-1])
+    legend = ax.get_legend()
+    assert legend is not None
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert labels == ["perturbed members (3)", "member 0 (control)", "ensemble mean"]
+    cell = ds["temperature_2m"].sel(latitude=39.0, longitude=-99.0).isel(init_time=-1).values
+    control = next(line for line in ax.lines if line.get_label() == "member 0 (control)")
+    np.testing.assert_array_equal(control.get_ydata(), cell[0])
+    mean = np.asarray(ax.lines[-1].get_ydata(), dtype=np.float64)
+    np.testing.assert_allclose(mean, cell.mean(axis=0), rtol=1e-6)
+    assert "4 members" in ax.get_title()
+    png = plot_timeseries(ds, "temperature_2m", 39.5, -98.0, tmp_path / "plume.png")
+    assert_rich_png(png, min_colours=20, min_ink=0.05)  # lines, no filled area
+
+
+def _mapped(fig: Figure) -> np.ndarray:
+    return np.asarray(fig.axes[0].collections[0].get_array()).reshape(61, 120)
+
+
+def test_ensemble_map_member_and_statistics(tmp_path: Path) -> None:
+    path = stores.write_ensemble_store(tmp_path / "ensemble.zarr")
+    ds = open_store(LocalStore(path, read_only=True))
+    field = ds["temperature_2m"].isel(init_time=-1, lead_time=0).values.astype(np.float64)
+    control = map_figure(ds, "temperature_2m")
+    assert "member 0 (control)" in control.axes[0].get_title()
+    np.testing.assert_array_equal(_mapped(control), field[0])
+    second = map_figure(ds, "temperature_2m", ensemble_member=2)
+    assert "member 2" in second.axes[0].get_title()
+    np.testing.assert_array_equal(_mapped(second), field[2])
+    mean = map_figure(ds, "temperature_2m", ensemble_statistic="mean")
+    assert "ensemble mean of 4 members" in mean.axes[0].get_title()
+    np.testing.assert_allclose(_mapped(mean), field.mean(axis=0))
+    spread = map_figure(ds, "temperature_2m", ensemble_statistic="spread")
+    assert "ensemble spread (standard deviation of 4 members)" in spread.axes[0].get_title()
+    np.testing.assert_allclose(_mapped(spread), field.std(axis=0))
+    png = plot_map(ds, "temperature_2m", tmp_path / "m.png", ensemble_member=3)
+    assert_rich_png(png)
+
+
+def test_ensemble_map_errors() -> None:
+    ensemble, analysis = stores.ensemble_dataset(), stores.analysis_dataset(hours=2)
+    with pytest.raises(InvalidArgumentError, match="--ensemble-member: no member 40"):
+        map_figure(ensemble, "temperature_2m", ensemble_member=40)
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        map_figure(ensemble, "temperature_2m", ensemble_member=1, ensemble_statistic="mean")
+    with pytest.raises(InvalidArgumentError, match="--ensemble-member: test-analysis has no"):
+        map_figure(analysis, "temperature_2m", ensemble_member=0)
+    with pytest.raises(InvalidArgumentError, match="--ensemble-statistic: test-analysis has no"):
+        map_figure(analysis, "temperature_2m", ensemble_statistic="spread")

@@ -17,6 +17,7 @@ from reformatters.core.errors import InvalidArgumentError, UserError
 from reformatters.tools.points import extract as extract_module
 from reformatters.tools.points.benchmark import benchmark_extraction
 from reformatters.tools.points.extract import extract_points
+from reformatters.tools.points.members import parse_members
 from reformatters.tools.points.output import write_points
 from reformatters.tools.points.sites import read_points_csv
 from reformatters.tools.points.store import CountingStore, open_store
@@ -322,3 +323,81 @@ def test_batched_reads_give_the_same_table(monkeypatch: pytest.MonkeyPatch) -> N
     batched = extract_points(ds, points)
     pd.testing.assert_frame_equal(batched, whole)
     assert list(dict.fromkeys(batched["point_id"])) == list(points["id"])
+
+
+def test_ensemble_every_member_matches_the_store(tmp_path: Path) -> None:
+    path = stores.write_ensemble_store(tmp_path / "ensemble.zarr")
+    ds = open_store(LocalStore(path, read_only=True))
+    points = _random_points(30, seed=15)
+    frame = extract_points(ds, points)
+    assert list(frame.columns) == [
+        "point_id",
+        "latitude",
+        "longitude",
+        "grid_latitude",
+        "grid_longitude",
+        "init_time",
+        "ensemble_member",
+        "lead_time",
+        "valid_time",
+        *sorted(stores.VARIABLES),
+    ]
+    assert frame["ensemble_member"].dtype == np.int16
+    assert (frame["valid_time"] == frame["init_time"] + frame["lead_time"]).all()
+    first = frame[frame["point_id"] == "site-0"]
+    assert list(first["ensemble_member"]) == [
+        m for _ in range(2) for m in range(4) for _ in range(5)
+    ]
+    _check_latlon_extraction(ds, frame, points)
+
+
+def test_ensemble_member_filter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = stores.write_ensemble_store(tmp_path / "ensemble.zarr")
+    ds = open_store(LocalStore(path, read_only=True))
+    points = _random_points(12, seed=16)
+    frame = extract_points(ds, points, ensemble_members=[3, 1])
+    assert sorted(set(frame["ensemble_member"])) == [1, 3]
+    _check_latlon_extraction(ds.isel(ensemble_member=[1, 3]), frame, points)
+    monkeypatch.setattr(extract_module, "MAX_VALUES_PER_READ", 3 * 2 * 2 * 5)  # 3 points a read
+    pd.testing.assert_frame_equal(extract_points(ds, points, ensemble_members=[1, 3]), frame)
+
+
+def test_ensemble_member_errors() -> None:
+    points = _random_points(2, seed=17)
+    with pytest.raises(InvalidArgumentError, match=r"--ensemble-member: no member 4, 40 .* 0 to 3"):
+        extract_points(stores.ensemble_dataset(), points, ensemble_members=[0, 4, 40])
+    with pytest.raises(InvalidArgumentError, match="test-analysis has no ensemble members"):
+        extract_points(stores.analysis_dataset(hours=2), points, ensemble_members=[0])
+
+
+@pytest.mark.parametrize(
+    ("values", "members"),
+    [(["0"], [0]), (["3", "1"], [1, 3]), (["0,2-4", "3"], [0, 2, 3, 4]), ([" 5 - 6 "], [5, 6])],
+)
+def test_parse_members(values: list[str], members: list[int]) -> None:
+    assert parse_members(values) == members
+
+
+@pytest.mark.parametrize("text", ["x", "-1", "1-", "2-1", "1.5", ","])
+def test_parse_members_rejects(text: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="--ensemble-member"):
+        parse_members([text])
+
+
+def test_ensemble_duckdb_key_has_the_member(tmp_path: Path) -> None:
+    ds = stores.ensemble_dataset()
+    points = _random_points(3, seed=18)
+    db = tmp_path / "ens.duckdb"
+    write_points(extract_points(ds, points, ensemble_members=[0, 1]), db)
+    write_points(extract_points(ds, points, ensemble_members=[1, 2, 3]), db)
+    with duckdb.connect(str(db)) as con:
+        counts = con.execute(
+            "SELECT count(*), count(DISTINCT ensemble_member) FROM points"
+        ).fetchone()
+        keys = con.execute(
+            "SELECT constraint_column_names FROM duckdb_constraints() "
+            "WHERE table_name = 'points' AND constraint_type = 'PRIMARY KEY'"
+        ).fetchone()
+    assert counts == (3 * 2 * 4 * 5, 4)
+    assert keys is not None
+    assert list(keys[0]) == ["point_id", "init_time", "ensemble_member", "valid_time"]

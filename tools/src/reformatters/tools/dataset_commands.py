@@ -5,6 +5,10 @@
     reformat <dataset-id> plot timeseries --variable temperature_2m \\
         --latitude 40 --longitude -105 --output ts.png
 
+Ensemble datasets (an ``ensemble_member`` dim): ``extract-points --ensemble-member 0,1-10``
+selects members (default all), ``plot map --ensemble-member N`` or ``--ensemble-statistic
+mean|spread`` chooses the field (default the control), and ``plot timeseries`` draws a plume.
+
 They read the dataset's published store (``--output-url`` overrides the base location, as for the
 other commands) and only the chunks they need. Their modules (matplotlib, DuckDB) are imported
 when a command runs, so they do not slow down ``reformat`` itself.
@@ -45,6 +49,14 @@ AppendEndOpt = Annotated[
 ]
 VariableOpt = Annotated[str, typer.Option("--variable", help="Variable to plot.")]
 PngOpt = Annotated[Path, typer.Option("--output", help="PNG file to write.")]
+MembersOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--ensemble-member",
+        "--ensemble-members",
+        help="Ensemble members (repeat, or commas and ranges: 0,3,5-10); default all.",
+    ),
+]
 InitTimeOpt = Annotated[
     str | None,
     typer.Option("--init-time", help="Forecast run (ISO 8601); default the latest with data."),
@@ -89,10 +101,12 @@ def add_dataset_tool_commands(app: typer.Typer, dataset: DynamicalDataset[Any, A
         start: AppendStartOpt = None,
         end: AppendEndOpt = None,
         table: Annotated[str, typer.Option("--table", help="DuckDB table name.")] = table_default,
+        ensemble_members: MembersOpt = None,
         output_url: OutputOpt = None,
     ) -> None:
         """Values at the grid cell nearest to each point, one row per point and time step."""
         from reformatters.tools.points.extract import extract_points
+        from reformatters.tools.points.members import parse_members
         from reformatters.tools.points.output import check_output_path, write_points
         from reformatters.tools.points.sites import read_points_csv
 
@@ -101,8 +115,11 @@ def add_dataset_tool_commands(app: typer.Typer, dataset: DynamicalDataset[Any, A
         start_time, end_time = _timestamp(start, "--start"), _timestamp(end, "--end")
         if start_time and end_time and start_time >= end_time:
             raise InvalidArgumentError("--start must be before --end")
+        members = parse_members(ensemble_members) if ensemble_members else None
         ds = open_dataset(dataset, output_url)
-        frame = extract_points(ds, sites, _split(variables) or None, start_time, end_time)
+        frame = extract_points(
+            ds, sites, _split(variables) or None, start_time, end_time, ensemble_members=members
+        )
         rows = write_points(frame, output, table=table)
         where = f" (table {table})" if output.suffix.lower() in (".duckdb", ".db") else ""
         stderr.print(f"wrote {rows} rows for {len(sites)} points to {output}{where}")
@@ -124,10 +141,22 @@ def add_dataset_tool_commands(app: typer.Typer, dataset: DynamicalDataset[Any, A
         lead_time: Annotated[
             str | None, typer.Option("--lead-time", help="Lead time (6, 6h, PT6H); default 0.")
         ] = None,
+        ensemble_member: Annotated[
+            str | None,
+            typer.Option("--ensemble-member", help="Ensemble member; default 0, the control."),
+        ] = None,
+        ensemble_statistic: Annotated[
+            str | None,
+            typer.Option(
+                "--ensemble-statistic",
+                help="mean or spread (standard deviation) over all members, instead of one member.",
+            ),
+        ] = None,
         output_url: OutputOpt = None,
     ) -> None:
         """Map of one field with a colour bar in the variable's units."""
         from reformatters.tools.plots import parse_lead_time, plot_map
+        from reformatters.tools.points.members import parse_member, parse_statistic
 
         ds = open_dataset(dataset, output_url)
         path = plot_map(
@@ -137,6 +166,8 @@ def add_dataset_tool_commands(app: typer.Typer, dataset: DynamicalDataset[Any, A
             time=_timestamp(time, "--time"),
             init_time=_timestamp(init_time, "--init-time"),
             lead_time=parse_lead_time(lead_time) if lead_time else None,
+            ensemble_member=parse_member(ensemble_member) if ensemble_member else None,
+            ensemble_statistic=parse_statistic(ensemble_statistic) if ensemble_statistic else None,
         )
         stderr.print(f"wrote {path}")
 

@@ -3,7 +3,9 @@
 Rendering uses matplotlib's Agg canvas through ``matplotlib.figure.Figure`` (no pyplot state, no
 display, no downloaded map data). Regular grids are drawn on longitude/latitude axes; projected
 grids on their own x/y axes in kilometres. When no time is given, the latest time step holding any
-data is plotted.
+data is plotted. Ensembles (an ``ensemble_member`` dim): a map shows one member (the control by
+default) or the mean or spread over members; a time series is a plume of every member, the
+control highlighted, and the ensemble mean.
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ from matplotlib.figure import Figure
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.tools.points.extract import append_dim_of, check_variables, time_slice
 from reformatters.tools.points.grid import grid_kind, locate_points
+from reformatters.tools.points.members import (
+    CONTROL_MEMBER,
+    ENSEMBLE_DIM,
+    EnsembleStatistic,
+    has_members,
+    member_label,
+    member_positions,
+    member_statistic,
+    require_members,
+)
 from reformatters.tools.points.sites import validate_points
 
 LATEST_SEARCH_STEPS = 48
@@ -138,7 +150,7 @@ def select_map_time(
         positions = {append_dim: pos}
         label = _fmt(ds[append_dim].values[pos])
     for dim in da.dims:
-        if dim not in positions and dim not in ("latitude", "longitude", "x", "y"):
+        if dim not in positions and dim not in ("latitude", "longitude", "x", "y", ENSEMBLE_DIM):
             positions[str(dim)] = 0
     return TimeSelection(positions=positions, label=label)
 
@@ -155,20 +167,48 @@ def _dataset_name(ds: xr.Dataset) -> str:
     return str(ds.attrs.get("dataset_id") or ds.attrs.get("name") or "dataset")
 
 
-def plot_map(
+def _map_members(
+    ds: xr.Dataset, member: int | None, statistic: EnsembleStatistic | None
+) -> tuple[xr.Dataset, str]:
+    """The dataset to map (one member chosen, unless a statistic over members is asked for)."""
+    if statistic is not None:
+        require_members(ds, "--ensemble-statistic")
+        if member is not None:
+            raise InvalidArgumentError("use --ensemble-member or --ensemble-statistic, not both")
+        n = ds.sizes[ENSEMBLE_DIM]
+        if statistic == "spread":
+            return ds, f"ensemble spread (standard deviation of {n} members)"
+        return ds, f"ensemble mean of {n} members"
+    if member is None and not has_members(ds):
+        return ds, ""
+    position = 0 if member is None else member_positions(ds, [member])[0]
+    chosen = ds.isel({ENSEMBLE_DIM: position})
+    return chosen, member_label(int(chosen[ENSEMBLE_DIM].values))
+
+
+def map_figure(
     ds: xr.Dataset,
     variable: str,
-    output: Path,
     time: datetime | None = None,
     init_time: datetime | None = None,
     lead_time: timedelta | None = None,
-) -> Path:
-    """Render one 2-D field of `variable` to a PNG; the latest field with data by default."""
+    ensemble_member: int | None = None,
+    ensemble_statistic: EnsembleStatistic | None = None,
+) -> Figure:
+    """One 2-D field of `variable`; the latest field with data by default.
+
+    Ensembles: `ensemble_member` (a member number; default the first, the control) or the
+    `ensemble_statistic` over all members.
+    """
     check_variables(ds, [variable])
-    _check_png(output)
-    selection = select_map_time(ds, variable, time, init_time, lead_time)
-    da = ds[variable].isel(selection.positions)
-    values = np.asarray(da.values, dtype=np.float64)
+    field_ds, members = _map_members(ds, ensemble_member, ensemble_statistic)
+    selection = select_map_time(field_ds, variable, time, init_time, lead_time)
+    da = field_ds[variable].isel(selection.positions)
+    if ensemble_statistic is not None:
+        by_member = np.asarray(da.transpose(ENSEMBLE_DIM, ...).values, dtype=np.float64)
+        values = member_statistic(by_member, ensemble_statistic)
+    else:
+        values = np.asarray(da.values, dtype=np.float64)
     fig = Figure(figsize=(10, 6), layout="constrained")
     ax = fig.add_subplot()
     finite = values[np.isfinite(values)]
@@ -193,9 +233,25 @@ def plot_map(
     colorbar = fig.colorbar(mesh, ax=ax, shrink=0.85)
     colorbar.set_label(f"{_title_name(da, variable)} ({_units(da)})")
     empty = "" if finite.size else " [no data]"
-    ax.set_title(
-        f"{_dataset_name(ds)}: {_title_name(da, variable)}{empty}\n{selection.label}", fontsize=11
-    )
+    label = f"{selection.label}, {members}" if members else selection.label
+    ax.set_title(f"{_dataset_name(ds)}: {_title_name(da, variable)}{empty}\n{label}", fontsize=11)
+    return fig
+
+
+def plot_map(
+    ds: xr.Dataset,
+    variable: str,
+    output: Path,
+    time: datetime | None = None,
+    init_time: datetime | None = None,
+    lead_time: timedelta | None = None,
+    ensemble_member: int | None = None,
+    ensemble_statistic: EnsembleStatistic | None = None,
+) -> Path:
+    """Render ``map_figure`` to a PNG."""
+    check_variables(ds, [variable])
+    _check_png(output)
+    fig = map_figure(ds, variable, time, init_time, lead_time, ensemble_member, ensemble_statistic)
     fig.savefig(output, dpi=100)
     return output
 
@@ -219,23 +275,38 @@ def _check_png(output: Path) -> None:
         raise InvalidArgumentError(f"--output {output}: folder {output.parent} does not exist")
 
 
-def plot_timeseries(
+def _draw_plume(ax: Any, times: Any, series: xr.DataArray) -> None:
+    """Every member as a thin line, the control highlighted, the ensemble mean thick."""
+    values = np.asarray(series.transpose(ENSEMBLE_DIM, ...).values, dtype=np.float64)
+    members = [int(m) for m in series[ENSEMBLE_DIM].values]
+    perturbed = [i for i, m in enumerate(members) if m != CONTROL_MEMBER]
+    for n, i in enumerate(perturbed):
+        label = f"perturbed members ({len(perturbed)})" if n == 0 else "_nolegend_"
+        ax.plot(times, values[i], color="tab:gray", linewidth=0.7, alpha=0.7, label=label)
+    for i, member in enumerate(members):
+        if member == CONTROL_MEMBER:
+            ax.plot(times, values[i], color="tab:red", linewidth=1.5, label=member_label(member))
+    mean = member_statistic(values, "mean")
+    ax.plot(times, mean, color="black", linewidth=2.8, label="ensemble mean")
+    ax.legend(loc="best", fontsize=9)
+
+
+def timeseries_figure(
     ds: xr.Dataset,
     variable: str,
     latitude: float,
     longitude: float,
-    output: Path,
     init_time: datetime | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
-) -> Path:
-    """Render `variable` at the grid cell nearest to (latitude, longitude) over time to a PNG.
+) -> Figure:
+    """`variable` at the grid cell nearest to (latitude, longitude) over time.
 
     Forecasts: one run over its lead times (the latest run with data unless `init_time` is given).
-    Analyses: `start` to `end` (default the last 30 days of the dataset).
+    Analyses: `start` to `end` (default the last 30 days of the dataset). Ensembles: a plume of
+    every member, the control and the ensemble mean.
     """
     check_variables(ds, [variable])
-    _check_png(output)
     point = validate_points(
         pd.DataFrame({"id": ["point"], "latitude": [latitude], "longitude": [longitude]}),
         source="--latitude/--longitude",
@@ -244,7 +315,7 @@ def plot_timeseries(
     da = ds[variable].isel({dim: int(index[0]) for dim, index in cells.indexers.items()})
     append_dim = append_dim_of(ds)
     for dim in da.dims:
-        if dim not in (append_dim, "lead_time"):
+        if dim not in (append_dim, "lead_time", ENSEMBLE_DIM):
             da = da.isel({dim: 0})
     if append_dim == "init_time":
         if start is not None or end is not None:
@@ -270,17 +341,22 @@ def plot_timeseries(
         times = series[append_dim].values
         subtitle = f"{_fmt(times[0])} to {_fmt(times[-1])}"
         xlabel = "time (UTC)"
-    values = np.asarray(series.values, dtype=np.float64)
     fig = Figure(figsize=(10, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(times, values, color="tab:blue", linewidth=1.5, marker="." if len(values) < 80 else "")
-    ax.fill_between(
-        times,
-        values,
-        np.nanmin(values) if np.isfinite(values).any() else 0.0,
-        color="tab:blue",
-        alpha=0.15,
-    )
+    if has_members(series):
+        _draw_plume(ax, times, series)
+        subtitle += f", {series.sizes[ENSEMBLE_DIM]} members"
+    else:
+        values = np.asarray(series.values, dtype=np.float64)
+        marker = "." if len(values) < 80 else ""
+        ax.plot(times, values, color="tab:blue", linewidth=1.5, marker=marker)
+        ax.fill_between(
+            times,
+            values,
+            np.nanmin(values) if np.isfinite(values).any() else 0.0,
+            color="tab:blue",
+            alpha=0.15,
+        )
     ax.grid(True, alpha=0.4)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"{_title_name(series, variable)} ({_units(series)})")
@@ -291,5 +367,22 @@ def plot_timeseries(
         fontsize=11,
     )
     fig.autofmt_xdate()
+    return fig
+
+
+def plot_timeseries(
+    ds: xr.Dataset,
+    variable: str,
+    latitude: float,
+    longitude: float,
+    output: Path,
+    init_time: datetime | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Path:
+    """Render ``timeseries_figure`` to a PNG."""
+    check_variables(ds, [variable])
+    _check_png(output)
+    fig = timeseries_figure(ds, variable, latitude, longitude, init_time, start, end)
     fig.savefig(output, dpi=100)
     return output

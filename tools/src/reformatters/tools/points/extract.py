@@ -12,6 +12,7 @@ import xarray as xr
 
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.tools.points.grid import POINT_DIM, GridCells, IntArray, locate_points
+from reformatters.tools.points.members import ENSEMBLE_DIM, member_positions
 from reformatters.tools.points.sites import validate_points
 
 POINT_ID = "point_id"
@@ -64,13 +65,16 @@ def extract_points(
     variables: Sequence[str] | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    ensemble_members: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Values at the nearest grid cell of every point, as a tidy table.
 
     Columns: ``point_id``, the requested ``latitude``/``longitude``, ``grid_latitude``/
     ``grid_longitude``, the time keys (``init_time``, ``lead_time``, ``valid_time`` for forecasts;
-    ``time`` for analyses), then one column per variable. `start`/`end` select the append dim
-    (start inclusive, end exclusive). Rows are ordered by point, then time.
+    ``time`` for analyses; ``ensemble_member`` too for ensembles, in the store's dim order), then
+    one column per variable. `start`/`end` select the append dim (start inclusive, end exclusive);
+    `ensemble_members` the members (member numbers; default all). Rows are ordered by point, then
+    the store's dims (an ensemble forecast: init time, member, lead time).
 
     Many points over a long range are read in batches of neighbouring points (at most
     ``MAX_VALUES_PER_READ`` values per variable and read), so memory stays bounded and a chunk
@@ -90,6 +94,8 @@ def extract_points(
         ]
     )
     subset = subset.isel({append_dim: time_slice(ds, append_dim, start, end)})
+    if ensemble_members is not None:
+        subset = subset.isel({ENSEMBLE_DIM: member_positions(ds, ensemble_members)})
     steps = int(np.prod([subset.sizes[d] for d in subset[names[0]].dims if d not in horizontal]))
     batch = max(1, MAX_VALUES_PER_READ // max(steps, 1))
     if len(pts) <= batch:

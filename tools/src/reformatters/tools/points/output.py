@@ -1,7 +1,7 @@
 """Writing an extracted table: .csv, .parquet or .duckdb.
 
-DuckDB writes are upserts keyed on the point id and the time keys, so re-running over the same
-range updates rows instead of duplicating them.
+DuckDB writes are upserts keyed on the point id, the time keys and the ensemble member (if any),
+so re-running over the same range (or members) updates rows instead of duplicating them.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import pandas as pd
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.tools.points.extract import POINT_ID
 
-TIME_KEY_CANDIDATES = ("init_time", "time", "ensemble_member")
+KEY_CANDIDATES = ("init_time", "time", "ensemble_member")
 OUTPUT_FORMATS = (".csv", ".parquet", ".duckdb", ".db")
 
 
 def key_columns(frame: pd.DataFrame) -> list[str]:
-    """Columns identifying a row: the point id and the time keys (valid_time for lead_time)."""
-    keys = [POINT_ID, *(c for c in TIME_KEY_CANDIDATES if c in frame.columns)]
+    """Columns identifying a row: the point id, the time keys (valid_time for lead_time) and the
+    ensemble member of ensembles."""
+    keys = [POINT_ID, *(c for c in KEY_CANDIDATES if c in frame.columns)]
     if "lead_time" in frame.columns:
         # DuckDB cannot index INTERVAL columns; init_time + valid_time identify the lead time.
         keys.append("valid_time" if "valid_time" in frame.columns else "lead_time")
