@@ -53,9 +53,20 @@ def _synthesized_mirror(dataset_id: str) -> Callable[[Path, datetime, datetime],
     return write
 
 
+GEFS_MEMBERS = (0, 1, 30)
+
+
+def _gefs_mirror(folder: Path, start: datetime, end: datetime) -> None:
+    from reformatters.noaa.gefs.synthesis import synthesize_gefs_mirror
+
+    inits = pd.date_range(start, end, freq="D", inclusive="left")
+    data_vars = REGISTRY.get("noaa-gefs-forecast-35-day").template_config.data_vars
+    synthesize_gefs_mirror(folder, list(inits), GEFS_MEMBERS, (3, 6), data_vars, workers=2)
+
+
 def _cases() -> Iterator[Any]:
-    # (dataset id, mirror writer, shards along the append dim, region jobs per pod, variables)
-    yield pytest.param("example-tiny", _example_mirror, 5, 2, (), id="example-tiny")
+    # (dataset id, mirror writer, shards along the append dim, region jobs per pod, filters)
+    yield pytest.param("example-tiny", _example_mirror, 5, 2, JobFilters(), id="example-tiny")
     # noaa-gfs-forecast on three variables (an instant field, a deaccumulated rate and a window
     # statistic with no value at lead 0) keeps the full-grid case within CI's budget.
     yield pytest.param(
@@ -63,8 +74,31 @@ def _cases() -> Iterator[Any]:
         _synthesized_mirror("noaa-gfs-forecast"),
         2,
         1,
-        ("temperature_2m", "precipitation_surface", "maximum_temperature_2m"),
+        JobFilters(
+            filter_variable_names=(
+                "temperature_2m",
+                "precipitation_surface",
+                "maximum_temperature_2m",
+            )
+        ),
         id="noaa-gfs-forecast-3-variables",
+    )
+    # noaa-gefs-forecast-35-day: jobs are one init x one member x one group of variables (core's
+    # partition along ensemble_member); three members, one variable of each group, two leads.
+    yield pytest.param(
+        "noaa-gefs-forecast-35-day",
+        _gefs_mirror,
+        1,
+        3,
+        JobFilters(
+            filter_variable_names=(
+                "precipitation_surface",
+                "geopotential_height_500hpa",
+                "wind_u_100m",
+            ),
+            filter_ensemble_members=GEFS_MEMBERS,
+        ),
+        id="noaa-gefs-forecast-35-day-3-members",
     )
     # Every installed dataset that can synthesize its sources, all variables, on request: they
     # are much larger (noaa-gfs-forecast: about 7 minutes on 2 cores).
@@ -76,7 +110,7 @@ def _cases() -> Iterator[Any]:
             _synthesized_mirror(dataset_id),
             2,
             1,
-            (),
+            JobFilters(),
             id=dataset_id,
             marks=pytest.mark.skipif(
                 os.environ.get(ALL_DATASETS_ENV) != "1", reason=f"set {ALL_DATASETS_ENV}=1"
@@ -115,7 +149,19 @@ def _region_shard_prefixes(
     template_ds = dataset.template_config.get_template(end)
     jobs = get_worker_jobs(dataset.get_jobs(template_ds, filters), index, workers)
     size = _shards_per_region(dataset)
-    return [f"{v.name}/c/{job.region.start // size}/" for job in jobs for v in job.data_vars]
+    prefixes = []
+    for job in jobs:
+        # Shard keys along the append dim and any partition dim that follows it (GEFS's members).
+        parts = [str(job.region.start // size)]
+        for dim in dataset.template_config.dims[1:]:
+            if dim not in job.partition:
+                break
+            var = job.data_vars[0]
+            assert var.encoding.shards is not None
+            shard = var.encoding.shards[dataset.template_config.dims.index(dim)]
+            parts.append(str(job.partition[dim].start // shard))
+        prefixes += [f"{v.name}/c/{'/'.join(parts)}/" for v in job.data_vars]
+    return prefixes
 
 
 def _start_worker(args: list[str], env: dict[str, str], index: int) -> subprocess.Popen[str]:
@@ -154,14 +200,14 @@ def _kill_mid_run(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("dataset_id", "write_mirror", "n_regions", "jobs_per_pod", "variables"), list(_cases())
+    ("dataset_id", "write_mirror", "n_regions", "jobs_per_pod", "filters"), list(_cases())
 )
 def test_indexed_job_workers_equal_single_process_even_after_sigkill(
     dataset_id: str,
     write_mirror: Callable[[Path, datetime, datetime], None],
     n_regions: int,
     jobs_per_pod: int,
-    variables: tuple[str, ...],
+    filters: JobFilters,
     tmp_path: Path,
     moto_s3_server: MotoS3Server,
     api_env: tuple[dict[str, str], ApiState],
@@ -175,8 +221,18 @@ def test_indexed_job_workers_equal_single_process_even_after_sigkill(
     # n_regions shards along the append dim, the last one partial where shards allow.
     shard = _shards_per_region(dataset)
     end = start + config.append_dim_frequency * (shard * (n_regions - 1) + min(2, shard))
-    filters = JobFilters(filter_variable_names=variables)
-    filter_args = [arg for name in variables for arg in ("--filter-variable-names", name)]
+    filter_args = [
+        *(
+            arg
+            for name in filters.filter_variable_names
+            for arg in ("--filter-variable-names", name)
+        ),
+        *(
+            arg
+            for member in filters.filter_ensemble_members
+            for arg in ("--filter-ensemble-members", str(member))
+        ),
+    ]
     n_jobs = len(dataset.get_jobs(config.get_template(end), filters))
     write_mirror(tmp_path / "mirror", start, end)
     base = f"s3://{moto_s3_server.bucket}/{uuid.uuid4().hex}"

@@ -209,7 +209,11 @@ def test_image_builds_the_dockerfile_with_the_dataset_packages_argument(
     (meta,) = _uses(image, "docker/metadata-action")
     assert meta["with"]["images"].startswith("ghcr.io/")
     assert "pull_request" in build["with"]["push"]  # pull requests build without pushing
-    assert workspace.dataset_packages() == ["reformatters-noaa-gfs", "reformatters-noaa-hrrr"]
+    assert workspace.dataset_packages() == [
+        "reformatters-noaa-gefs",
+        "reformatters-noaa-gfs",
+        "reformatters-noaa-hrrr",
+    ]
 
 
 # ---- .github/scripts/workspace.py ----
@@ -243,6 +247,7 @@ def test_select_tests(workspace: ModuleType) -> None:
     # noaa-common's dependents are tested with it; a change beside a package change widens.
     common = select(["packages/noaa-common/src/reformatters/noaa/common/variables.py"])
     assert any("gfs" in p for p in common.paths)
+    assert any("gefs" in p for p in common.paths)
     assert any("hrrr" in p for p in common.paths)
     assert select(["packages/noaa-gfs/pyproject.toml", "core/pyproject.toml"]).run == "all"
 

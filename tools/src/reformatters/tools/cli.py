@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -128,9 +129,11 @@ def main(on_ready: Callable[[bool], None] | None = None) -> None:
     except Exception as e:
         import click
 
-        if isinstance(e, click.ClickException):
-            e.show()
-            raise SystemExit(e.exit_code) from None
+        # typer >= 0.29 raises its vendored copy of click's exceptions (TyperException).
+        if isinstance(e, click.ClickException | typer.TyperException):
+            shown: Any = e
+            shown.show()
+            raise SystemExit(shown.exit_code) from None
         raise
     if isinstance(exit_code, int) and exit_code != 0:
         raise SystemExit(exit_code)
