@@ -14,7 +14,11 @@ import xarray as xr
 from reformatters.core.metadata import carry_published_coords
 from reformatters.core.operations.manifests import cronjob_name, resource_name
 from reformatters.core.operations.update import published_extent_after
-from reformatters.core.operations.validation import recent_data
+from reformatters.core.operations.validation import (
+    check_forecast_complete,
+    check_newest_nan_fraction,
+    recent_data,
+)
 from reformatters.core.operations_spec import (
     ContainerResources,
     OperationsSpec,
@@ -125,6 +129,59 @@ def test_recent_data_window_and_excluded_leads() -> None:
         pd.to_datetime(["2024-01-01T12", "2024-01-01T18"]).values
     )
     assert list(window["lead_time"].values) == list(pd.to_timedelta([3, 6], unit="h").values)
+
+
+def _ensemble_context(spec: ValidationSpec, ingested_hours: list[float]) -> ValidationContext:
+    inits = pd.date_range("2024-01-01", periods=2, freq="D")
+    leads = pd.to_timedelta([0, 3, 6], unit="h")
+    data = np.zeros((2, 3, 3), dtype=np.float32)
+    data[:, 1, 2] = np.nan  # member 1: its last lead missing
+    data[:, :, 0] = np.nan  # lead 0: a window statistic, no value by design
+    ingested = np.tile(pd.to_timedelta(ingested_hours, unit="h").values, (2, 1))
+    ds = xr.Dataset(
+        {"t": (("init_time", "ensemble_member", "lead_time"), data)},
+        coords={
+            "init_time": inits,
+            "ensemble_member": [0, 1, 2],
+            "lead_time": leads,
+            "expected_forecast_length": (("init_time",), np.full(2, leads[-1].to_timedelta64())),
+            "ingested_forecast_length": (("init_time", "ensemble_member"), ingested),
+        },
+    )
+    return ValidationContext(
+        dataset_id="e",
+        append_dim="init_time",
+        append_dim_frequency=timedelta(days=1),
+        data_vars=(),
+        spec=spec,
+        outputs=OutputStores(primary=StoreLocation("unused")),
+        ds=ds,
+        now=datetime(2024, 1, 3),
+    )
+
+
+def test_ensemble_checks_every_members_extent_and_a_sample_of_values() -> None:
+    complete = check_forecast_complete(_ensemble_context(ValidationSpec(cron="0 * * * *"), [6] * 3))
+    assert [r.passed for r in complete] == [True]
+    (short,) = check_forecast_complete(
+        _ensemble_context(ValidationSpec(cron="0 * * * *"), [6, 3, float("nan")])
+    )
+    assert not short.passed and "2 of 3" in short.detail and "ensemble_member 1, 2" in short.detail
+
+    spec = ValidationSpec(
+        cron="0 * * * *", nan_check_exclude_leads=(timedelta(0),), nan_check_variables=("t",)
+    )
+    (all_members,) = check_newest_nan_fraction(_ensemble_context(spec, [6] * 3))
+    assert not all_members.passed
+    sampled = spec.model_copy(update={"check_positions": {"ensemble_member": (0, 2)}})
+    assert [r.passed for r in check_newest_nan_fraction(_ensemble_context(sampled, [6] * 3))] == [
+        True
+    ]
+    # A variable the source carries only to lead 3 h: its later leads are not checked.
+    limited = spec.model_copy(update={"nan_check_max_lead": {"t": timedelta(hours=3)}})
+    assert [r.passed for r in check_newest_nan_fraction(_ensemble_context(limited, [6] * 3))] == [
+        True
+    ]
 
 
 def test_update_carries_published_result_coordinates(tmp_path: Path) -> None:

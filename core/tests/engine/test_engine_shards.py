@@ -74,3 +74,44 @@ def test_write_shards_stores_what_zarr_stores_by_default(tmp_path: Path, empty_c
     stored = np.asarray(array[job.region])
     np.testing.assert_array_equal(stored[:10], values)
     assert np.isnan(stored[10:]).all()
+
+
+def test_a_partition_writes_only_its_shards_and_keeps_its_published_values(
+    tmp_path: Path,
+) -> None:
+    """A job partitioned along a second dim (an ensemble's members) writes its data at the
+    partition's offset, seeds and keeps only its own published shards; the other partitions'
+    shards are neither rewritten nor listed."""
+    from reformatters.core.published import PublishedExtent
+    from reformatters.core.storage import StoreLocation
+
+    shape, chunks = (2, 4, 3, 5), (1, 1, 3, 5)
+    published_store, staging = tmp_path / "published.zarr", tmp_path / "staging.zarr"
+    for path in (published_store, staging):
+        zarr.create_array(
+            zarr.storage.LocalStore(path),
+            name="v",
+            shape=shape,
+            chunks=chunks,
+            shards=(1, 2, 3, 5),
+            dtype="float32",
+            fill_value=np.nan,
+            dimension_names=("time", "member", "y", "x"),
+        )
+    published = zarr.open_array(zarr.storage.LocalStore(published_store), path="v", mode="r+")
+    old = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    published[...] = old
+    extent = PublishedExtent(StoreLocation(str(published_store)), length=2)
+
+    new = np.full((1, 2, 3, 5), 7.0, dtype=np.float32)
+    new[0, 1] = np.nan  # member 3 missing in this run: its published values stay
+    data = xr.DataArray(new, dims=("time", "member", "y", "x"))
+    written, kept = write_shards(
+        data, "v", "time", slice(1, 2), staging, extent, {"member": slice(2, 4)}
+    )
+    assert written == ["v/c/1/1/0/0"]
+    assert kept == 15
+    result = zarr.open_array(zarr.storage.LocalStore(staging), path="v", mode="r")
+    np.testing.assert_array_equal(result[1, 2], np.full((3, 5), 7.0))
+    np.testing.assert_array_equal(result[1, 3], old[1, 3])
+    assert np.isnan(result[1, :2]).all()  # the other partition's shard was never written here
