@@ -40,7 +40,7 @@ def test_record_round_trip_and_apply() -> None:
     record = record_from_results(
         finalized, ["ingested"], "init_time", [slice(0, 2)], worker_index=0, workers_total=2
     )
-    assert record.values["ingested"][1] == {0: 3 * 3600 * 10**9, 1: None}
+    assert record.values["ingested"][1] == {(0,): 3 * 3600 * 10**9, (1,): None}
     assert WorkerRecord.from_json(record.to_json()) == record
 
     other = record_from_results(
@@ -55,6 +55,29 @@ def test_record_round_trip_and_apply() -> None:
     assert out["ingested"].attrs == {"long_name": "x"}
     assert out["ingested"].encoding == {"units": "seconds"}
     assert "ingested" in out.coords
+
+
+def test_records_of_partitioned_jobs_cover_only_their_members() -> None:
+    """An ensemble's ingested length is per (init, member); a worker whose jobs covered member
+    1 of init 0 records that position only, and the merge leaves the others alone."""
+    members = np.array([[1, 2, 3], [4, 5, 6]]) * HOUR
+    finalized = xr.Dataset(
+        coords={
+            "init_time": pd.date_range("2024-01-01", periods=2, freq="D"),
+            "ensemble_member": [0, 1, 2],
+            "ingested": (("init_time", "ensemble_member"), members.astype("m8[ns]")),
+        }
+    )
+    job = {"init_time": slice(0, 1), "ensemble_member": slice(1, 2)}
+    record = record_from_results(finalized, ["ingested"], "init_time", [job], 0, 1)
+    assert record.values["ingested"][1] == {(0, 1): 2 * 3600 * 10**9}
+    assert WorkerRecord.from_json(record.to_json()) == record
+    template = finalized.copy()
+    template["ingested"] = (("init_time", "ensemble_member"), np.full((2, 3), NAT))
+    out = apply_records(template.set_coords("ingested"), [record])
+    expected = np.full((2, 3), NAT)
+    expected[0, 1] = 2 * HOUR
+    np.testing.assert_array_equal(out["ingested"].values, expected)
 
 
 def test_two_workers_recording_one_position_merge_to_the_largest() -> None:

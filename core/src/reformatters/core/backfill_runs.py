@@ -42,12 +42,13 @@ def validate_run_id(run_id: str) -> str:
 
 @dataclass(frozen=True)
 class WorkerRecord:
-    """The result-dependent coordinate values one worker produced, by append-dim position."""
+    """The result-dependent coordinate values one worker produced, by position (a tuple of
+    indexes along the coordinate's dims, e.g. (init,) or (init, member))."""
 
     worker_index: int
     workers_total: int
     # coordinate name -> (dtype, {position: value or None for missing})
-    values: Mapping[str, tuple[str, Mapping[int, Any]]]
+    values: Mapping[str, tuple[str, Mapping[tuple[int, ...], Any]]]
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -55,7 +56,10 @@ class WorkerRecord:
                 "worker_index": self.worker_index,
                 "workers_total": self.workers_total,
                 "coordinates": {
-                    name: {"dtype": dtype, "values": {str(k): v for k, v in values.items()}}
+                    name: {
+                        "dtype": dtype,
+                        "values": {",".join(map(str, k)): v for k, v in values.items()},
+                    }
                     for name, (dtype, values) in self.values.items()
                 },
             },
@@ -69,7 +73,10 @@ class WorkerRecord:
             worker_index=int(raw["worker_index"]),
             workers_total=int(raw["workers_total"]),
             values={
-                name: (c["dtype"], {int(k): v for k, v in c["values"].items()})
+                name: (
+                    c["dtype"],
+                    {tuple(int(i) for i in k.split(",")): v for k, v in c["values"].items()},
+                )
                 for name, c in raw["coordinates"].items()
             },
         )
@@ -89,20 +96,27 @@ def record_from_results(
     finalized_ds: xr.Dataset,
     names: Sequence[str],
     append_dim: str,
-    regions: Sequence[slice],
+    regions: Sequence[slice | Mapping[str, slice]],
     worker_index: int,
     workers_total: int,
 ) -> WorkerRecord:
-    """Values of the coordinates `names` of `finalized_ds` at every position of `regions`."""
-    values: dict[str, tuple[str, dict[int, Any]]] = {}
+    """Values of the coordinates `names` of `finalized_ds` at every position of `regions`: a
+    region of the append dim, or the positions along several dims a job covered (its region
+    and partition); a coordinate's other dims are recorded whole."""
+    values: dict[str, tuple[str, dict[tuple[int, ...], Any]]] = {}
     for name in names:
         coord = finalized_ds[name]
-        assert coord.dims == (append_dim,), f"{name}: result coordinates are 1-d along {append_dim}"
-        by_position: dict[int, Any] = {}
+        dims = [str(d) for d in coord.dims]
+        assert dims[0] == append_dim, f"{name}: result coordinates start with {append_dim}"
+        by_position: dict[tuple[int, ...], Any] = {}
         for region in regions:
-            region_values = _to_json_values(np.asarray(coord.values[region]))
-            for offset, value in enumerate(region_values):
-                by_position[region.start + offset] = value
+            where = {append_dim: region} if isinstance(region, slice) else region
+            block = tuple(where.get(d, slice(0, coord.sizes[d])) for d in dims)
+            block_values = np.asarray(coord.values[block])
+            flat = _to_json_values(block_values.reshape(-1))
+            for offset, value in zip(np.ndindex(block_values.shape), flat, strict=True):
+                position = tuple(b.start + o for b, o in zip(block, offset, strict=True))
+                by_position[position] = value
         values[name] = (str(coord.dtype), by_position)
     return WorkerRecord(worker_index, workers_total, values)
 
@@ -115,7 +129,7 @@ def apply_records(ds: xr.Dataset, records: Sequence[WorkerRecord]) -> xr.Dataset
     for name in names:
         coord = ds[name]
         values = coord.values.copy()
-        merged: dict[int, Any] = {}
+        merged: dict[tuple[int, ...], Any] = {}
         for record in records:
             dtype, by_position = record.values[name]
             assert dtype == str(coord.dtype), f"{name}: recorded {dtype}, template {coord.dtype}"

@@ -271,7 +271,7 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
                     finalized,
                     self.result_coordinates,
                     self.append_dim,
-                    [job.region for job in jobs],
+                    [{self.append_dim: job.region, **job.partition} for job in jobs],
                     worker_index,
                     workers_total,
                 )
