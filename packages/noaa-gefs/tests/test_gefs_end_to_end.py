@@ -115,6 +115,10 @@ def test_backfill_equals_each_members_source(
         "latitude": 721,
         "longitude": 1440,
     }
+    # Members are integers (no fill value to mask them into floats), 0 the control.
+    assert ds["ensemble_member"].dtype == np.int16
+    assert ds["ensemble_member"].values.tolist() == list(range(31))
+    assert ds["ensemble_member"].attrs["standard_name"] == "realization"
     leads = [pd.Timedelta(hours=h) for h in LEADS]
     ingested = ds["ingested_forecast_length"].sel(init_time=INIT).values
     for member in range(31):

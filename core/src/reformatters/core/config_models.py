@@ -56,7 +56,9 @@ class Encoding(FrozenModel):
     """How one array is stored. `chunks` are inner chunks; `shards` (if set) the stored objects."""
 
     dtype: Literal["float32", "float64", "int64", "int32", "int16", "uint8", "bool"]
-    fill_value: float | int | bool
+    # None: no CF _FillValue (an integer coordinate every position of which is set; a fill
+    # value would make xarray mask it and decode it as floats).
+    fill_value: float | int | bool | None
     chunks: tuple[int, ...]
     shards: tuple[int, ...] | None = None
     compression: BloscCompression = BloscCompression()
@@ -87,6 +89,8 @@ class Encoding(FrozenModel):
             encoding["units"] = self.units
             # xarray stores the fill of CF-encoded times in the encoded integer dtype.
             encoding["_FillValue"] = self.fill_value
+        elif self.fill_value is None:
+            encoding["_FillValue"] = None
         else:
             encoding["_FillValue"] = np.dtype(self.dtype).type(self.fill_value)
         if self.calendar is not None:

@@ -62,7 +62,7 @@ class ForecastTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
             Coordinate(
                 name=ENSEMBLE_DIM,
                 encoding=Encoding(
-                    dtype="int16", fill_value=-1, chunks=(len(self.ensemble_members),)
+                    dtype="int16", fill_value=None, chunks=(len(self.ensemble_members),)
                 ),
                 attrs=CoordinateAttrs(
                     long_name="Ensemble member",
