@@ -27,10 +27,10 @@ from reformatters.core.sources.server import serve_mirror
 from reformatters.core.sources.synthesis import packing_tolerance
 from reformatters.core.storage import OUTPUT_URL_ENV, StoreLocation
 from reformatters.core.testing.fixtures import MotoS3Server
+from reformatters.noaa.common.global_grid import LATITUDES, LONGITUDES
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.gfs.analysis.dynamical_dataset import make_analysis_dataset
 from reformatters.noaa.gfs.analysis.region_job import source_run
-from reformatters.noaa.gfs.common import LATITUDES, LONGITUDES
 from reformatters.noaa.gfs.forecast.dynamical_dataset import make_forecast_dataset
 from reformatters.noaa.gfs.forecast.region_job import GfsForecastRegionJob
 from reformatters.noaa.gfs.synthesis import synthetic_source_values

@@ -6,19 +6,20 @@ root ``conftest.py``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-__all__ = ["MotoS3Server", "moto_s3_server", "real_fixtures_dir"]
+__all__ = ["MotoS3Server", "moto_s3_server", "real_fixtures_dir", "session_folder"]
 
 REAL_FIXTURES_ENV = "REFORMATTERS_REAL_FIXTURES"
 
@@ -41,6 +42,25 @@ def real_fixtures_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def session_folder(
+    tmp_path_factory: pytest.TempPathFactory, name: str, write: Callable[[Path], object]
+) -> Path:
+    """A folder `write` fills once per test session (e.g. a synthesized source mirror), shared
+    by the session's xdist workers: they take turns through a file lock, the first writes."""
+    session = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        session = session.parent  # a worker's base is a folder inside the session's
+    root = session / name
+    root.mkdir(parents=True, exist_ok=True)
+    done = root / ".complete"
+    with (root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            write(root)
+            done.write_text("ok")
+    return root
 
 
 def _free_port() -> int:

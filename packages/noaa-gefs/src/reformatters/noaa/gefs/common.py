@@ -20,11 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from pyproj import CRS
 
 from reformatters.core.coordinates import LatLonGrid
 from reformatters.core.sources.grib_identity import EnsembleRole, GridSpec
 from reformatters.noaa.common.catalog import CATALOG
+from reformatters.noaa.common.global_grid import (
+    GLOBAL_0P25,
+    LATITUDES,
+    LONGITUDES,
+    NCEP_SPHERE_CRS,
+)
 from reformatters.noaa.common.variables import ModelVariables
 
 SOURCE_BUCKET = "noaa-gefs-pds"
@@ -51,15 +56,7 @@ def member_role(member: int) -> EnsembleRole:
     return EnsembleRole(1, 0) if member == 0 else EnsembleRole(3, member)
 
 
-QUARTER_DEGREE = GridSpec(
-    grid_type="regular_ll",
-    ni=1440,
-    nj=721,
-    first_lat=90.0,
-    first_lon=0.0,
-    last_lat=-90.0,
-    last_lon=359.75,
-)
+QUARTER_DEGREE = GLOBAL_0P25
 HALF_DEGREE = GridSpec(
     grid_type="regular_ll",
     ni=720,
@@ -139,15 +136,10 @@ VARIABLES = ModelVariables(
     window_reset_hours=WINDOW_RESET_HOURS,
 )
 
-LATITUDES = np.linspace(90.0, -90.0, 721, dtype=np.float64)
-# Output longitudes run -180..179.75; the source's 0..359.75 are rolled explicitly on read.
-LONGITUDES = np.arange(1440, dtype=np.float64) * 0.25 - 180.0
-# GEFS's earth is a sphere of radius 6371229 m, as GFS's.
-GEFS_CRS = CRS.from_proj4("+proj=longlat +a=6371229 +b=6371229 +no_defs +type=crs")
 OUTPUT_GRID = LatLonGrid(
     latitudes=LATITUDES,
     longitudes=LONGITUDES,
-    crs=GEFS_CRS,
+    crs=NCEP_SPHERE_CRS,
     comment="GEFS grid: a sphere of radius 6371229 m, regular 0.25 degree lat/lon.",
 )
 

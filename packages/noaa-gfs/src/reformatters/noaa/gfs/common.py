@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import numpy as np
 import pandas as pd
-from pyproj import CRS
 
 from reformatters.core.coordinates import LatLonGrid
-from reformatters.core.sources.grib_identity import GridSpec
 from reformatters.noaa.common.catalog import CATALOG
+from reformatters.noaa.common.global_grid import (
+    GLOBAL_0P25,
+    LATITUDES,
+    LONGITUDES,
+    NCEP_SPHERE_CRS,
+)
 from reformatters.noaa.common.region_job import NoaaSourceFileCoord
 from reformatters.noaa.common.variables import ModelVariables
 
@@ -21,21 +24,8 @@ INIT_FREQUENCY = timedelta(hours=6)
 # GFS statistics (accumulations, averages, max/min) reset every 6 hours.
 WINDOW_RESET_HOURS = 6
 
-# GFS 0.25 degree: 721 rows from 90 to -90, 1440 columns from 0 to 359.75 east.
-GFS_GRID = GridSpec(
-    grid_type="regular_ll",
-    ni=1440,
-    nj=721,
-    first_lat=90.0,
-    first_lon=0.0,
-    last_lat=-90.0,
-    last_lon=359.75,
-)
-LATITUDES = np.linspace(90.0, -90.0, 721, dtype=np.float64)
-# Output longitudes run -180..179.75; the source's 0..359.75 are rolled explicitly on read.
-LONGITUDES = np.arange(1440, dtype=np.float64) * 0.25 - 180.0
-# GFS's earth is a sphere of radius 6371229 m.
-GFS_CRS = CRS.from_proj4("+proj=longlat +a=6371229 +b=6371229 +no_defs +type=crs")
+GFS_GRID = GLOBAL_0P25
+GFS_CRS = NCEP_SPHERE_CRS
 
 VARIABLE_NAMES: tuple[str, ...] = (
     "pressure_surface",

@@ -9,13 +9,12 @@ by importing it (``from reformatters.noaa.gfs.testing import gfs_mirror``). Need
 
 from __future__ import annotations
 
-import fcntl
-import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from reformatters.core.testing.fixtures import session_folder
 from reformatters.noaa.gfs.analysis.region_job import source_run
 from reformatters.noaa.gfs.forecast.dynamical_dataset import make_forecast_dataset
 from reformatters.noaa.gfs.synthesis import synthesize_gfs_mirror
@@ -41,21 +40,12 @@ def mirror_files() -> list[tuple[pd.Timestamp, int]]:
 
 @pytest.fixture(scope="session")
 def gfs_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # The session's folder (pytest-N): an xdist worker's base is a folder inside it.
-    session = tmp_path_factory.getbasetemp()
-    if "PYTEST_XDIST_WORKER" in os.environ:
-        session = session.parent
-    root = session / "noaa-gfs-mirror"
-    root.mkdir(parents=True, exist_ok=True)
-    done = root / ".complete"
-    with (root / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.exists():
-            data_vars = make_forecast_dataset().template_config.data_vars
-            wanted = set(mirror_files())
-            inits = sorted({init for init, _ in wanted})
-            leads = sorted({lead for _, lead in wanted})
-            skip = {(i, lead) for i in inits for lead in leads} - wanted
-            synthesize_gfs_mirror(root, inits, leads, data_vars, skip=skip, workers=2)
-            done.write_text("ok")
-    return root
+    def write(root: Path) -> None:
+        data_vars = make_forecast_dataset().template_config.data_vars
+        wanted = set(mirror_files())
+        inits = sorted({init for init, _ in wanted})
+        leads = sorted({lead for _, lead in wanted})
+        skip = {(i, lead) for i in inits for lead in leads} - wanted
+        synthesize_gfs_mirror(root, inits, leads, data_vars, skip=skip, workers=2)
+
+    return session_folder(tmp_path_factory, "noaa-gfs-mirror", write)

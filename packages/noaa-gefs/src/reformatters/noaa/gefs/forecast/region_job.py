@@ -14,11 +14,10 @@ from numpy.typing import NDArray
 
 from reformatters.core.sources.grib_identity import EnsembleRole, GridSpec
 from reformatters.noaa.common.forecast import NoaaForecastFileCoord, NoaaForecastRegionJob
+from reformatters.noaa.common.global_grid import LATITUDES, LONGITUDES
 from reformatters.noaa.common.idx import MessageSelector
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.gefs.common import (
-    LATITUDES,
-    LONGITUDES,
     QUARTER_DEGREE,
     SOURCES,
     Product,

@@ -24,14 +24,9 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from reformatters.noaa.common.analysis import NoaaAnalysisFileCoord, NoaaAnalysisRegionJob
+from reformatters.noaa.common.global_grid import LATITUDES, LONGITUDES
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
-from reformatters.noaa.gfs.common import (
-    GFS_GRID,
-    INIT_FREQUENCY,
-    LATITUDES,
-    LONGITUDES,
-    GfsSourceFileCoord,
-)
+from reformatters.noaa.gfs.common import GFS_GRID, INIT_FREQUENCY, GfsSourceFileCoord
 
 _RUN = pd.Timedelta(INIT_FREQUENCY)
 _HOUR = pd.Timedelta(hours=1)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from reformatters.noaa.common.forecast import NoaaForecastFileCoord, NoaaForecastRegionJob
-from reformatters.noaa.gfs.common import GFS_GRID, LATITUDES, LONGITUDES, GfsSourceFileCoord
+from reformatters.noaa.common.global_grid import LATITUDES, LONGITUDES
+from reformatters.noaa.gfs.common import GFS_GRID, GfsSourceFileCoord
 
 
 class GfsForecastSourceFileCoord(GfsSourceFileCoord, NoaaForecastFileCoord):
