@@ -43,15 +43,25 @@ class EnsembleRole:
     """Which field of an ensemble a message holds: one member (``kind`` from code table 4.6: 0/1
     control, 2/3 perturbed; ``number`` the perturbation number) or a statistic over the members
     (``kind`` ``derived``, ``number`` from code table 4.7: 0 unweighted mean, 2 standard
-    deviation, 4 spread)."""
+    deviation, 4 spread). As an expectation, ``kind`` ``member`` is any individual member with
+    that perturbation number, whatever its code table 4.6 type (for providers whose type codes
+    are not documented, or differ between control and perturbed members)."""
 
-    kind: int | Literal["derived"]
+    kind: int | Literal["derived", "member"]
     number: int
 
     def __str__(self) -> str:
         if self.kind == "derived":
             return f"ensemble statistic {self.number} (code table 4.7)"
+        if self.kind == "member":
+            return f"ensemble member {self.number} (any type of code table 4.6)"
         return f"ensemble member {self.number} (type {self.kind}, code table 4.6)"
+
+    def accepts(self, found: EnsembleRole | None) -> bool:
+        """Whether a message's role ``found`` is this expected role."""
+        if self.kind == "member":
+            return found is not None and found.kind != "derived" and found.number == self.number
+        return found == self
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +100,10 @@ class GribIdentity:
             found = getattr(actual, spec.name)
             if expected is None:
                 continue
-            if isinstance(expected, float) and isinstance(found, int | float):
+            if isinstance(expected, EnsembleRole):
+                if not expected.accepts(found):
+                    problems.append(f"{spec.name}: expected {expected}, found {found}")
+            elif isinstance(expected, float) and isinstance(found, int | float):
                 if abs(expected - found) > 1e-6:
                     problems.append(f"{spec.name}: expected {expected}, found {found}")
             elif expected != found:

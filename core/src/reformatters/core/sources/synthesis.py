@@ -227,6 +227,7 @@ def encode_message(
 
 
 def _set_ensemble(message: Any, role: EnsembleRole, size: int) -> None:
+    assert role.kind != "member", "a synthesized message names its member's type"
     if role.kind == "derived":
         _set_code(message, "derivedForecast", role.number)
     else:

@@ -1,0 +1,76 @@
+"""What ECMWF's IFS open data is: its bucket layout, ensemble members, steps and grid.
+
+ECMWF publishes one GRIB2 file per run and step holding every member and parameter of the
+ensemble (``enfo`` stream, ``ef`` file: the control, MARS type ``cf``, and the 50 perturbed
+members, type ``pf`` with ``number`` 1-50), with a JSON-lines ``.index`` beside it listing each
+message's MARS keys and byte range. Messages are CCSDS-packed on a 0.25 degree grid whose
+columns start at 180 degrees east (-180) and whose rows run from 90 to -90.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from reformatters.core.coordinates import LatLonGrid
+from reformatters.core.sources.grib_identity import EnsembleRole, GridSpec
+
+# ECMWF's open data on AWS (eu-central-1), anonymous access.
+SOURCE_BUCKET = "ecmwf-forecasts"
+# The bucket holds 0.25 degree ENS runs from April 2024 (see the package README).
+DATASET_START = datetime(2024, 4, 1, 0)
+INIT_FREQUENCY = timedelta(hours=24)
+MEMBERS = np.arange(51, dtype=np.int16)
+# 0-144 h every 3 hours, then 150-360 h every 6 hours: 49 + 36 = 85 steps.
+STEP_HOURS: tuple[int, ...] = (*range(0, 145, 3), *range(150, 361, 6))
+
+
+def step_url(init_time: pd.Timestamp, step_hours: int) -> str:
+    """``s3://ecmwf-forecasts/YYYYMMDD/HHz/ifs/0p25/enfo/YYYYMMDDHH0000-<step>h-enfo-ef.grib2``."""
+    return (
+        f"s3://{SOURCE_BUCKET}/{init_time:%Y%m%d}/{init_time:%H}z/ifs/0p25/enfo/"
+        f"{init_time:%Y%m%d%H}0000-{step_hours}h-enfo-ef.grib2"
+    )
+
+
+def index_url(grib_url: str) -> str:
+    """The ``.index`` beside a GRIB file: ``...-enfo-ef.index``."""
+    return grib_url.removesuffix(".grib2") + ".index"
+
+
+def member_index_keys(member: int) -> dict[str, str]:
+    """The ``.index`` keys that pick one member's messages: the control is MARS type ``cf``
+    (matched without ``number``), a perturbed member type ``pf`` with its ``number``."""
+    return {"type": "cf"} if member == 0 else {"type": "pf", "number": str(member)}
+
+
+def member_role(member: int) -> EnsembleRole:
+    """The member a message must hold: its perturbation number (0 for the control). The code
+    table 4.6 type (control, negatively or positively perturbed) is not checked: ECMWF's
+    choice is not documented where we could confirm it (see ``EnsembleRole``)."""
+    return EnsembleRole("member", member)
+
+
+# Rows 90..-90, columns 180..179.75 east (i.e. -180..179.75): as ECMWF's messages declare it.
+GRID = GridSpec(
+    grid_type="regular_ll",
+    ni=1440,
+    nj=721,
+    first_lat=90.0,
+    first_lon=180.0,
+    last_lat=-90.0,
+    last_lon=179.75,
+)
+LATITUDES = np.linspace(90.0, -90.0, 721, dtype=np.float64)
+LONGITUDES = np.arange(1440, dtype=np.float64) * 0.25 - 180.0
+# IFS GRIB2 declares shapeOfTheEarth 6: a sphere of radius 6371229 m.
+IFS_SPHERE_CRS = CRS.from_proj4("+proj=longlat +a=6371229 +b=6371229 +no_defs +type=crs")
+OUTPUT_GRID = LatLonGrid(
+    latitudes=LATITUDES,
+    longitudes=LONGITUDES,
+    crs=IFS_SPHERE_CRS,
+    comment="IFS open data grid: a sphere of radius 6371229 m, regular 0.25 degree lat/lon.",
+)

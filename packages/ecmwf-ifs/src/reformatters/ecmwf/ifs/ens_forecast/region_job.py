@@ -1,0 +1,47 @@
+"""Region job of ecmwf-ifs-ens-forecast-15-day-0-25-degree: one init x one member x every
+variable (all are in the same file at each step; core partitions jobs along
+``ensemble_member``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import pandas as pd
+import xarray as xr
+
+from reformatters.core.sources.grib_identity import EnsembleRole
+from reformatters.ecmwf.ifs.common import member_index_keys, member_role, step_url
+from reformatters.ecmwf.ifs.reading import IfsRegionJob, IfsSourceFileCoord
+from reformatters.ecmwf.ifs.variables import IfsDataVar
+
+
+class IfsEnsSourceFileCoord(IfsSourceFileCoord):
+    """One member's messages in the ``enfo`` ``ef`` file of one step."""
+
+    def get_url(self) -> str:
+        return step_url(self.init_time, self.step_hours)
+
+
+class IfsEnsForecastRegionJob(IfsRegionJob[IfsEnsSourceFileCoord]):
+    partition_dims: ClassVar[tuple[str, ...]] = ("ensemble_member",)
+
+    def generate_source_file_coords(
+        self, processing_region_ds: xr.Dataset, data_var_group: Sequence[IfsDataVar]
+    ) -> Sequence[IfsEnsSourceFileCoord]:
+        return [
+            IfsEnsSourceFileCoord(
+                init_time=pd.Timestamp(init),
+                lead_time=pd.Timedelta(lead),
+                ensemble_member=int(member),
+            )
+            for init in processing_region_ds["init_time"].values
+            for member in processing_region_ds["ensemble_member"].values
+            for lead in processing_region_ds["lead_time"].values
+        ]
+
+    def member_keys(self, coord: IfsEnsSourceFileCoord) -> dict[str, str]:
+        return member_index_keys(coord.ensemble_member)
+
+    def ensemble_role(self, coord: IfsEnsSourceFileCoord) -> EnsembleRole:
+        return member_role(coord.ensemble_member)

@@ -1,0 +1,187 @@
+"""Synthesize an ECMWF-layout ENS mirror for offline runs (tests, demos).
+
+Each step's ``ef`` file holds every member's message of every variable the dataset reads, in
+member-major order as ECMWF's files do, with a JSON-lines ``.index`` beside it (ECMWF's keys,
+``_offset``/``_length``; the control's lines without ``number``). Messages use the ensemble
+product templates (4.1 instantaneous, 4.11 accumulated from step 0) and CCSDS packing
+(``grid_ccsds``) on ECMWF's grid (columns from 180 degrees east). Members differ: member m's
+fields are a smooth pattern turned eastward by ``MEMBER_SHIFT_DEG`` x m degrees. Messages of the
+members not asked for are constant fillers (cheap to write; the index still lists all 51).
+Accumulations are exact integrals of a positive smooth rate from step 0.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from reformatters.core.sources.grib_identity import EnsembleRole
+from reformatters.core.sources.grid_templates import GridTemplate, regular_latlon_template
+from reformatters.core.sources.smooth_field import epoch_hours, grid_basis, smooth_harmonic
+from reformatters.core.sources.synthesis import (
+    MessageSpec,
+    StatisticalProcess,
+    WrittenMessage,
+    write_grib_file,
+)
+from reformatters.ecmwf.ifs.common import GRID, MEMBERS, index_url, step_url
+from reformatters.ecmwf.ifs.variables import IfsDataVar, IfsInternalAttrs
+
+MEMBER_SHIFT_DEG = 7.5
+# Steps of a default synthesized run: deaccumulation over 3 h (141 -> 144) and 6 h (144 -> 150).
+DEFAULT_SYNTHESIS_STEPS: tuple[int, ...] = (141, 144, 150)
+
+# (centre, amplitude) in source units; accumulations: of the rate per second.
+_PATTERNS: dict[str, tuple[float, float]] = {
+    "2t": (285.0, 25.0),
+    "2d": (278.0, 20.0),
+    "10u": (0.0, 12.0),
+    "10v": (0.0, 12.0),
+    "100u": (0.0, 18.0),
+    "100v": (0.0, 18.0),
+    "msl": (101_300.0, 2_500.0),
+    "sp": (97_000.0, 6_000.0),
+    "tp": (2e-7, 1.8e-7),
+    "ssrd": (200.0, 180.0),
+    "strd": (320.0, 80.0),
+}
+
+
+@cache
+def ccsds_grid() -> GridTemplate:
+    """ECMWF's 0.25 degree grid (rows 90..-90, columns 180..179.75) with CCSDS packing."""
+    import pygrib
+
+    assert GRID.last_lat is not None and GRID.last_lon is not None
+    base = regular_latlon_template(
+        "ecmwf-0p25", GRID.ni, GRID.nj, GRID.first_lat, GRID.first_lon, GRID.last_lat, GRID.last_lon
+    )
+    message = pygrib.fromstring(base.template)
+    message["packingType"] = "grid_ccsds"
+    return GridTemplate("ecmwf-0p25-ccsds", bytes(message.tostring()))
+
+
+def synthetic_role(member: int) -> EnsembleRole:
+    """What a synthesized message says it is: code table 4.6 type 1 (unperturbed control) for
+    member 0, 3 (positively perturbed) for the others; the reader checks numbers only."""
+    return EnsembleRole(1, 0) if member == 0 else EnsembleRole(3, member)
+
+
+def source_values(
+    attrs: IfsInternalAttrs, init_time: pd.Timestamp, member: int, step: int
+) -> NDArray[np.float64]:
+    """The synthesized field of one member at one step, in source units and ECMWF's layout
+    (an accumulation: its total from step 0)."""
+    grid = ccsds_grid()
+    lons = (grid.lons + MEMBER_SHIFT_DEG * member) % 360.0
+    centre, amplitude = _PATTERNS[attrs.param]
+    pattern = smooth_harmonic(
+        attrs.param, attrs.levtype, centre, amplitude, grid_basis(grid.lats, lons)
+    )
+    start = epoch_hours(init_time.to_datetime64())
+    if attrs.accumulated_from_start:
+        if step == 0:
+            return np.zeros(grid.shape)
+        return np.asarray(pattern.mean(start, start + step) * step * 3600.0, dtype=np.float64)
+    return np.asarray(pattern.at(start + step), dtype=np.float64)
+
+
+def _spec(
+    attrs: IfsInternalAttrs, init_time: pd.Timestamp, member: int, step: int, filled: bool
+) -> MessageSpec:
+    accumulated = attrs.accumulated_from_start
+    return MessageSpec(
+        element=attrs.param,
+        level=attrs.levtype,
+        forecast=str(step),
+        identity=attrs.synthetic_identity(),
+        end_step=timedelta(hours=step),
+        start_step=timedelta(0) if accumulated else None,
+        statistic=StatisticalProcess.ACCUMULATION if accumulated else None,
+        values=source_values(attrs, init_time, member, step) if filled else None,
+        ensemble=synthetic_role(member),
+        ensemble_size=len(MEMBERS),
+    )
+
+
+def _index_text(init_time: pd.Timestamp, written: Sequence[WrittenMessage]) -> str:
+    lines = []
+    for message in written:
+        spec = message.spec
+        assert spec.ensemble is not None
+        member = spec.ensemble.number
+        keys: dict[str, str | int] = {
+            "domain": "g",
+            "date": f"{init_time:%Y%m%d}",
+            "time": f"{init_time:%H}00",
+            "expver": "0001",
+            "class": "od",
+            "type": "cf" if member == 0 else "pf",
+            "stream": "enfo",
+            "step": spec.forecast,
+            "levtype": spec.level,
+            **({} if member == 0 else {"number": str(member)}),
+            "param": spec.element,
+            "_offset": message.offset,
+            "_length": message.length,
+        }
+        lines.append(json.dumps(keys))
+    return "\n".join(lines) + "\n"
+
+
+def write_step_file(
+    folder: Path,
+    init_time: pd.Timestamp,
+    step: int,
+    members: Sequence[int],
+    data_vars: Sequence[IfsDataVar],
+) -> Path:
+    """The ``ef`` file of one step (every member; values for ``members``) and its ``.index``."""
+    url = step_url(init_time, step)
+    path = folder / url.removeprefix("s3://")
+    specs = [
+        _spec(var.internal_attrs, init_time, int(member), step, int(member) in members)
+        for member in MEMBERS
+        for var in data_vars
+    ]
+    index_path = folder / index_url(url).removeprefix("s3://")
+    write_grib_file(
+        path,
+        specs,
+        init_time=init_time.to_pydatetime(),
+        grid=ccsds_grid(),
+        inventory=lambda written: (index_path, _index_text(init_time, written)),
+    )
+    return path
+
+
+def synthesize_ifs_ens_mirror(
+    folder: Path,
+    init_times: Sequence[pd.Timestamp],
+    members: Sequence[int],
+    steps: Sequence[int],
+    data_vars: Sequence[IfsDataVar],
+    *,
+    workers: int | None = None,
+) -> list[Path]:
+    """The ``ef`` file (+ ``.index``) of every init x step, at
+    ``<folder>/ecmwf-forecasts/YYYYMMDD/HHz/ifs/0p25/enfo/...``."""
+    jobs = [(pd.Timestamp(init), step) for init in init_times for step in steps]
+    workers = workers or min(len(jobs), os.cpu_count() or 1) or 1
+    if workers == 1:
+        return [write_step_file(folder, *job, members, data_vars) for job in jobs]
+    # forkserver: callers (tests, servers) may have threads running; fork could deadlock.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(write_step_file, folder, *job, members, data_vars) for job in jobs]
+        return [f.result() for f in futures]
