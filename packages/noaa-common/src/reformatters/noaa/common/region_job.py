@@ -34,7 +34,7 @@ from reformatters.core.region_job import (
     SourceFileCoord,
     SourceFileResult,
 )
-from reformatters.core.rounding import round_float32_mantissa
+from reformatters.core.rounding import round_fields
 from reformatters.core.sources.download import download_messages, local_message_offsets
 from reformatters.core.sources.errors import MessageAbsentError
 from reformatters.core.sources.grib import decode_message
@@ -356,14 +356,7 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
                 axis=axis,
                 negative_tolerance=attrs.deaccumulation_negative_tolerance,
             )
-        bits = attrs.keep_mantissa_bits
-        if bits == "no-rounding":
-            return invalid
-        values = data.values
-        for index in np.ndindex(values.shape[:-2]):
-            field = values[index]
-            if not (np.isnan(field.flat[0]) and np.isnan(field).all()):
-                round_float32_mantissa(field, bits)
+        round_fields(data.values, attrs.keep_mantissa_bits)
         return invalid
 
 
