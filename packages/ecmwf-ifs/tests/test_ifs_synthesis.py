@@ -9,11 +9,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pygrib
+import pytest
 
 from reformatters.core.sources.json_lines_index import parse_json_lines_index
-from reformatters.ecmwf.ifs.common import index_url, step_url
+from reformatters.core.sources.mirror import SOURCE_MIRROR_ENV
+from reformatters.ecmwf.ifs.common import index_url, member_url, step_url
 from reformatters.ecmwf.ifs.ens_forecast.dynamical_dataset import make_ens_forecast_dataset
-from reformatters.ecmwf.ifs.synthesis import write_step_file
+from reformatters.ecmwf.ifs.ens_forecast.region_job import (
+    IfsEnsForecastRegionJob,
+    IfsEnsSourceFileCoord,
+)
+from reformatters.ecmwf.ifs.synthesis import source_values, write_step_file
 
 INIT = pd.Timestamp("2024-04-01T00")
 
@@ -60,3 +66,42 @@ def test_step_file_layout_and_index(tmp_path: Path) -> None:
     assert not np.allclose(control, member_1)
     # Members not asked for are constant fillers.
     assert np.ptp(messages[4].values) == 0
+
+
+def test_since_50r1_the_control_is_read_from_the_oper_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the 2026-05-12 06 UTC run the ``ef`` files have no control (``cf``) lines: member 0
+    comes from the ``oper`` ``fc`` file (type ``fc``, no ``number``), the others as before;
+    both through the backfill's download and read."""
+    init = pd.Timestamp("2026-06-01T00")
+    dataset = make_ens_forecast_dataset()
+    data_vars = tuple(v for v in dataset.template_config.data_vars if v.name == "temperature_2m")
+    write_step_file(tmp_path / "mirror", init, 6, (0, 1), data_vars)
+    assert member_url(init, 0, 6).endswith("/ifs/0p25/oper/20260601000000-6h-oper-fc.grib2")
+    assert member_url(INIT, 0, 6) == step_url(INIT, 6)
+    assert member_url(init, 1, 6) == step_url(init, 6)
+    ef_index = (
+        tmp_path / "mirror" / index_url(step_url(init, 6)).removeprefix("s3://")
+    ).read_text()
+    assert '"cf"' not in ef_index and len(ef_index.splitlines()) == 50
+    oper_index = tmp_path / "mirror" / index_url(member_url(init, 0, 6)).removeprefix("s3://")
+    (oper_line,) = [json.loads(line) for line in oper_index.read_text().splitlines()]
+    assert oper_line["type"] == "fc" and oper_line["stream"] == "oper" and "number" not in oper_line
+
+    monkeypatch.setenv(SOURCE_MIRROR_ENV, str(tmp_path / "mirror"))
+    template = dataset.template_config.get_template(pd.Timestamp("2026-06-02").to_pydatetime())
+    job = IfsEnsForecastRegionJob(
+        template_ds=template,
+        data_vars=data_vars,
+        append_dim="init_time",
+        region=slice(len(template.init_time) - 1, len(template.init_time)),
+    )
+    for member in (0, 1):
+        coord = IfsEnsSourceFileCoord(
+            init_time=init, lead_time=pd.Timedelta(hours=6), ensemble_member=member
+        )
+        path = job.download_file(coord, tmp_path)
+        values = job.read_data(coord, path, data_vars[0])
+        expected = source_values(data_vars[0].internal_attrs, init, member, 6) - 273.15
+        np.testing.assert_allclose(values, expected, atol=0.01)

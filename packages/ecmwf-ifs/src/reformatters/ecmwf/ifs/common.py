@@ -36,21 +36,53 @@ def step_url(init_time: pd.Timestamp, step_hours: int) -> str:
     )
 
 
+# IFS cycle 50r1 (from the 2026-05-12 06 UTC run) made the ENS control and the former HRES one
+# forecast, disseminated as stream ``oper``, type ``fc``: the ``ef`` files hold only the 50
+# perturbed members since (ECMWF's 50r1 implementation notes; ecmwf-opendata issue 101).
+CONTROL_IN_OPER_FROM = pd.Timestamp("2026-05-12T06:00")
+
+
+def control_in_oper(init_time: pd.Timestamp) -> bool:
+    return init_time >= CONTROL_IN_OPER_FROM
+
+
+def oper_url(init_time: pd.Timestamp, step_hours: int) -> str:
+    """``.../ifs/0p25/oper/YYYYMMDDHH0000-<step>h-oper-fc.grib2``: the control since 50r1."""
+    return (
+        f"s3://{SOURCE_BUCKET}/{init_time:%Y%m%d}/{init_time:%H}z/ifs/0p25/oper/"
+        f"{init_time:%Y%m%d%H}0000-{step_hours}h-oper-fc.grib2"
+    )
+
+
+def member_url(init_time: pd.Timestamp, member: int, step_hours: int) -> str:
+    """The file holding a member's messages at a step."""
+    if member == 0 and control_in_oper(init_time):
+        return oper_url(init_time, step_hours)
+    return step_url(init_time, step_hours)
+
+
 def index_url(grib_url: str) -> str:
     """The ``.index`` beside a GRIB file: ``...-enfo-ef.index``."""
     return grib_url.removesuffix(".grib2") + ".index"
 
 
-def member_index_keys(member: int) -> dict[str, str]:
+def member_index_keys(member: int, init_time: pd.Timestamp) -> dict[str, str]:
     """The ``.index`` keys that pick one member's messages: the control is MARS type ``cf``
-    (matched without ``number``), a perturbed member type ``pf`` with its ``number``."""
-    return {"type": "cf"} if member == 0 else {"type": "pf", "number": str(member)}
+    (matched without ``number``; ``fc`` in the ``oper`` files since 50r1), a perturbed member
+    type ``pf`` with its ``number``."""
+    if member == 0:
+        return {"type": "fc" if control_in_oper(init_time) else "cf"}
+    return {"type": "pf", "number": str(member)}
 
 
-def member_role(member: int) -> EnsembleRole:
+def member_role(member: int, init_time: pd.Timestamp) -> EnsembleRole | None:
     """The member a message must hold: its perturbation number (0 for the control). The code
     table 4.6 type (control, negatively or positively perturbed) is not checked: ECMWF's
-    choice is not documented where we could confirm it (see ``EnsembleRole``)."""
+    choice is not documented where we could confirm it (see ``EnsembleRole``). None for the
+    control since 50r1: its ``oper`` file holds no other member to mistake it for, and whether
+    its messages keep the ensemble templates is not confirmed."""
+    if member == 0 and control_in_oper(init_time):
+        return None
     return EnsembleRole("member", member)
 
 

@@ -18,7 +18,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,14 @@ from reformatters.core.sources.synthesis import (
     WrittenMessage,
     write_grib_file,
 )
-from reformatters.ecmwf.ifs.common import GRID, MEMBERS, index_url, step_url
+from reformatters.ecmwf.ifs.common import (
+    GRID,
+    MEMBERS,
+    control_in_oper,
+    index_url,
+    member_url,
+    step_url,
+)
 from reformatters.ecmwf.ifs.variables import IfsDataVar, IfsInternalAttrs
 
 MEMBER_SHIFT_DEG = 7.5
@@ -109,7 +116,8 @@ def _spec(
         start_step=timedelta(0) if accumulated else None,
         statistic=StatisticalProcess.ACCUMULATION if accumulated else None,
         values=source_values(attrs, init_time, member, step) if filled else None,
-        ensemble=synthetic_role(member),
+        # Since 50r1 the control is the deterministic ``oper`` forecast (template 4.0/4.8).
+        ensemble=None if member == 0 and control_in_oper(init_time) else synthetic_role(member),
         ensemble_size=len(MEMBERS),
     )
 
@@ -118,16 +126,16 @@ def _index_text(init_time: pd.Timestamp, written: Sequence[WrittenMessage]) -> s
     lines = []
     for message in written:
         spec = message.spec
-        assert spec.ensemble is not None
-        member = spec.ensemble.number
+        member = 0 if spec.ensemble is None else spec.ensemble.number
+        oper = spec.ensemble is None
         keys: dict[str, str | int] = {
             "domain": "g",
             "date": f"{init_time:%Y%m%d}",
             "time": f"{init_time:%H}00",
             "expver": "0001",
             "class": "od",
-            "type": "cf" if member == 0 else "pf",
-            "stream": "enfo",
+            "type": "fc" if oper else ("cf" if member == 0 else "pf"),
+            "stream": "oper" if oper else "enfo",
             "step": spec.forecast,
             "levtype": spec.level,
             **({} if member == 0 else {"number": str(member)}),
@@ -139,6 +147,12 @@ def _index_text(init_time: pd.Timestamp, written: Sequence[WrittenMessage]) -> s
     return "\n".join(lines) + "\n"
 
 
+def _inventory(
+    path: Path, init_time: pd.Timestamp, written: Sequence[WrittenMessage]
+) -> tuple[Path, str]:
+    return path, _index_text(init_time, written)
+
+
 def write_step_file(
     folder: Path,
     init_time: pd.Timestamp,
@@ -146,23 +160,27 @@ def write_step_file(
     members: Sequence[int],
     data_vars: Sequence[IfsDataVar],
 ) -> Path:
-    """The ``ef`` file of one step (every member; values for ``members``) and its ``.index``."""
-    url = step_url(init_time, step)
-    path = folder / url.removeprefix("s3://")
-    specs = [
-        _spec(var.internal_attrs, init_time, int(member), step, int(member) in members)
-        for member in MEMBERS
-        for var in data_vars
-    ]
-    index_path = folder / index_url(url).removeprefix("s3://")
-    write_grib_file(
-        path,
-        specs,
-        init_time=init_time.to_pydatetime(),
-        grid=ccsds_grid(),
-        inventory=lambda written: (index_path, _index_text(init_time, written)),
-    )
-    return path
+    """The ``ef`` file of one step (every member; values for ``members``) and its ``.index``;
+    since 50r1 the control's ``oper`` ``fc`` file beside it."""
+    files: dict[str, list[int]] = {}
+    for member in MEMBERS:
+        files.setdefault(member_url(init_time, int(member), step), []).append(int(member))
+    for url, in_file in files.items():
+        path = folder / url.removeprefix("s3://")
+        specs = [
+            _spec(var.internal_attrs, init_time, member, step, member in members)
+            for member in in_file
+            for var in data_vars
+        ]
+        index_path = folder / index_url(url).removeprefix("s3://")
+        write_grib_file(
+            path,
+            specs,
+            init_time=init_time.to_pydatetime(),
+            grid=ccsds_grid(),
+            inventory=partial(_inventory, index_path, init_time),
+        )
+    return folder / step_url(init_time, step).removeprefix("s3://")
 
 
 def synthesize_ifs_ens_mirror(

@@ -11,16 +11,17 @@ import pandas as pd
 import xarray as xr
 
 from reformatters.core.sources.grib_identity import EnsembleRole
-from reformatters.ecmwf.ifs.common import member_index_keys, member_role, step_url
+from reformatters.ecmwf.ifs.common import member_index_keys, member_role, member_url
 from reformatters.ecmwf.ifs.reading import IfsRegionJob, IfsSourceFileCoord
 from reformatters.ecmwf.ifs.variables import IfsDataVar
 
 
 class IfsEnsSourceFileCoord(IfsSourceFileCoord):
-    """One member's messages in the ``enfo`` ``ef`` file of one step."""
+    """One member's messages in the ``enfo`` ``ef`` file of one step (the control's in the
+    ``oper`` ``fc`` file since IFS cycle 50r1)."""
 
     def get_url(self) -> str:
-        return step_url(self.init_time, self.step_hours)
+        return member_url(self.init_time, self.ensemble_member, self.step_hours)
 
 
 class IfsEnsForecastRegionJob(IfsRegionJob[IfsEnsSourceFileCoord]):
@@ -41,7 +42,7 @@ class IfsEnsForecastRegionJob(IfsRegionJob[IfsEnsSourceFileCoord]):
         ]
 
     def member_keys(self, coord: IfsEnsSourceFileCoord) -> dict[str, str]:
-        return member_index_keys(coord.ensemble_member)
+        return member_index_keys(coord.ensemble_member, coord.init_time)
 
-    def ensemble_role(self, coord: IfsEnsSourceFileCoord) -> EnsembleRole:
-        return member_role(coord.ensemble_member)
+    def ensemble_role(self, coord: IfsEnsSourceFileCoord) -> EnsembleRole | None:
+        return member_role(coord.ensemble_member, coord.init_time)
