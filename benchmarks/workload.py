@@ -39,7 +39,7 @@ class Dataset:
 
     id: str
     version: str
-    # Lead hours the workloads draw from: `--leads N` takes the first N.
+    # `--leads` default: how many of `candidate_leads()` (a workload takes the first N).
     default_leads: int
     default_members: tuple[int, ...]
     # Benchmarks that support the dataset (`all` runs those of backfill, bound, naive, read).
