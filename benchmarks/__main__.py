@@ -1,4 +1,6 @@
-"""`python -m benchmarks {backfill,bound,naive,read,codecs,all} [options]`: tables and JSON."""
+"""`python -m benchmarks {backfill,bound,naive,read,codecs,all} [--dataset ID] [options]`: tables
+and JSON. The default dataset is noaa-gfs-forecast; noaa-gefs-forecast-35-day supports backfill
+and bound (and `all`: the two in turns)."""
 
 from __future__ import annotations
 
@@ -11,15 +13,20 @@ from typing import Any
 
 from benchmarks import backfill, bound, codecs, naive, read
 from benchmarks.common import (
-    DEFAULT_INIT,
     RESULTS_DIR,
     Stat,
-    Workload,
-    all_variable_names,
-    ensure_mirror,
     log,
     repeat,
     write_results,
+)
+from benchmarks.workload import (
+    DATASET_ID,
+    DATASETS,
+    DEFAULT_INIT,
+    FIELD_BYTES,
+    Workload,
+    ensure_mirror,
+    workload_size,
 )
 
 type Runner = Callable[[Workload, int], dict[str, Any]]
@@ -38,17 +45,30 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description=(
-            "Benchmarks of the noaa-gfs-forecast backfill on a synthesized full-resolution mirror. "
-            "'all' runs backfill, bound, naive and read in one go and reports efficiency "
-            "(bound / backfill) and speed-up (naive / backfill)."
+            "Benchmarks of a dataset's backfill (default noaa-gfs-forecast) on a synthesized "
+            "full-resolution mirror. 'all' runs backfill, bound, naive and read (those the "
+            "dataset supports) in one go and reports efficiency (bound / backfill) and speed-up "
+            "(naive / backfill)."
         ),
     )
     parser.add_argument("name", choices=[*RUNNERS, "all"])
-    parser.add_argument("--leads", type=int, default=24, help="first N lead times (default 24)")
+    parser.add_argument("--dataset", choices=list(DATASETS), default=DATASET_ID)
+    parser.add_argument(
+        "--leads",
+        type=int,
+        default=None,
+        help="first N lead times: hourly from 0 for GFS (default 24); of 237, 240, 246 h for "
+        "GEFS (default 3)",
+    )
     parser.add_argument(
         "--variables",
         default="all",
-        help="comma-separated variable names (default: all 25)",
+        help="comma-separated variable names (default: all of the dataset's)",
+    )
+    parser.add_argument(
+        "--members",
+        default=None,
+        help="comma-separated ensemble members of an ensemble dataset (GEFS default: 0,1,30)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs per benchmark (median)")
     parser.add_argument("--init", default=DEFAULT_INIT, help="init time (ISO 8601)")
@@ -63,7 +83,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def workload_from(args: argparse.Namespace) -> Workload:
-    known = all_variable_names()
+    spec = DATASETS[args.dataset]
+    if args.name not in (*spec.benchmarks, "all"):
+        raise SystemExit(f"{args.name} does not support {spec.id} (only {spec.benchmarks})")
+    known = spec.variable_names()
     if args.variables == "all":
         variables = known
     else:
@@ -71,9 +94,15 @@ def workload_from(args: argparse.Namespace) -> Workload:
         unknown = [v for v in variables if v not in known]
         if unknown:
             raise SystemExit(f"unknown variable(s): {', '.join(unknown)}")
-    if not 1 <= args.leads <= 209:
-        raise SystemExit("--leads must be within 1..209")
-    return Workload(args.init, args.leads, variables, args.work_dir.resolve())
+    leads = spec.default_leads if args.leads is None else args.leads
+    if not 1 <= leads <= len(spec.candidate_leads()):
+        raise SystemExit(f"--leads must be within 1..{len(spec.candidate_leads())}")
+    members = spec.default_members
+    if args.members is not None:
+        members = tuple(int(m) for m in args.members.split(",") if m.strip())
+        if not spec.default_members or not members:
+            raise SystemExit(f"--members: {spec.id} is not an ensemble")
+    return Workload(args.init, leads, variables, args.work_dir.resolve(), spec.id, members)
 
 
 def _median(result: dict[str, Any], key: str) -> float:
@@ -97,10 +126,7 @@ def run_paired(workload: Workload, repeats: int) -> dict[str, dict[str, Any]]:
     backfill_runs: list[dict[str, float]] = []
     bound_runs: list[dict[str, float]] = []
     with backfill.session(workload) as backfill_once, bound.session(workload) as bound_once:
-        log(
-            f"backfill and bound in turns: {workload.leads} lead(s) x "
-            f"{len(workload.variables)} variable(s)"
-        )
+        log(f"backfill and bound in turns: {workload_size(workload)}")
 
         def pair(i: int) -> None:
             bound_runs.append(bound_once(i))
@@ -133,9 +159,9 @@ def comparisons(results: dict[str, dict[str, Any]]) -> dict[str, float]:
             )
         if "naive" in results:
             found["speed_up"] = _median(results["naive"], "wall_seconds") / wall
-        largest_region = max(
-            209 * 721 * 1440 * 4 for _ in results["backfill"]["workload"]["variables"]
-        )
+        workload = results["backfill"]["workload"]
+        leads = len(DATASETS[workload["dataset"]].lead_hours())
+        largest_region = leads * FIELD_BYTES  # one variable's (one member's) whole run
         found["rss_budget_bytes"] = 1.5 * largest_region + 500e6
         found["peak_tree_pss_bytes"] = _median(results["backfill"], "peak_tree_pss")
     return found
@@ -144,7 +170,8 @@ def comparisons(results: dict[str, dict[str, Any]]) -> dict[str, float]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     workload = workload_from(args)
-    names = list(ALL) if args.name == "all" else [args.name]
+    supported = workload.spec.benchmarks
+    names = [n for n in ALL if n in supported] if args.name == "all" else [args.name]
     results: dict[str, dict[str, Any]] = {}
     if args.name == "all":
         for name, result in run_paired(workload, args.repeats).items():

@@ -1,5 +1,5 @@
-"""`backfill`: time `reformat noaa-gfs-forecast backfill-local` in a fresh process against a
-synthesized full-resolution GFS mirror served on loopback."""
+"""`backfill`: time `reformat <dataset> backfill-local` (noaa-gfs-forecast by default) in a fresh
+process against a synthesized full-resolution mirror served on loopback."""
 
 from __future__ import annotations
 
@@ -9,25 +9,23 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
-    DATASET_ID,
-    FIELD_BYTES,
     Row,
     TreeMonitor,
-    Workload,
     check_only_unsynthesized_missing,
     child_env,
     directory_size,
-    ensure_mirror,
     load_average,
     log,
     print_table,
     repeat,
     summarize,
 )
+from benchmarks.workload import FIELD_BYTES, Workload, ensure_mirror, workload_size
 
 ROWS = (
     Row("wall time", "wall_seconds", "s"),
@@ -46,19 +44,18 @@ ROWS = (
 
 
 def store_path(workload: Workload) -> Path:
-    return workload.work_dir / "backfill-output" / DATASET_ID / "v0.1.0.zarr"
+    spec = workload.spec
+    return workload.work_dir / "backfill-output" / spec.id / f"v{spec.version}.zarr"
 
 
 def reformat_command(workload: Workload, output: Path) -> list[str]:
     import pandas as pd
 
-    from reformatters.noaa.gfs.common import INIT_FREQUENCY
-
     init = pd.Timestamp(workload.init)
-    end = init + INIT_FREQUENCY
+    end = init + workload.spec.init_frequency()
     command = [
         str(Path(sys.executable).parent / "reformat"),
-        DATASET_ID,
+        workload.dataset,
         "backfill-local",
         end.isoformat(),
         "--filter-start",
@@ -68,6 +65,8 @@ def reformat_command(workload: Workload, output: Path) -> list[str]:
     ]
     for name in workload.variables:
         command += ["--filter-variable-names", name]
+    for member in workload.members:
+        command += ["--filter-ensemble-members", str(member)]
     return command
 
 
@@ -128,7 +127,9 @@ def session(
             return result
 
         # Warm-up (untimed): bytecode caches, the page cache of the mirror.
-        warm_up = Workload(workload.init, 1, workload.variables[:1], workload.work_dir)
+        warm_up = replace(
+            workload, leads=1, variables=workload.variables[:1], members=workload.members[:1]
+        )
         run_once(warm_up, server.url, env_extra or {})
         yield one
 
@@ -138,8 +139,7 @@ def report(
 ) -> dict[str, Any]:
     stats = summarize(runs)
     print_table(
-        f"backfill-local, {workload.leads} leads x {len(workload.variables)} variables, "
-        f"median of {len(runs)}",
+        f"backfill-local, {workload_size(workload)}, median of {len(runs)}",
         stats,
         ROWS,
     )
@@ -157,6 +157,6 @@ def run(
 ) -> dict[str, Any]:
     synthesis_seconds = ensure_mirror(workload)
     with session(workload, env_extra) as one:
-        log(f"backfill: {workload.leads} lead(s) x {len(workload.variables)} variable(s)")
+        log(f"backfill: {workload_size(workload)}")
         runs = repeat(repeats, one)
     return report(workload, runs, synthesis_seconds)

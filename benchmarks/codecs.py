@@ -13,13 +13,11 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import (
-    Workload,
-    ensure_mirror,
     load_average,
     log,
-    message_bytes,
     single_threaded_blosc,
 )
+from benchmarks.workload import Workload, ensure_mirror, message_bytes
 
 SETTINGS: tuple[tuple[str, int, str], ...] = (
     ("zstd", 1, "bitshuffle"),
@@ -48,7 +46,7 @@ def sample_chunks(
     chunks: list[np.ndarray[Any, Any]] = []
     messages = message_bytes(workload)
     for var in workload.data_vars():
-        fields = [(positions[lead], raw) for v, lead, raw in messages if v.name == var.name]
+        fields = [(positions[m.lead], raw) for m, raw in messages if m.var.name == var.name]
         if not fields:
             continue
         _, lead_chunk, lat_chunk, lon_chunk = var.encoding.chunks

@@ -1,5 +1,5 @@
-"""What every benchmark shares: the GFS workload, the synthesized mirror, process-tree
-measurement, statistics over repeats, results JSON and the printed table."""
+"""What every benchmark shares: process-tree measurement, statistics over repeats, results JSON
+and the printed table (the workload and its mirror: benchmarks.workload)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,6 @@ import pyproj  # noqa: F401  (must be imported before eccodes, see the shared li
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
-DATASET_ID = "noaa-gfs-forecast"
-DEFAULT_INIT = "2024-01-01T00:00"
-FIELD_SHAPE = (721, 1440)
-FIELD_BYTES = FIELD_SHAPE[0] * FIELD_SHAPE[1] * 4
 _LIBRARIES = (
     "numpy",
     "xarray",
@@ -37,121 +33,6 @@ _LIBRARIES = (
     "obstore",
     "pandas",
 )
-
-
-# ---- the workload ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Workload:
-    """One GFS init, its first ``leads`` lead times (hourly from 0) and a set of variables."""
-
-    init: str
-    leads: int
-    variables: tuple[str, ...]
-    work_dir: Path
-
-    @property
-    def lead_hours(self) -> list[int]:
-        from reformatters.noaa.gfs.forecast.template_config import LEAD_TIMES
-
-        return [int(t.total_seconds()) // 3600 for t in LEAD_TIMES[: self.leads]]
-
-    def data_vars(self) -> list[Any]:
-        from reformatters.noaa.gfs.forecast.template_config import DATA_VARS
-
-        by_name = {v.name: v for v in DATA_VARS}
-        return [by_name[name] for name in self.variables]
-
-    def messages(self) -> list[tuple[Any, int, str]]:
-        """(data var, lead hours, .idx forecast description) of every message the job decodes."""
-        found = []
-        for var in self.data_vars():
-            for lead in self.lead_hours:
-                forecast = var.internal_attrs.forecast_description(lead)
-                if forecast is not None:
-                    found.append((var, lead, forecast))
-        return found
-
-    @property
-    def mirror_dir(self) -> Path:
-        # Always synthesized for every variable so one mirror serves every variable subset.
-        return self.work_dir / f"mirror-{self.init.replace(':', '')}"
-
-    def source_path(self, lead: int) -> Path:
-        import pandas as pd
-
-        from reformatters.noaa.gfs.synthesis import mirror_path
-
-        return mirror_path(self.mirror_dir, pd.Timestamp(self.init), lead)
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "dataset": DATASET_ID,
-            "init": self.init,
-            "leads": self.leads,
-            "variables": list(self.variables),
-            "messages": len(self.messages()),
-            "raw_bytes": len(self.messages()) * FIELD_BYTES,
-        }
-
-
-def all_variable_names() -> tuple[str, ...]:
-    from reformatters.noaa.gfs.common import VARIABLE_NAMES
-
-    return VARIABLE_NAMES
-
-
-def ensure_mirror(workload: Workload) -> float:
-    """Synthesize the missing source files (+ .idx) of the workload; returns seconds spent.
-
-    Files are kept between runs (git-ignored under benchmarks/results/) and always hold real
-    values for all 25 variables, so any variable subset reads the same bytes.
-    """
-    import pandas as pd
-
-    from reformatters.noaa.gfs.forecast.template_config import DATA_VARS
-    from reformatters.noaa.gfs.synthesis import synthesize_gfs_mirror
-
-    init = pd.Timestamp(workload.init)
-    missing = [
-        lead
-        for lead in workload.lead_hours
-        if not (
-            workload.source_path(lead).exists()
-            and workload.source_path(lead)
-            .with_name(workload.source_path(lead).name + ".idx")
-            .exists()
-        )
-    ]
-    started = time.perf_counter()
-    if missing:
-        log(f"synthesizing {len(missing)} GFS source file(s) into {workload.mirror_dir} ...")
-        synthesize_gfs_mirror(workload.mirror_dir, [init], missing, DATA_VARS)
-    return time.perf_counter() - started
-
-
-def message_bytes(workload: Workload) -> list[tuple[Any, int, bytes]]:
-    """(data var, lead, GRIB message bytes) of every message, located through the .idx."""
-    from reformatters.noaa.common.idx import MessageSelector, parse_noaa_idx
-
-    found = []
-    entries_by_lead: dict[int, Any] = {}
-    for var, lead, forecast in workload.messages():
-        path = workload.source_path(lead)
-        if lead not in entries_by_lead:
-            idx = path.with_name(path.name + ".idx").read_text()
-            entries_by_lead[lead] = (parse_noaa_idx(idx), path.stat().st_size)
-        entries, size = entries_by_lead[lead]
-        attrs = var.internal_attrs
-        selector = MessageSelector(attrs.grib_element, attrs.grib_level, forecast)
-        position = next(i for i, e in enumerate(entries) if selector.matches(e))
-        start = entries[position].offset
-        end = entries[position + 1].offset if position + 1 < len(entries) else size
-        with path.open("rb") as f:
-            f.seek(start)
-            found.append((var, lead, f.read(end - start)))
-    return found
 
 
 # ---- measuring --------------------------------------------------------------------------------

@@ -17,20 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
-    FIELD_BYTES,
     REPO_ROOT,
     Row,
     TreeMonitor,
-    Workload,
     child_env,
     directory_size,
-    ensure_mirror,
     load_average,
     log,
     print_table,
     repeat,
     summarize,
 )
+from benchmarks.workload import FIELD_BYTES, Workload, ensure_mirror
 
 ROWS = (
     Row("wall time", "wall_seconds", "s"),
@@ -83,13 +81,14 @@ def convert(workload: Workload, output: Path) -> None:
     shutil.rmtree(index_dir, ignore_errors=True)
     index_dir.mkdir(parents=True)
     by_var: dict[str, list[xr.DataArray]] = {}
-    for var, lead, forecast in workload.messages():
+    for message in workload.messages():
+        var, lead = message.var, message.lead
         ds = xr.open_dataset(
-            workload.source_path(lead),
+            message.path,
             engine="cfgrib",
             decode_timedelta=True,
             backend_kwargs={
-                "filter_by_keys": filter_keys(var, lead, forecast),
+                "filter_by_keys": filter_keys(var, lead, message.forecast),
                 "indexpath": str(index_dir / f"f{lead:03d}.{{short_hash}}.idx"),
             },
         )

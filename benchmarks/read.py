@@ -12,12 +12,12 @@ from typing import Any
 
 from benchmarks.common import (
     Row,
-    Workload,
     load_average,
     log,
     print_table,
     summarize,
 )
+from benchmarks.workload import Workload
 
 ROWS = (
     Row("map, one lead (721 x 1440)", "map_seconds", "ms", 1e3, 1),

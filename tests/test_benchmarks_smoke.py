@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks import __main__ as cli
-from benchmarks.common import Stat, TreeMonitor, Workload, all_variable_names
+from benchmarks import backfill
+from benchmarks.common import Stat, TreeMonitor
 from benchmarks.naive import filter_keys
+from benchmarks.workload import GEFS_ID, Workload, all_variable_names
 
 TINY = ["--leads", "1", "--variables", "temperature_2m,wind_u_10m", "--repeats", "1"]
 
@@ -29,7 +31,7 @@ def test_stat_median_and_spread() -> None:
 def test_workload_messages_skip_windows_at_lead_zero(tmp_path: Path) -> None:
     workload = Workload("2024-01-01T00:00", 2, all_variable_names(), tmp_path)
     windows = {"maximum_temperature_2m", "precipitation_surface"}
-    leads = {(var.name, lead) for var, lead, _ in workload.messages()}
+    leads = {(m.var.name, m.lead) for m in workload.messages()}
     assert ("temperature_2m", 0) in leads
     assert all((name, 0) not in leads for name in windows)
     assert all((name, 1) in leads for name in windows)
@@ -40,7 +42,7 @@ def test_naive_filter_keys_name_one_grib_message(tmp_path: Path) -> None:
     workload = Workload(
         "2024-01-01T00:00", 2, ("temperature_2m", "precipitation_surface"), tmp_path
     )
-    keys = [filter_keys(var, lead, forecast) for var, lead, forecast in workload.messages()]
+    keys = [filter_keys(m.var, m.lead, m.forecast) for m in workload.messages()]
     assert keys[0] == {
         "discipline": 0,
         "parameterCategory": 0,
@@ -98,3 +100,37 @@ def test_every_benchmark_runs_on_a_tiny_workload(
     assert cli.main(["bound", *args]) == 0
     assert "efficiency (bound / backfill wall time)" in capsys.readouterr().out
     assert backfill["stats"]["bytes_written"]["median"] > 0
+
+
+def test_gefs_workload_messages_per_member_and_grid(tmp_path: Path) -> None:
+    variables = ("temperature_2m", "dew_point_temperature_2m", "wind_u_100m")
+    workload = Workload("2024-01-01T00:00", 3, variables, tmp_path, GEFS_ID, (0, 30))
+    assert workload.lead_hours == [237, 240, 246]
+    found = {(m.var.name, m.member, m.lead): m for m in workload.messages()}
+    # dew point has no 0.5 degree message: none at 246 h
+    assert len(found) == 2 * (3 + 2 + 3)
+    assert ("dew_point_temperature_2m", 0, 246) not in found
+    assert not found[("temperature_2m", 30, 240)].half_degree
+    assert found[("temperature_2m", 30, 246)].half_degree
+    assert found[("wind_u_100m", 0, 237)].half_degree
+    assert "gep30.t00z.pgrb2s.0p25.f240" in str(found[("temperature_2m", 30, 240)].path)
+    command = backfill.reformat_command(workload, tmp_path / "out")
+    assert command[1] == GEFS_ID
+    assert command[-4:] == ["--filter-ensemble-members", "0", "--filter-ensemble-members", "30"]
+    assert workload.describe()["members"] == [0, 30]
+
+
+@pytest.mark.slow
+def test_gefs_backfill_and_bound_run_on_a_tiny_workload(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--dataset", GEFS_ID, "--members", "1", "--variables", "temperature_2m,wind_u_100m"]
+    args += ["--leads", "1", "--repeats", "1", "--work-dir", str(tmp_path / "work")]
+    assert cli.main(["all", *args, "--results-dir", str(tmp_path)]) == 0
+    assert "efficiency (bound / backfill wall time)" in capsys.readouterr().out
+    for name in ("backfill", "bound"):
+        document = json.loads((tmp_path / f"{name}-latest.json").read_text())
+        assert document["workload"]["dataset"] == GEFS_ID
+        assert document["workload"]["messages"] == 2
+    with pytest.raises(SystemExit):
+        cli.main(["naive", *args])
