@@ -13,8 +13,9 @@ import numpy.typing as npt
 import xarray as xr
 
 from reformatters.core.errors import InvalidArgumentError
+from reformatters.core.template_bases import ENSEMBLE_DIM
 
-ENSEMBLE_DIM = "ensemble_member"
+__all__ = ["ENSEMBLE_DIM"]  # re-exported for the commands
 CONTROL_MEMBER = 0
 OPTION = "--ensemble-member"
 
