@@ -210,6 +210,7 @@ def test_image_builds_the_dockerfile_with_the_dataset_packages_argument(
     assert meta["with"]["images"].startswith("ghcr.io/")
     assert "pull_request" in build["with"]["push"]  # pull requests build without pushing
     assert workspace.dataset_packages() == [
+        "reformatters-dwd-icon",
         "reformatters-ecmwf-ifs",
         "reformatters-noaa-gefs",
         "reformatters-noaa-gfs",

@@ -37,7 +37,13 @@ def test_local_folder_mirror(tmp_path: Path) -> None:
     )
 
 
-def test_non_s3_urls_are_not_rewritten() -> None:
+def test_http_urls_are_rewritten_with_their_host_as_bucket() -> None:
     assert (
-        resolve_source_url("https://nomads/x.grib2", mirror="http://m") == "https://nomads/x.grib2"
+        resolve_source_url("https://nomads/x/y.grib2", mirror="http://m")
+        == "http://m/nomads/x/y.grib2"
     )
+    assert resolve_source_url("https://nomads/x.grib2", mirror="") == "https://nomads/x.grib2"
+
+
+def test_local_paths_are_not_rewritten(tmp_path: Path) -> None:
+    assert resolve_source_url("/data/x.grib2", mirror=str(tmp_path)) == "/data/x.grib2"

@@ -52,13 +52,15 @@ def deaccumulate_to_rates(
     *,
     axis: int = 0,
     negative_tolerance: float = 0.0,
+    signed: bool = False,
 ) -> Deaccumulated:
     """Mean rates (per second) since the previous step, as a new float32 array.
 
     ``step_end_seconds[i]`` and ``window_start_seconds[i]`` give step ``i``'s valid time and its
     accumulation window's start (any common origin, in seconds) along ``axis``. Steps must be
     strictly increasing. Works step by step, so memory stays at one step's field beyond the
-    output.
+    output. ``signed`` quantities (a net flux) may decrease: no increment is inconsistent and
+    ``negative_tolerance`` does not apply.
     """
     ends = np.asarray(step_end_seconds, dtype=np.float64)
     starts = np.asarray(window_start_seconds, dtype=np.float64)
@@ -93,6 +95,9 @@ def deaccumulate_to_rates(
             duration = ends[i] - ends[i - 1]
             increment = np.asarray(current - source[i - 1], dtype=np.float32)
         else:
+            continue
+        if signed:
+            result[i] = increment / np.float32(duration)
             continue
         increment[(increment < 0) & (increment >= -tolerance)] = 0
         inconsistent = increment < -tolerance

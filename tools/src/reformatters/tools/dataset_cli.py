@@ -147,6 +147,29 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
         _print_report(dataset.dataset_id, report, (datetime.now(UTC) - started).total_seconds())
         _exit_status(dataset.dataset_id, report)
 
+    @app.command("archive-sources")
+    def archive_sources(
+        init_time: Annotated[str, typer.Argument(help="The run to archive (ISO 8601, UTC).")],
+        archive_url: Annotated[
+            str,
+            typer.Option(
+                "--archive-url",
+                help="Where the copies go, e.g. s3://bucket/prefix (laid out as a source mirror: "
+                "point REFORMATTERS_SOURCE_MIRROR at it to backfill from it).",
+            ),
+        ],
+    ) -> None:
+        """Copy the source files one run needs, as published, to an archive, with a manifest."""
+        from reformatters.core.operations.archive import archive_run_sources
+
+        init = parse_timestamp(init_time, "INIT_TIME")
+        manifest = archive_run_sources(dataset, init, archive_url)
+        size = sum(f.size for f in manifest.files)
+        stderr.print(
+            f"{dataset.dataset_id} {init:%Y-%m-%dT%H:%M}: archived {len(manifest.files)} files "
+            f"({size / 1e6:.1f} MB), {len(manifest.missing)} missing, to {archive_url}"
+        )
+
     add_operations_commands(app, dataset)
     add_dataset_tool_commands(app, dataset)
     return app

@@ -110,7 +110,9 @@ def regular_latlon_template(
         + bytes([48])
         + degrees(last_lat)
         + degrees(last_lon)
-        + increment(last_lon - first_lon, ni)
+        # Columns run east from first_lon: across the antimeridian or Greenwich (336.5 -> 62.5)
+        # the span is taken modulo 360.
+        + increment((last_lon - first_lon) % 360.0, ni)
         + increment(last_lat - first_lat, nj)
         + bytes([scanning])
     )

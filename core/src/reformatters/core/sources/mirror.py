@@ -1,12 +1,13 @@
 """Source mirrors: redirect provider URLs to another place that holds the same layout.
 
 Dataset configurations name their sources as ``s3://<bucket>/<key>`` (the providers' public
-buckets, e.g. ``s3://bucket/model.20240101/00/file.f000``).
-Setting ``REFORMATTERS_SOURCE_MIRROR=<base>`` rewrites each such URL to ``<base>/<bucket>/<key>``,
-where ``<base>`` is an ``http(s)://`` URL, an ``s3://`` URL (an S3-compatible endpoint is chosen
-with the standard ``AWS_ENDPOINT_URL``) or a local folder path. Without a mirror, ``s3://``
-URLs stay as they are and are read anonymously. URLs that are not ``s3://`` (already HTTP or
-local) are never rewritten.
+buckets, e.g. ``s3://bucket/model.20240101/00/file.f000``) or, for providers that publish over
+HTTP only, ``https://<host>/<path>``.
+Setting ``REFORMATTERS_SOURCE_MIRROR=<base>`` rewrites each such URL to ``<base>/<bucket>/<key>``
+(``<base>/<host>/<path>`` for an HTTP source: the host plays the bucket's part), where ``<base>``
+is an ``http(s)://`` URL, an ``s3://`` URL (an S3-compatible endpoint is chosen with the
+standard ``AWS_ENDPOINT_URL``) or a local folder path. Without a mirror, URLs stay as they are
+(``s3://`` ones are read anonymously). Local paths and ``file://`` URLs are never rewritten.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from reformatters.core.errors import InvalidArgumentError
 
-__all__ = ["SOURCE_MIRROR_ENV", "check_source_mirror", "resolve_source_url"]
+__all__ = ["SOURCE_MIRROR_ENV", "check_source_mirror", "mirror_key", "resolve_source_url"]
 
 SOURCE_MIRROR_ENV = "REFORMATTERS_SOURCE_MIRROR"
 
@@ -25,12 +26,21 @@ def resolve_source_url(url: str, *, mirror: str | None = None) -> str:
     """Return where to read ``url`` from, given ``mirror`` or ``$REFORMATTERS_SOURCE_MIRROR``."""
     base = mirror if mirror is not None else os.environ.get(SOURCE_MIRROR_ENV, "")
     base = base.strip()
-    if not base or not url.startswith("s3://"):
+    bucket_and_key = mirror_key(url)
+    if not base or bucket_and_key is None:
         return url
-    bucket_and_key = url.removeprefix("s3://").lstrip("/")
     if "://" in base:
         return f"{base.rstrip('/')}/{bucket_and_key}"
     return str(Path(base).expanduser().resolve() / bucket_and_key)
+
+
+def mirror_key(url: str) -> str | None:
+    """Where ``url`` sits in a mirror: ``<bucket>/<key>`` for ``s3://``, ``<host>/<path>`` for
+    ``http(s)://``; None for local files (never mirrored)."""
+    for scheme in ("s3://", "https://", "http://"):
+        if url.startswith(scheme):
+            return url.removeprefix(scheme).lstrip("/")
+    return None
 
 
 def check_source_mirror(*, mirror: str | None = None) -> None:

@@ -136,6 +136,8 @@ class MessageSpec:
     missing_encoding: Literal["bitmap", "complex"] = "bitmap"
     ensemble: EnsembleRole | None = None
     ensemble_size: int = 1
+    # The unit steps are encoded in (code table 4.4): hours (1) or minutes (0, some providers).
+    step_unit: Literal["hour", "minute"] = "hour"
 
     @property
     def product_template(self) -> int:
@@ -177,11 +179,14 @@ def as_datetime(time: np.datetime64 | datetime) -> datetime:
     return datetime(1970, 1, 1) + timedelta(seconds=int(seconds))
 
 
-def _hours(step: timedelta) -> int:
-    hours, remainder = divmod(step, timedelta(hours=1))
+_STEP_UNITS = {"hour": (timedelta(hours=1), 1), "minute": (timedelta(minutes=1), 0)}
+
+
+def _in_unit(step: timedelta, unit: Literal["hour", "minute"]) -> int:
+    count, remainder = divmod(step, _STEP_UNITS[unit][0])
     if remainder:
-        raise ValueError(f"steps must be whole hours, got {step}")
-    return int(hours)
+        raise ValueError(f"steps must be whole {unit}s, got {step}")
+    return int(count)
 
 
 def encode_message(
@@ -205,21 +210,27 @@ def encode_message(
         _set_ensemble(message, spec.ensemble, spec.ensemble_size)
     message["dataDate"] = int(reference.strftime("%Y%m%d"))
     message["dataTime"] = int(reference.strftime("%H%M"))
-    end_hours = _hours(spec.end_step)
+    end_count = _in_unit(spec.end_step, spec.step_unit)
+    unit_code = _STEP_UNITS[spec.step_unit][1]
+    if spec.step_unit != "hour":
+        _set_code(message, "indicatorOfUnitForForecastTime", unit_code)
     if spec.statistic is None:
-        message["forecastTime"] = end_hours
+        message["forecastTime"] = end_count
     else:
-        start_hours = _hours(spec.start_step if spec.start_step is not None else timedelta(0))
-        end = reference + timedelta(hours=end_hours)
-        message["forecastTime"] = start_hours
+        start = spec.start_step if spec.start_step is not None else timedelta(0)
+        start_count = _in_unit(start, spec.step_unit)
+        end = reference + spec.end_step
+        message["forecastTime"] = start_count
         _set_code(message, "typeOfStatisticalProcessing", int(spec.statistic))
         _set_code(message, "typeOfTimeIncrement", 2)
-        message["lengthOfTimeRange"] = end_hours - start_hours
+        if spec.step_unit != "hour":
+            _set_code(message, "indicatorOfUnitForTimeRange", unit_code)
+        message["lengthOfTimeRange"] = end_count - start_count
         message["yearOfEndOfOverallTimeInterval"] = end.year
         message["monthOfEndOfOverallTimeInterval"] = end.month
         message["dayOfEndOfOverallTimeInterval"] = end.day
         message["hourOfEndOfOverallTimeInterval"] = end.hour
-        message["minuteOfEndOfOverallTimeInterval"] = 0
+        message["minuteOfEndOfOverallTimeInterval"] = end.minute
         message["secondOfEndOfOverallTimeInterval"] = 0
     if spec.values is not None:
         _set_values(message, spec.values, grid, spec.missing_encoding)
