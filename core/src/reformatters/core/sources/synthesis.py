@@ -20,9 +20,11 @@ message order and identities are kept.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -50,6 +52,7 @@ __all__ = [
     "packing_precision",
     "packing_tolerance",
     "write_grib_file",
+    "write_in_processes",
 ]
 
 type StepType = Literal["instant", "accum", "avg", "max", "min"]
@@ -349,3 +352,19 @@ def write_grib_file(
         if temporary_inventory is not None:
             temporary_inventory.unlink(missing_ok=True)
     return written
+
+
+def write_in_processes[*Args](
+    write: Callable[[*Args], Path], jobs: Sequence[tuple[*Args]], workers: int | None = None
+) -> list[Path]:
+    """``write(*job)`` for every job, in order, in up to ``workers`` processes (default: one
+    per core); one process writes them in this one. Synthesized mirrors write many large files."""
+    workers = workers or min(len(jobs), os.cpu_count() or 1) or 1
+    if workers == 1:
+        return [write(*job) for job in jobs]
+    # forkserver: callers (tests, the CLI, servers, obstore) may have threads running; fork
+    # would copy their locks and can deadlock.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(write, *job) for job in jobs]
+        return [f.result() for f in futures]

@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from reformatters.core.deaccumulation import deaccumulate_to_rates
-from reformatters.core.region_job import ArrayFloat32, RegionJob, SourceFileCoord
+from reformatters.core.region_job import ArrayFloat32, RegionJob, SourceFileCoord, whole_hours
 from reformatters.core.rounding import round_fields
 from reformatters.core.sources.compressed import download_bz2_decompressed
 from reformatters.core.sources.grib import decode_message
@@ -28,7 +28,6 @@ from reformatters.dwd.icon.common import SOURCE_GRIDS, STEP_HOURS, source_url
 from reformatters.dwd.icon.variables import IconDataVar, IconInternalAttrs
 
 _KELVIN_OFFSET = np.float32(273.15)
-_NANOSECONDS_PER_HOUR = 3_600_000_000_000
 
 
 def previous_step(step_hours: int) -> int:
@@ -46,9 +45,7 @@ class IconSourceFileCoord(SourceFileCoord):
 
     @property
     def step_hours(self) -> int:
-        hours, remainder = divmod(self.lead_time.value, _NANOSECONDS_PER_HOUR)
-        assert remainder == 0, f"lead {self.lead_time} is not whole hours"
-        return hours
+        return whole_hours(self.lead_time)
 
     def get_url(self) -> str:
         return source_url(self.init_time, self.dwd_name, self.step_hours)

@@ -25,7 +25,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from reformatters.core.deaccumulation import deaccumulate_to_rates
-from reformatters.core.region_job import ArrayFloat32, RegionJob, SourceFileCoord
+from reformatters.core.region_job import ArrayFloat32, RegionJob, SourceFileCoord, whole_hours
 from reformatters.core.rounding import round_fields
 from reformatters.core.sources.download import download_messages, local_message_offsets
 from reformatters.core.sources.errors import MessageAbsentError
@@ -42,7 +42,6 @@ from reformatters.ecmwf.ifs.common import GRID, LATITUDES, LONGITUDES, index_url
 from reformatters.ecmwf.ifs.variables import IfsDataVar
 
 _KELVIN_OFFSET = np.float32(273.15)
-_NANOSECONDS_PER_HOUR = 3_600_000_000_000
 # Steps of the runs the process reads at once (a run has 85); an entry is a few hundred bytes
 # per member and parameter kept.
 _INDEX_CACHE_SIZE = 256
@@ -57,9 +56,7 @@ class IfsSourceFileCoord(SourceFileCoord):
 
     @property
     def step_hours(self) -> int:
-        hours, remainder = divmod(self.lead_time.value, _NANOSECONDS_PER_HOUR)
-        assert remainder == 0, f"lead {self.lead_time} is not whole hours"
-        return hours
+        return whole_hours(self.lead_time)
 
     def index_url(self) -> str:
         return index_url(self.get_url())

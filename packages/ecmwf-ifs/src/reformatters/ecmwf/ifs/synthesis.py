@@ -13,10 +13,7 @@ Accumulations are exact integrals of a positive smooth rate from step 0.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from functools import cache, partial
 from pathlib import Path
@@ -33,6 +30,7 @@ from reformatters.core.sources.synthesis import (
     StatisticalProcess,
     WrittenMessage,
     write_grib_file,
+    write_in_processes,
 )
 from reformatters.ecmwf.ifs.common import (
     GRID,
@@ -195,11 +193,6 @@ def synthesize_ifs_ens_mirror(
     """The ``ef`` file (+ ``.index``) of every init x step, at
     ``<folder>/ecmwf-forecasts/YYYYMMDD/HHz/ifs/0p25/enfo/...``."""
     jobs = [(pd.Timestamp(init), step) for init in init_times for step in steps]
-    workers = workers or min(len(jobs), os.cpu_count() or 1) or 1
-    if workers == 1:
-        return [write_step_file(folder, *job, members, data_vars) for job in jobs]
-    # forkserver: callers (tests, servers) may have threads running; fork could deadlock.
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = [pool.submit(write_step_file, folder, *job, members, data_vars) for job in jobs]
-        return [f.result() for f in futures]
+    return write_in_processes(
+        write_step_file, [(folder, *job, members, data_vars) for job in jobs], workers
+    )

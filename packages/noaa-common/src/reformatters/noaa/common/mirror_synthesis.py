@@ -9,10 +9,7 @@ every other message is cheap constant filler.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from reformatters.core.sources.synthesis import write_in_processes
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.synthesis import NoaaInventoryModel, NoaaMessage, synthesize_noaa_file
 from reformatters.noaa.common.synthetic_values import synthetic_field
@@ -79,18 +77,11 @@ class NoaaMirror:
             - {(pd.Timestamp(init), lead) for init, lead in skip}
         )
         (folder / self.bucket).mkdir(parents=True, exist_ok=True)
-        workers = workers or min(len(jobs), os.cpu_count() or 1) or 1
-        if workers == 1:
-            return [self.write_file(folder, i, lead, _wanted(data_vars, lead)) for i, lead in jobs]
-        # forkserver: callers (tests, the CLI, servers, obstore) may have threads running; fork
-        # would copy their locks and can deadlock.
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = [
-                pool.submit(self.write_file, folder, i, lead, _wanted(data_vars, lead))
-                for i, lead in jobs
-            ]
-            return [f.result() for f in futures]
+        return write_in_processes(
+            self.write_file,
+            [(folder, i, lead, _wanted(data_vars, lead)) for i, lead in jobs],
+            workers,
+        )
 
     def source_values(
         self,

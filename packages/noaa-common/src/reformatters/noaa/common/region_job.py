@@ -33,6 +33,7 @@ from reformatters.core.region_job import (
     RegionJob,
     SourceFileCoord,
     SourceFileResult,
+    whole_hours,
 )
 from reformatters.core.rounding import round_fields
 from reformatters.core.sources.download import download_messages, local_message_offsets
@@ -52,7 +53,6 @@ from reformatters.noaa.common.idx import (
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 
 _KELVIN_OFFSET = np.float32(273.15)
-_NANOSECONDS_PER_HOUR = 3_600_000_000_000
 
 
 class NoaaSourceFileCoord(SourceFileCoord):
@@ -63,10 +63,7 @@ class NoaaSourceFileCoord(SourceFileCoord):
 
     @property
     def lead_hours(self) -> int:
-        # In nanoseconds: divmod of pandas Timedeltas costs 15 us, called per file and variable.
-        hours, remainder = divmod(self.lead_time.value, _NANOSECONDS_PER_HOUR)
-        assert remainder == 0, f"lead {self.lead_time} is not whole hours"
-        return hours
+        return whole_hours(self.lead_time)
 
     def idx_url(self) -> str:
         return f"{self.get_url()}.idx"

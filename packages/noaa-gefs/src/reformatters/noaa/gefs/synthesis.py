@@ -9,10 +9,7 @@ degrees (every physical property of the pattern, e.g. growing accumulations, is 
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Collection, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 from functools import cache
@@ -23,6 +20,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from reformatters.core.sources.grid_templates import GridTemplate, regular_latlon_template
+from reformatters.core.sources.synthesis import write_in_processes
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.synthesis import (
     NoaaInventoryModel,
@@ -177,12 +175,6 @@ def synthesize_gefs_mirror(
         if (pd.Timestamp(init), int(member), lead) not in skip
         for product in products_at(lead)
     ]
-    workers = workers or min(len(jobs), os.cpu_count() or 1) or 1
-    if workers == 1:
-        return [write_member_file(folder, *job, data_vars) for job in jobs]
-    # forkserver: callers (tests, servers, obstore) may have threads running; fork would copy
-    # their locks and can deadlock.
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = [pool.submit(write_member_file, folder, *job, data_vars) for job in jobs]
-        return [f.result() for f in futures]
+    return write_in_processes(
+        write_member_file, [(folder, *job, data_vars) for job in jobs], workers
+    )
