@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+from helpers import expected_cronjob_names
 from kubernetes_api_double import ApiState, api_env
 from typer.testing import CliRunner
 
@@ -53,7 +54,7 @@ def test_deploy_applies_every_dataset_and_prunes_uninstalled(
 ) -> None:
     env, state = api_env
     result = run_reformat("deploy", env=env)
-    expected = {f"{i}-{c}" for i in DATASET_IDS for c in ("update", "validate")}
+    expected = expected_cronjob_names(REGISTRY)
     assert set(state.stored("cronjobs", NAMESPACE)) == expected
     assert {m for m, r, _ in state.requests if r == "cronjobs"} <= {"PATCH", "GET"}
     assert "applied cronjob weather/example-tiny-update" in result.stderr

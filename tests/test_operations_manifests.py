@@ -9,6 +9,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from helpers import expected_cronjob_names
 from typer.testing import CliRunner
 
 from reformatters.core.dynamical_dataset import DynamicalDataset, JobFilters
@@ -152,7 +153,8 @@ def test_deploy_dry_run_manifests() -> None:
     assert_no_plain_credentials(result.stdout)
     manifests = list(yaml.safe_load_all(result.stdout))
     names = {m["metadata"]["name"] for m in manifests}
-    assert names == {f"{i}-{c}" for i in DATASET_IDS for c in ("update", "validate")}
+    assert names == expected_cronjob_names(REGISTRY)
+    assert "dwd-icon-eu-forecast-5-day-archive" in names
     for manifest in manifests:
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
         labels = manifest["metadata"]["labels"]
@@ -161,7 +163,10 @@ def test_deploy_dry_run_manifests() -> None:
             labels["app.kubernetes.io/component"],
         )
         config = REGISTRY.get(dataset_id).operations_config()
-        declared = config.update if component == "update" else config.validation
+        declared = {"update": config.update, "validate": config.validation}.get(
+            component, config.archive
+        )
+        assert declared is not None
         spec = manifest["spec"]
         assert manifest["kind"] == "CronJob"
         assert labels[MANAGED_BY_LABEL] == "reformatters"
@@ -174,7 +179,17 @@ def test_deploy_dry_run_manifests() -> None:
         pod_spec = job_spec["template"]["spec"]
         assert_pod_is_hardened(pod_spec, config.pod.secret_names)
         (container,) = _containers(pod_spec)
-        assert container["args"] == [dataset_id, component]
+        if component == "archive":
+            assert config.archive is not None
+            hours = config.archive.lookback.total_seconds() / 3600
+            assert container["args"] == [
+                dataset_id,
+                "archive-sources",
+                "--lookback-hours",
+                f"{hours:g}",
+            ]
+        else:
+            assert container["args"] == [dataset_id, component]
         assert container["resources"]["requests"]["memory"] == declared.resources.memory
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env[DECODE_PROCESSES_ENV] == config.pod.env.get(

@@ -15,7 +15,7 @@ import pygrib
 import pytest
 
 from reformatters.core.deaccumulation import deaccumulate_to_rates
-from reformatters.core.sources.archive import archive_files
+from reformatters.core.sources.archive import archive_files, read_manifest
 from reformatters.core.sources.compressed import download_bz2_decompressed
 from reformatters.core.sources.errors import CorruptMessageError, SourceFileMissingError
 from reformatters.core.sources.grib_identity import identity_of
@@ -71,6 +71,27 @@ def test_archive_copies_as_published_and_lists_missing_files(
     written = json.loads((archive / "manifests" / "run-1.json").read_text())
     assert written["files"][0]["sha256"] == copied.sha256
     assert written["missing"][0]["key"] == "example.org/data/gone.bin.bz2"
+
+
+def test_archiving_again_fetches_only_what_the_manifest_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mirror = _mirror(tmp_path)
+    archive = tmp_path / "archive"
+    first, late = "https://example.org/data/a.bin.bz2", "https://example.org/data/late.bin.bz2"
+    with serve_mirror(mirror) as server:
+        monkeypatch.setenv("REFORMATTERS_SOURCE_MIRROR", server.url)
+        assert [m.url for m in archive_files([first, late], str(archive), "run").missing] == [late]
+        (mirror / "example.org/data/late.bin.bz2").write_bytes(b"published later")
+        # Changed at the source after it was archived: the archive keeps what was published.
+        (mirror / "example.org/data/a.bin.bz2").write_bytes(b"changed")
+        manifest = archive_files([first, late], str(archive), "run")
+    assert manifest.missing == ()
+    assert [f.url for f in manifest.files] == [first, late]
+    assert (archive / "example.org/data/a.bin.bz2").read_bytes() == bz2.compress(PAYLOAD)
+    assert (archive / "example.org/data/late.bin.bz2").read_bytes() == b"published later"
+    assert read_manifest(str(archive), "run") == manifest
+    assert read_manifest(str(archive), "other-run") is None
 
 
 def test_minute_steps_and_a_grid_across_greenwich() -> None:

@@ -119,6 +119,19 @@ class UpdateSchedule(ScheduledCommand):
     typical_latency: timedelta = timedelta(0)
 
 
+class ArchiveSchedule(ScheduledCommand):
+    """The source archiver (``archive-sources``), for providers that keep their files briefly:
+    each run copies, as published, the files of every run of the last ``lookback`` that the
+    archive does not hold complete yet (see operations.archive)."""
+
+    # Where the copies go (e.g. s3://bucket/sources); None: $REFORMATTERS_ARCHIVE_URL in the pod
+    # (its env or one of its Secrets).
+    archive_url: str | None = None
+    # Shorter than the provider keeps a run, longer than the schedule's interval (a missed run
+    # is caught up by the next one).
+    lookback: timedelta = timedelta(hours=24)
+
+
 class ValidationSpec(ScheduledCommand):
     """What the validator checks after each update."""
 
@@ -194,6 +207,8 @@ class OperationsSpec(FrozenModel):
         active_deadline=timedelta(minutes=15),
     )
     backfill: BackfillJobConfig = BackfillJobConfig()
+    # A CronJob that archives the source files (None: the provider keeps them).
+    archive: ArchiveSchedule | None = None
     pod: PodSettings = PodSettings()
     # Default container image of this dataset's pods (else $REFORMATTERS_IMAGE or DEFAULT_IMAGE).
     image: str | None = None

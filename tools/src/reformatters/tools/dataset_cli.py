@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from reformatters.core.dynamical_dataset import DynamicalDataset
 from reformatters.core.job_runner import BackfillReport
+from reformatters.tools.archive_cli import ARCHIVE_URL_ENV, archive_sources_command
 from reformatters.tools.dataset_commands import add_dataset_tool_commands
 from reformatters.tools.operations_cli import add_operations_commands
 from reformatters.tools.options import (
@@ -149,26 +150,35 @@ def build_dataset_cli(dataset: DynamicalDataset[Any, Any]) -> typer.Typer:
 
     @app.command("archive-sources")
     def archive_sources(
-        init_time: Annotated[str, typer.Argument(help="The run to archive (ISO 8601, UTC).")],
+        init_time: Annotated[
+            str | None,
+            typer.Argument(
+                help="The run to archive (ISO 8601, UTC). Without it: every run of the last "
+                "--lookback-hours not yet complete in the archive (the operational archiver)."
+            ),
+        ] = None,
         archive_url: Annotated[
-            str,
+            str | None,
             typer.Option(
                 "--archive-url",
+                envvar=ARCHIVE_URL_ENV,
+                show_envvar=True,
                 help="Where the copies go, e.g. s3://bucket/prefix (laid out as a source mirror: "
                 "point REFORMATTERS_SOURCE_MIRROR at it to backfill from it).",
             ),
-        ],
+        ] = None,
+        lookback_hours: Annotated[
+            float | None,
+            typer.Option(
+                help="Without INIT_TIME: how far back to look for runs (default: the dataset's "
+                "archive schedule, else 24)."
+            ),
+        ] = None,
     ) -> None:
-        """Copy the source files one run needs, as published, to an archive, with a manifest."""
-        from reformatters.core.operations.archive import archive_run_sources
+        """Copy the source files of runs, as published, to an archive, with a manifest per run.
 
-        init = parse_timestamp(init_time, "INIT_TIME")
-        manifest = archive_run_sources(dataset, init, archive_url)
-        size = sum(f.size for f in manifest.files)
-        stderr.print(
-            f"{dataset.dataset_id} {init:%Y-%m-%dT%H:%M}: archived {len(manifest.files)} files "
-            f"({size / 1e6:.1f} MB), {len(manifest.missing)} missing, to {archive_url}"
-        )
+        Exits 1 when a run whose files should all be published by now still misses some."""
+        archive_sources_command(dataset, init_time, archive_url, lookback_hours)
 
     add_operations_commands(app, dataset)
     add_dataset_tool_commands(app, dataset)

@@ -46,7 +46,9 @@ _CPU_SUFFIXES = {
     **{suffix: Decimal(1024) ** power for power, suffix in enumerate(_BINARY_SUFFIXES, 1)},
 }
 
-type Component = Literal["backfill", "update", "validate"]
+type Component = Literal["backfill", "update", "validate", "archive"]
+type ScheduledComponent = Literal["update", "validate", "archive"]
+SCHEDULED_COMPONENTS: tuple[ScheduledComponent, ...] = ("update", "validate", "archive")
 type Manifest = dict[str, Any]
 
 
@@ -234,10 +236,27 @@ def backfill_job(request: BackfillJobRequest, config: OperationsSpec) -> client.
     )
 
 
+def _scheduled(
+    dataset_id: str, component: ScheduledComponent, config: OperationsSpec
+) -> tuple[ScheduledCommand, tuple[str, ...]]:
+    """The schedule and the container's arguments of one of the dataset's CronJobs."""
+    match component:
+        case "update":
+            return config.update, (dataset_id, "update")
+        case "validate":
+            return config.validation, (dataset_id, "validate")
+        case "archive":
+            archive = config.archive
+            assert archive is not None, f"{dataset_id} declares no archive schedule"
+            url = ("--archive-url", archive.archive_url) if archive.archive_url else ()
+            hours = archive.lookback / timedelta(hours=1)
+            return archive, (dataset_id, "archive-sources", *url, "--lookback-hours", f"{hours:g}")
+
+
 def operational_cronjob(
-    dataset_id: str, component: Literal["update", "validate"], config: OperationsSpec, image: str
+    dataset_id: str, component: ScheduledComponent, config: OperationsSpec, image: str
 ) -> client.V1CronJob:
-    cron: ScheduledCommand = config.update if component == "update" else config.validation
+    cron, args = _scheduled(dataset_id, component, config)
     return client.V1CronJob(
         api_version="batch/v1",
         kind="CronJob",
@@ -263,7 +282,7 @@ def operational_cronjob(
                         dataset_id,
                         component,
                         image,
-                        (dataset_id, component),
+                        args,
                         cron.resources,
                         config.pod,
                         {},
@@ -277,7 +296,8 @@ def operational_cronjob(
 def dataset_cronjobs(dataset_id: str, config: OperationsSpec, image: str) -> list[Manifest]:
     return [
         to_manifest(operational_cronjob(dataset_id, component, config, image))
-        for component in ("update", "validate")
+        for component in SCHEDULED_COMPONENTS
+        if component != "archive" or config.archive is not None
     ]
 
 

@@ -5,7 +5,8 @@ file byte for byte to ``<archive>/<bucket-or-host>/<key>``, the layout
 ``REFORMATTERS_SOURCE_MIRROR`` reads (see ``mirror``), so a backfill can later read the archive
 by pointing ``REFORMATTERS_SOURCE_MIRROR`` at it. Each copy streams (bounded memory) and is
 hashed on the way; a manifest lists every file (URL, key, size, sha256, when it was fetched)
-and the files that were missing, which do not stop the copy of the others.
+and the files that were missing, which do not stop the copy of the others. Archiving the same
+run again copies only what its manifest does not list yet (files published since).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from reformatters.core.sources.errors import SourceFileMissingError
 from reformatters.core.sources.mirror import mirror_key, resolve_source_url
 from reformatters.core.sources.transport import call_source, store_for_url
 
-__all__ = ["ArchiveManifest", "ArchivedFile", "MissingFile", "archive_files"]
+__all__ = ["ArchiveManifest", "ArchivedFile", "MissingFile", "archive_files", "read_manifest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,28 @@ class ArchiveManifest:
             },
             indent=1,
         )
+
+    @classmethod
+    def from_json(cls, text: str) -> ArchiveManifest:
+        data = json.loads(text)
+        return cls(
+            data["archive_url"],
+            tuple(ArchivedFile(**f) for f in data["files"]),
+            tuple(MissingFile(**m) for m in data["missing"]),
+        )
+
+
+def _manifest_url(archive_url: str, manifest_name: str) -> str:
+    return f"{archive_url.rstrip('/')}/manifests/{manifest_name}.json"
+
+
+def read_manifest(archive_url: str, manifest_name: str) -> ArchiveManifest | None:
+    """The manifest an earlier ``archive_files`` wrote, or None when there is none."""
+    store, path = store_for_url(_manifest_url(archive_url, manifest_name))
+    try:
+        return ArchiveManifest.from_json(bytes(obstore.get(store, path).bytes()).decode())
+    except FileNotFoundError:
+        return None
 
 
 def _key(url: str) -> str:
@@ -99,8 +122,11 @@ def archive_files(
     urls: Sequence[str], archive_url: str, manifest_name: str, *, threads: int = 8
 ) -> ArchiveManifest:
     """Copy every one of ``urls`` into ``archive_url`` and write the manifest at
-    ``<archive>/manifests/<manifest_name>.json``. A missing file is listed, not fatal."""
-    unique = list(dict.fromkeys(urls))
+    ``<archive>/manifests/<manifest_name>.json``. A missing file is listed, not fatal; a file
+    the existing manifest lists as archived is kept as it is, not fetched again."""
+    previous = read_manifest(archive_url, manifest_name)
+    kept = {f.url: f for f in previous.files} if previous is not None else {}
+    unique = [url for url in dict.fromkeys(urls) if url not in kept]
 
     def one(url: str) -> ArchivedFile | MissingFile:
         try:
@@ -110,11 +136,12 @@ def archive_files(
 
     with ThreadPoolExecutor(max(1, threads)) as pool:
         results = list(pool.map(one, unique))
+    archived = {r.url: r for r in results if isinstance(r, ArchivedFile)} | kept
     manifest = ArchiveManifest(
         archive_url,
-        tuple(r for r in results if isinstance(r, ArchivedFile)),
+        tuple(archived[url] for url in dict.fromkeys(urls) if url in archived),
         tuple(r for r in results if isinstance(r, MissingFile)),
     )
-    store, path = store_for_url(f"{archive_url.rstrip('/')}/manifests/{manifest_name}.json")
+    store, path = store_for_url(_manifest_url(archive_url, manifest_name))
     obstore.put(store, path, manifest.to_json().encode())
     return manifest

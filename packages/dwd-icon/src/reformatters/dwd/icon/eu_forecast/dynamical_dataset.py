@@ -12,6 +12,7 @@ import pandas as pd
 from reformatters.core.forecast_dataset import ForecastDataset
 from reformatters.core.operations.validation import STANDARD_VALIDATORS, check_forecast_complete
 from reformatters.core.operations_spec import (
+    ArchiveSchedule,
     BackfillJobConfig,
     ContainerResources,
     OperationsSpec,
@@ -52,6 +53,15 @@ class IconEuForecastDataset(ForecastDataset[IconDataVar, IconSourceFileCoord]):
             active_deadline=timedelta(minutes=30),
         ),
         backfill=BackfillJobConfig(resources=_WORKER_RESOURCES),
+        # DWD deletes a run's files about a day after publishing them: each run is copied, as
+        # published, 15 min after the update (and caught up on the next three schedules if
+        # files were missing). The location comes from $REFORMATTERS_ARCHIVE_URL.
+        archive=ArchiveSchedule(
+            cron="10 4,10,16,22 * * *",
+            lookback=timedelta(hours=23),
+            resources=ContainerResources(cpu="1", memory="2Gi", ephemeral_storage="4Gi"),
+            active_deadline=timedelta(minutes=50),
+        ),
     )
 
     def synthesize_source_mirror(self, start: datetime, end: datetime, folder: Path) -> list[Path]:
