@@ -41,6 +41,7 @@ _PATTERNS: dict[str, tuple[float, float]] = {
     "PMSL": (101_300.0, 2_500.0),
     "PS": (97_000.0, 5_000.0),
     "TOT_PREC": (3e-5, 2.5e-5),
+    "H_SNOW": (0.3, 0.25),
     "CLCT": (50.0, 45.0),
     "ASWDIR_S": (200.0, 180.0),
     "ASWDIFD_S": (100.0, 80.0),

@@ -258,6 +258,14 @@ VARIABLES: dict[str, Variable] = dict(
             ),
         ),
         _var(
+            "snow_depth_surface",
+            "Snow depth",
+            "m",
+            INSTANT + " Total snow depth (DWD H_SNOW), 0 where there is no snow.",
+            "surface_snow_thickness",
+            _surface(dwd_name="H_SNOW", parameter_category=1, parameter_number=11, valid_min=0.0),
+        ),
+        _var(
             "total_cloud_cover_atmosphere",
             "Total cloud cover",
             "percent",
