@@ -1,6 +1,7 @@
 """`python -m benchmarks {backfill,bound,naive,read,codecs,all} [--dataset ID] [options]`: tables
 and JSON. The default dataset is noaa-gfs-forecast; noaa-gefs-forecast-35-day supports backfill
-and bound (and `all`: the two in turns)."""
+and bound (and `all`: the two in turns). `python -m benchmarks reads [options]` has options of its
+own (benchmarks.reads: every dataset's reads on its encoding and the reference's)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import backfill, bound, codecs, naive, read
+from benchmarks import backfill, bound, codecs, naive, read, reads
 from benchmarks.common import (
     RESULTS_DIR,
     Stat,
@@ -168,6 +169,9 @@ def comparisons(results: dict[str, dict[str, Any]]) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["reads"]:
+        return reads.main(argv[1:])
     args = _parser().parse_args(argv)
     workload = workload_from(args)
     supported = workload.spec.benchmarks
