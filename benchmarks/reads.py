@@ -121,14 +121,14 @@ def build(case: Case, work_dir: Path) -> dict[str, Any]:
     for layout in case.layouts:
         path = store_path(work_dir, case, layout)
         started = time.perf_counter()
-        build_store(case, layout, path, synthesis)
+        built = build_store(case, layout, path, synthesis)
         stats = store_stats(case, layout, path)
-        stats["build_seconds"] = time.perf_counter() - started
+        stats["build_seconds"] = time.perf_counter() - started if built else 0.0
         found[layout.name] = stats
         log(
-            f"{case.dataset_id} {layout.name}: {stats['bytes_on_disk'] / 1e6:.0f} MB built "
-            f"in {stats['build_seconds']:.0f} s, compression ratio "
-            f"{stats['compression_ratio']:.2f}"
+            f"{case.dataset_id} {layout.name}: {stats['bytes_on_disk'] / 1e6:.0f} MB "
+            + (f"built in {stats['build_seconds']:.0f} s" if built else "reused")
+            + f", compression ratio {stats['compression_ratio']:.2f}"
         )
     return found
 

@@ -171,17 +171,17 @@ def _inside(piece: Region, other: Region) -> bool:
     return all(o0 <= p0 and p1 <= o1 for (p0, p1), (o0, o1) in zip(piece, other, strict=True))
 
 
-def build_store(case: Case, layout: Layout, path: Path, synthesis: Synthesis) -> dict[str, Any]:
-    """Create the array and write the chunks every read of `case` touches; return a manifest
-    (also written beside the store: a later run reuses a store whose manifest matches)."""
+def build_store(case: Case, layout: Layout, path: Path, synthesis: Synthesis) -> bool:
+    """Create the array and write the chunks every read of `case` touches, unless the manifest
+    beside the store says it holds them already (then False: reused)."""
     import shutil
 
     import zarr
 
-    manifest = {"case": case.describe(), "layout": layout.describe()}
+    manifest = json.loads(json.dumps({"case": case.describe(), "layout": layout.describe()}))
     manifest_path = path.with_suffix(".json")
     if manifest_path.exists() and json.loads(manifest_path.read_text()) == manifest:
-        return manifest
+        return False
     if path.exists():
         shutil.rmtree(path)
     manifest_path.unlink(missing_ok=True)
@@ -205,7 +205,7 @@ def build_store(case: Case, layout: Layout, path: Path, synthesis: Synthesis) ->
             array[tuple(slice(*r) for r in piece)] = synthesis.region(piece)
             written.append(piece)
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    return manifest
+    return True
 
 
 def store_stats(case: Case, layout: Layout, path: Path) -> dict[str, Any]:

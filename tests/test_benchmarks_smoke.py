@@ -160,3 +160,5 @@ def test_reads_runs_on_cropped_grids(tmp_path: Path, capsys: pytest.CaptureFixtu
             assert len(by_layout) == 2
         assert found["stores"]["ours"]["compression_ratio"] > 1
     assert "members" in capsys.readouterr().out  # the ensemble's third read
+    assert cli.main(args) == 0  # the same stores again: reused, not rebuilt
+    assert "reused" in capsys.readouterr().err
