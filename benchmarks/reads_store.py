@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from itertools import pairwise, product
 from pathlib import Path
@@ -25,13 +26,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from benchmarks.common import REPO_ROOT
 from benchmarks.reads_layouts import VARIABLE, Case, Layout, Selection, chunk_count
 
-FIXTURES = Path("/work/shared/fixtures/real")
-GLOBAL_T2M = FIXTURES / "ecmwf" / "ecmwf-aifs-0p25-20240802060000-18h-oper-fc-tmp_2m.grib2"
-REGIONAL_T2M = (
-    FIXTURES / "dwd" / "icon-eu_europe_regular-lat-lon_single-level_2020062300_000_T_2M.grib2"
-)
+# Real files: $REFORMATTERS_REAL_FIXTURES or ../shared/fixtures/real beside the repository.
+GLOBAL_T2M = "ecmwf/ecmwf-aifs-0p25-20240802060000-18h-oper-fc-tmp_2m.grib2"
+REGIONAL_T2M = "dwd/icon-eu_europe_regular-lat-lon_single-level_2020062300_000_T_2M.grib2"
 NOISE_SHIFT = 64
 NOISE_KELVIN = 0.05
 
@@ -39,9 +39,19 @@ type Float32 = NDArray[np.float32]
 type Region = tuple[tuple[int, int], ...]
 
 
-def _decoded(path: Path, cache: Path) -> Float32:
+def _real_file(name: str) -> Path:
+    configured = os.environ.get("REFORMATTERS_REAL_FIXTURES")
+    root = Path(configured) if configured else REPO_ROOT.parent / "shared" / "fixtures" / "real"
+    if not (root / name).is_file():
+        raise SystemExit(f"reads: no {name} under {root}; set REFORMATTERS_REAL_FIXTURES")
+    return root / name
+
+
+def _decoded(name: str, cache: Path) -> Float32:
     if not cache.exists():
         import pygrib
+
+        path = _real_file(name)
 
         with pygrib.open(str(path)) as grib:
             values = np.asarray(grib.message(1).values, dtype=np.float32) - np.float32(273.15)

@@ -146,7 +146,13 @@ def test_reads_shard_pieces_and_chunk_aligned_regions() -> None:
 
 
 @pytest.mark.slow
-def test_reads_runs_on_cropped_grids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reads_runs_on_cropped_grids(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    real_fixtures_dir: Path,
+) -> None:
+    monkeypatch.setenv("REFORMATTERS_REAL_FIXTURES", str(real_fixtures_dir))
     datasets = ("noaa-gfs-analysis", "noaa-gefs-forecast-35-day")
     for dataset in datasets:
         args = ["reads", "--dataset", dataset, "--crop", "40", "--hours", "30", "--repeats", "1"]
