@@ -1,7 +1,9 @@
 """`python -m benchmarks {backfill,bound,naive,read,codecs,decoders,all} [--dataset ID] [options]`:
 tables and JSON. The default dataset is noaa-gfs-forecast; noaa-gefs-forecast-35-day supports
 backfill and bound (and `all`: the two in turns). `decoders` and `codecs --real` run on the real
-GRIB2 fixtures (`--fixtures`) instead of a dataset's synthesized mirror."""
+GRIB2 fixtures (`--fixtures`) instead of a dataset's synthesized mirror. `python -m benchmarks
+reads [options]` has options of its own (benchmarks.reads: every dataset's reads on its encoding
+and the reference's)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import backfill, bound, codecs, decoders, naive, read
+from benchmarks import backfill, bound, codecs, decoders, naive, read, reads
 from benchmarks.common import (
     RESULTS_DIR,
     Stat,
@@ -196,6 +198,9 @@ def run_on_fixtures(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["reads"]:
+        return reads.main(argv[1:])
     args = _parser().parse_args(argv)
     if args.name in ON_FIXTURES or (args.name == "codecs" and args.real):
         return run_on_fixtures(args)

@@ -212,3 +212,37 @@ def test_codecs_on_a_real_field(
     assert "not found" in document["fields"]["HRRR REFC"]["skipped"]
     for setting in document["settings"]["all real fields"].values():
         assert setting["ratio"] > 1
+
+
+def test_reads_shard_pieces_and_chunk_aligned_regions() -> None:
+    from benchmarks.reads_store import read_region, shard_pieces
+
+    region = read_region((5, None, 130), (10, 300, 400), (4, 100, 121))
+    assert region == ((4, 8), (0, 300), (121, 242))
+    pieces = shard_pieces(region, (8, 200, 242))
+    assert pieces == [((4, 8), (0, 200), (121, 242)), ((4, 8), (200, 300), (121, 242))]
+
+
+@pytest.mark.slow
+def test_reads_runs_on_cropped_grids(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    real_fixtures_dir: Path,
+) -> None:
+    monkeypatch.setenv("REFORMATTERS_REAL_FIXTURES", str(real_fixtures_dir))
+    datasets = ("noaa-gfs-analysis", "noaa-gefs-forecast-35-day")
+    for dataset in datasets:
+        args = ["reads", "--dataset", dataset, "--crop", "40", "--hours", "30", "--repeats", "1"]
+        args += ["--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path)]
+        assert cli.main(args) == 0
+        document = json.loads((tmp_path / "reads-latest.json").read_text())
+        found = document["results"][dataset]
+        assert set(found["reads"]) >= {"map", "point"}
+        for by_layout in found["reads"].values():
+            assert by_layout["ours"]["stats"]["bytes_read"]["median"] > 0
+            assert len(by_layout) == 2
+        assert found["stores"]["ours"]["compression_ratio"] > 1
+    assert "members" in capsys.readouterr().out  # the ensemble's third read
+    assert cli.main(args) == 0  # the same stores again: reused, not rebuilt
+    assert "reused" in capsys.readouterr().err
