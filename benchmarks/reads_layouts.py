@@ -55,7 +55,7 @@ OTHER_LAYOUTS: dict[str, Layout] = {
         "alternative", (1, 1, 85, 48, 48), (1, 1, 85, 768, 1440), "all 85 steps in a chunk"
     ),
     "dwd-icon-eu-forecast-5-day": Layout(
-        "alternative", (1, 31, 219, 153), (1, 93, 657, 1377), "31 leads per chunk, not 93"
+        "version 0.1.0", (1, 93, 219, 153), (1, 93, 657, 1377), "93 leads per chunk (0.1.0), not 31"
     ),
 }
 DATASET_IDS = tuple(OTHER_LAYOUTS)
