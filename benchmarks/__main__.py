@@ -1,6 +1,9 @@
-"""`python -m benchmarks {backfill,bound,naive,read,codecs,all} [--dataset ID] [options]`: tables
-and JSON. The default dataset is noaa-gfs-forecast; noaa-gefs-forecast-35-day supports backfill
-and bound (and `all`: the two in turns)."""
+"""`python -m benchmarks {backfill,bound,naive,read,codecs,decoders,all} [--dataset ID] [options]`:
+tables and JSON. The default dataset is noaa-gfs-forecast; noaa-gefs-forecast-35-day supports
+backfill and bound (and `all`: the two in turns). `decoders` and `codecs --real` run on the real
+GRIB2 fixtures (`--fixtures`) instead of a dataset's synthesized mirror. `python -m benchmarks
+reads [options]` has options of its own (benchmarks.reads: every dataset's reads on its encoding
+and the reference's)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import backfill, bound, codecs, naive, read
+from benchmarks import backfill, bound, codecs, decoders, naive, read, reads
 from benchmarks.common import (
     RESULTS_DIR,
     Stat,
@@ -19,6 +22,7 @@ from benchmarks.common import (
     repeat,
     write_results,
 )
+from benchmarks.real_fixtures import fixtures_dir
 from benchmarks.workload import (
     DATASET_ID,
     DATASETS,
@@ -39,6 +43,8 @@ RUNNERS: dict[str, Runner] = {
     "codecs": codecs.run,
 }
 ALL = ("backfill", "bound", "naive", "read")
+# Run on the real fixtures, not on a dataset's workload.
+ON_FIXTURES = ("decoders",)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
             "(naive / backfill)."
         ),
     )
-    parser.add_argument("name", choices=[*RUNNERS, "all"])
+    parser.add_argument("name", choices=[*RUNNERS, *ON_FIXTURES, "all"])
     parser.add_argument("--dataset", choices=list(DATASETS), default=DATASET_ID)
     parser.add_argument(
         "--leads",
@@ -79,6 +85,19 @@ def _parser() -> argparse.ArgumentParser:
         help="synthesized mirror and stores (kept between runs)",
     )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--fixtures",
+        type=Path,
+        default=None,
+        help="real GRIB2 fixtures for decoders and codecs --real (default: "
+        "$REFORMATTERS_REAL_FIXTURES, else ../shared/fixtures/real)",
+    )
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="codecs: real fields decoded from the fixtures, rounded as their dataset variable "
+        "declares, instead of the workload's synthesized chunks",
+    )
     return parser
 
 
@@ -167,8 +186,24 @@ def comparisons(results: dict[str, dict[str, Any]]) -> dict[str, float]:
     return found
 
 
+def run_on_fixtures(args: argparse.Namespace) -> int:
+    """`decoders` and `codecs --real`: the real fixtures, no workload or mirror."""
+    root = fixtures_dir(args.fixtures)
+    if args.name == "decoders":
+        name, result = "decoders", decoders.run(root, args.repeats)
+    else:
+        name, result = "codecs-real", codecs.run_real(root, args.repeats)
+    log(f"wrote {write_results(name, result, args.results_dir)}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["reads"]:
+        return reads.main(argv[1:])
     args = _parser().parse_args(argv)
+    if args.name in ON_FIXTURES or (args.name == "codecs" and args.real):
+        return run_on_fixtures(args)
     workload = workload_from(args)
     supported = workload.spec.benchmarks
     names = [n for n in ALL if n in supported] if args.name == "all" else [args.name]

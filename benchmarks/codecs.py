@@ -1,13 +1,18 @@
-"""`codecs`: compression ratio and speed of blosc settings on the workload's real output chunks.
+"""`codecs`: compression ratio and speed of blosc settings on the workload's output chunks.
 
 Chunks are built like the pipeline's (decoded, units converted, mantissas rounded, NaN beyond
 the last lead, edge chunks padded); every setting encodes and decodes the same chunks in one
 thread. The dataset's setting is marked in the table.
+
+`codecs --real` does the same on real fields decoded from the real fixtures
+(``benchmarks.real_fields``): lead slices of each field's dataset chunks, the settings taking
+turns (their order rotates every repeat).
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +22,7 @@ from benchmarks.common import (
     log,
     single_threaded_blosc,
 )
+from benchmarks.real_fields import real_chunks
 from benchmarks.workload import Workload, ensure_mirror, message_bytes
 
 SETTINGS: tuple[tuple[str, int, str], ...] = (
@@ -89,6 +95,78 @@ def measure(chunks: list[np.ndarray[Any, Any]], setting: tuple[str, int, str]) -
         "encode_mb_per_cpu_second": raw / 1e6 / encode,
         "decode_mb_per_cpu_second": raw / 1e6 / decode,
         "compressed_bytes": compressed,
+        "raw_bytes": raw,
+        "encode_seconds": encode,
+        "decode_seconds": decode,
+    }
+
+
+def _name(setting: tuple[str, int, str]) -> str:
+    return " ".join(map(str, setting))
+
+
+def _print_settings(title: str, results: dict[str, dict[str, float]]) -> None:
+    print(f"\n{title}")
+    header = f"{'setting':<28} {'ratio':>8} {'encode MB/s':>12} {'decode MB/s':>12}"
+    print(header)
+    print("-" * len(header))
+    for name, r in results.items():
+        print(
+            f"{name:<28} {r['ratio']:>8.2f} {r['encode_mb_per_cpu_second']:>12.0f} "
+            f"{r['decode_mb_per_cpu_second']:>12.0f}"
+        )
+
+
+def run_real(root: Path, repeats: int) -> dict[str, Any]:
+    """Every setting on the lead slices of every real field (see benchmarks.real_fields)."""
+    load = load_average()
+    chunks, fields = real_chunks(root)
+    if not chunks:
+        raise SystemExit(f"codecs --real: none of the real fields found under {root}")
+    log(f"codecs --real: {len(chunks)} fields, {sum(len(c) for c in chunks.values())} chunks")
+    runs: dict[str, dict[str, list[dict[str, float]]]] = {f: {} for f in chunks}
+    repeats = max(repeats, 1)
+    for i in range(repeats):
+        shift = i % len(SETTINGS)
+        for setting in SETTINGS[shift:] + SETTINGS[:shift]:
+            for label, field_chunks in chunks.items():
+                runs[label].setdefault(_name(setting), []).append(measure(field_chunks, setting))
+        log(f"  pass {i + 1}/{repeats} done (load average {load_average()[0]:.1f})")
+    results: dict[str, dict[str, dict[str, float]]] = {
+        label: {
+            name: {key: float(np.median([r[key] for r in rs])) for key in rs[0]}
+            for name, rs in per_setting.items()
+        }
+        for label, per_setting in runs.items()
+    }
+    results["all real fields"] = {}
+    for setting in SETTINGS:
+        parts = [results[label][_name(setting)] for label in chunks]
+        raw = sum(p["raw_bytes"] for p in parts)
+        results["all real fields"][_name(setting)] = {
+            "ratio": raw / sum(p["compressed_bytes"] for p in parts),
+            "encode_mb_per_cpu_second": raw / 1e6 / sum(p["encode_seconds"] for p in parts),
+            "decode_mb_per_cpu_second": raw / 1e6 / sum(p["decode_seconds"] for p in parts),
+        }
+    print("\nthe datasets' setting: zstd 3 bitshuffle; MB/s = MB of raw float32 per CPU second")
+    for label, per_setting in results.items():
+        what = fields.get(label, {})
+        detail = (
+            f" ({what['dataset']} {what['variable']}, {what['keep_mantissa_bits']} mantissa "
+            f"bits, {what['chunks']} chunks of {what['chunk']})"
+            if what
+            else f" ({len(chunks)} fields)"
+        )
+        _print_settings(f"{label}{detail}, median of {repeats}", per_setting)
+    for label, what in fields.items():
+        if "skipped" in what:
+            print(f"skipped {label}: {what['skipped']}")
+    return {
+        "fixtures_dir": str(root),
+        "repeats": repeats,
+        "load_average_start": load,
+        "fields": fields,
+        "settings": results,
     }
 
 

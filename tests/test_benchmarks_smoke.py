@@ -11,12 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks import __main__ as cli
-from benchmarks import backfill
+from benchmarks import backfill, decoders
 from benchmarks.common import Stat, TreeMonitor
 from benchmarks.naive import filter_keys
+from benchmarks.real_fixtures import FixtureMessage
 from benchmarks.workload import GEFS_ID, Workload, all_variable_names
 
 TINY = ["--leads", "1", "--variables", "temperature_2m,wind_u_10m", "--repeats", "1"]
@@ -134,3 +136,113 @@ def test_gefs_backfill_and_bound_run_on_a_tiny_workload(
         assert document["workload"]["messages"] == 2
     with pytest.raises(SystemExit):
         cli.main(["naive", *args])
+
+
+# ---- decoders and codecs --real: the real fixtures (skipped where they are not found) -----------
+
+_SMALL_REAL_FILES = (
+    "gefs/gep08.t00z.pgrb2a.0p50.f012",  # simple packing
+    "gfs/gdas.t12z.pgrb2.0p25.f000.46",  # complex packing with spatial differencing
+    "dwd/test_icon_europe_000_ASOB_S.grib2",  # simple packing, a constant field
+)
+
+
+def _copy_real(real_fixtures_dir: Path, tmp_path: Path, *files: str) -> Path:
+    root = tmp_path / "fixtures"
+    for name in files:
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((real_fixtures_dir / name).read_bytes())
+    return root
+
+
+def _not_installed() -> decoders.Decode:
+    raise ImportError("No module named 'not_a_grib_decoder'")
+
+
+def test_decoders_benchmark_on_a_few_real_messages(
+    real_fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _copy_real(real_fixtures_dir, tmp_path, *_SMALL_REAL_FILES)
+    args = ["decoders", "--repeats", "1", "--fixtures", str(root)]
+    assert cli.main([*args, "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "decoders by packing" in out
+    assert "5.3 complex + spatial diff." in out
+    document = json.loads((tmp_path / "decoders-latest.json").read_text())
+    assert {"machine", "libraries", "git"} <= document.keys()
+    messages = len(document["messages"])
+    assert messages >= len(_SMALL_REAL_FILES)
+    # the reference equals itself; every decoder reports on every message
+    assert document["overall"]["pygrib"]["identical"] == messages
+    assert set(document["decoders"]) == {d.name for d in decoders.DECODERS}
+    for message in document["messages"]:
+        for name, result in message["results"].items():
+            assert "error" in result or result["cpu_ms"] > 0, name
+
+
+def test_a_decoder_not_installed_is_skipped(real_fixtures_dir: Path, tmp_path: Path) -> None:
+    root = _copy_real(real_fixtures_dir, tmp_path, _SMALL_REAL_FILES[0])
+    missing = decoders.Decoder("missing", "not-a-grib-decoder", "absent", _not_installed)
+    result = decoders.run(root, 1, (decoders.DECODERS[0], missing))
+    assert result["decoders"]["missing"]["available"] is False
+    assert "not installed" in result["decoders"]["missing"]["skipped"]
+    assert set(result["overall"]) == {"pygrib"}
+
+
+def test_boustrophedonic_rows_are_reversed_like_pygrib() -> None:
+    message = FixtureMessage("misc", "f", 0, shape=(3, 2), alternative_rows=True)
+    shaped = decoders.as_pygrib_layout(np.arange(6.0), message)
+    assert shaped.tolist() == [[0, 1], [3, 2], [4, 5]]
+
+
+def test_codecs_on_a_real_field(
+    real_fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _copy_real(
+        real_fixtures_dir, tmp_path, "gfs/test_NOAAS3_HRES-GFS_10u_20210509T06_S00.grib"
+    )
+    args = ["codecs", "--real", "--repeats", "1", "--fixtures", str(root)]
+    assert cli.main([*args, "--results-dir", str(tmp_path)]) == 0
+    assert "GFS 1.0 UGRD 10 m" in capsys.readouterr().out
+    document = json.loads((tmp_path / "codecs-real-latest.json").read_text())
+    field = document["fields"]["GFS 1.0 UGRD 10 m"]
+    assert field["keep_mantissa_bits"] == 6
+    assert field["chunks"] == 6  # 181 x 360 in 121 x 121 chunks
+    assert "not found" in document["fields"]["HRRR REFC"]["skipped"]
+    for setting in document["settings"]["all real fields"].values():
+        assert setting["ratio"] > 1
+
+
+def test_reads_shard_pieces_and_chunk_aligned_regions() -> None:
+    from benchmarks.reads_store import read_region, shard_pieces
+
+    region = read_region((5, None, 130), (10, 300, 400), (4, 100, 121))
+    assert region == ((4, 8), (0, 300), (121, 242))
+    pieces = shard_pieces(region, (8, 200, 242))
+    assert pieces == [((4, 8), (0, 200), (121, 242)), ((4, 8), (200, 300), (121, 242))]
+
+
+@pytest.mark.slow
+def test_reads_runs_on_cropped_grids(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    real_fixtures_dir: Path,
+) -> None:
+    monkeypatch.setenv("REFORMATTERS_REAL_FIXTURES", str(real_fixtures_dir))
+    datasets = ("noaa-gfs-analysis", "noaa-gefs-forecast-35-day")
+    for dataset in datasets:
+        args = ["reads", "--dataset", dataset, "--crop", "40", "--hours", "30", "--repeats", "1"]
+        args += ["--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path)]
+        assert cli.main(args) == 0
+        document = json.loads((tmp_path / "reads-latest.json").read_text())
+        found = document["results"][dataset]
+        assert set(found["reads"]) >= {"map", "point"}
+        for by_layout in found["reads"].values():
+            assert by_layout["ours"]["stats"]["bytes_read"]["median"] > 0
+            assert len(by_layout) == 2
+        assert found["stores"]["ours"]["compression_ratio"] > 1
+    assert "members" in capsys.readouterr().out  # the ensemble's third read
+    assert cli.main(args) == 0  # the same stores again: reused, not rebuilt
+    assert "reused" in capsys.readouterr().err

@@ -74,7 +74,8 @@ def test_backfill_from_archive_equals_backfill_from_mirror(
     from_archive = backfill(archive, tmp_path / "archive", monkeypatch)
     assert from_archive.identical(from_mirror)
     stores = [
-        tmp_path / name / dataset.dataset_id / "v0.1.0.zarr" for name in ("mirror", "archive")
+        tmp_path / name / dataset.dataset_id / f"v{dataset.template_config.version}.zarr"
+        for name in ("mirror", "archive")
     ]
     mirror_chunks, archive_chunks = (_chunks(store) for store in stores)
     assert len(mirror_chunks) >= n_vars

@@ -65,7 +65,9 @@ def backfill(mirror_url: str, output: Path, monkeypatch: pytest.MonkeyPatch) -> 
     )
     # One job per init (00 UTC: no files in the mirror; 06 UTC) and variable (its own files).
     assert report.jobs_run == 2 * len(dataset.template_config.data_vars)
-    store = StoreLocation(str(output / dataset.dataset_id / "v0.1.0.zarr"))
+    store = StoreLocation(
+        str(output / dataset.dataset_id / f"v{dataset.template_config.version}.zarr")
+    )
     return xr.open_zarr(store.zarr_store(read_only=True), decode_timedelta=True, chunks=None)
 
 

@@ -1,8 +1,9 @@
 """Structure of dwd-icon-eu-forecast-5-day.
 
-Dims (init_time, lead_time, latitude, longitude). An inner chunk is one run's 93 leads over
-219 x 153 points (3 x 9 chunks cover the grid); a shard is one run of one variable over the
-whole grid (1 x 93 x 657 x 1377, 336 MB of float32).
+Dims (init_time, lead_time, latitude, longitude). An inner chunk is a third of one run's 93
+leads over 219 x 153 points (3 x 3 x 9 chunks cover a run); a shard is one run of one variable
+over the whole grid (1 x 93 x 657 x 1377, 336 MB of float32). Version 0.2.0: chunks of 31 leads
+instead of 93 (maps 3-4x faster, points unchanged; the package README has the numbers).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from reformatters.dwd.icon.variables import IconDataVar, data_vars
 LEAD_TIMES = pd.TimedeltaIndex([pd.Timedelta(hours=h) for h in STEP_HOURS])
 EXPECTED_FORECAST_LENGTH = pd.Timedelta(hours=120)
 
-DATA_VARS = data_vars((1, 93, 219, 153), (1, 93, 657, 1377))
+DATA_VARS = data_vars((1, 31, 219, 153), (1, 93, 657, 1377))
 
 ATTRIBUTION = (
     "Source: Deutscher Wetterdienst (DWD), ICON-EU open data, licence CC BY 4.0 "
@@ -41,7 +42,7 @@ class IconEuForecastTemplateConfig(ForecastTemplateConfig[IconDataVar]):
     append_dim_frequency: timedelta = INIT_FREQUENCY
     dataset_attributes: DatasetAttributes = DatasetAttributes(
         dataset_id="dwd-icon-eu-forecast-5-day",
-        dataset_version="0.1.0",
+        dataset_version="0.2.0",
         name="DWD ICON-EU forecast, 5 day",
         description=(
             "Weather forecasts from Deutscher Wetterdienst's ICON-EU model as published in "
