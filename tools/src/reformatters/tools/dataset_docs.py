@@ -133,7 +133,8 @@ def _coordinate_rows(ds: xr.Dataset, dataset: DynamicalDataset[Any, Any]) -> lis
             values, size = "scalar", "1"
         else:
             values, size = "per position", " x ".join(str(s) for s in coord.shape)
-        rows.append(f"| `{name}` | {', '.join(str(d) for d in coord.dims) or '-'} | {size} | {values} | {units} |")
+        dims = ", ".join(str(d) for d in coord.dims) or "-"
+        rows.append(f"| `{name}` | {dims} | {size} | {values} | {units} |")
     return rows
 
 
@@ -290,8 +291,8 @@ def dataset_page(entry: DatasetEntry) -> str:
 
 def datasets_table(entries: Sequence[DatasetEntry], link_prefix: str) -> str:
     rows = [
-        "| dataset | provider, model | source | period | time step | grid | variables |",
-        "|---|---|---|---|---|---|---|",
+        "| dataset | package | provider, model | source | period | time step | grid | variables |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for entry in entries:
         config = entry.dataset.template_config
@@ -300,7 +301,8 @@ def datasets_table(entries: Sequence[DatasetEntry], link_prefix: str) -> str:
         if attrs.forecast_resolution:
             step += f"; leads {attrs.forecast_resolution}"
         rows.append(
-            f"| [`{attrs.dataset_id}`]({link_prefix}{attrs.dataset_id}.md) | {attrs.name} | "
+            f"| [`{attrs.dataset_id}`]({link_prefix}{attrs.dataset_id}.md) | "
+            f"`{entry.distribution}` | {attrs.name} | "
             f"{', '.join(f'`{h}`' for h in _source_hosts(entry.dataset))} | "
             f"{attrs.time_domain} | {step} | {attrs.spatial_domain}, "
             f"{attrs.spatial_resolution} | {len(config.data_vars)} |"
