@@ -81,10 +81,13 @@ def fill_from_published(
     selection: tuple[slice, ...],
     axis: int,
     published_length: int,
+    reused: NDArray[np.bool_] | None = None,
 ) -> int:
     """Where `values` (to be written at `selection` of `array`) are NaN at published positions,
-    put the published value back; returns how many values were kept. Works slab by slab along
-    the longest chunked axis, so memory stays at a few chunks beyond `values`."""
+    put the published value back; returns how many values were kept. Where `reused` (True at
+    positions whose values are the published ones; it broadcasts against `values`) is True,
+    every value becomes the published one, uncounted. Works slab by slab along the longest
+    chunked axis, so memory stays at a few chunks beyond `values`."""
     stop = min(selection[axis].stop, published_length)
     if stop <= selection[axis].start:
         return 0
@@ -105,10 +108,69 @@ def fill_from_published(
             for s, base in zip(slab, selection, strict=True)
         )
         new = values[local]
-        if not np.isnan(new).any():
+        reuse = None if reused is None else reused[_broadcast_slice(reused, local)]
+        if not np.isnan(new).any() and (reuse is None or not reuse.any()):
             continue
         existing = np.asarray(array[tuple(slab)])
         keep = np.isnan(new) & ~np.isnan(existing)
+        if reuse is not None:
+            keep &= ~reuse
+            np.copyto(new, existing, where=np.broadcast_to(reuse, new.shape))
         new[keep] = existing[keep]
         kept += int(np.count_nonzero(keep))
     return kept
+
+
+def write_over_published(
+    array: zarr.Array[Any],
+    values: NDArray[np.float32],
+    selection: tuple[slice, ...],
+    axis: int,
+    published_length: int,
+    reused: NDArray[np.bool_],
+) -> int | None:
+    """Write `values` at `selection` of `array` (seeded with the published shards) where they
+    hold new values: only the chunks of the box that covers every position not `reused` (True
+    at positions whose values are the published ones; sized along the dims the source files
+    address, 1 along the others). Within the box, reused positions get the published values
+    and NaN keeps a published value (`fill_from_published`); outside it the shards keep their
+    published chunks' bytes. Returns how many values were kept, or None when every position is
+    reused (nothing to write)."""
+    fresh = np.argwhere(~reused)
+    if len(fresh) == 0:
+        return None
+    box: list[slice] = []
+    for i, (where, chunk, size) in enumerate(
+        zip(selection, array.chunks, values.shape, strict=True)
+    ):
+        if reused.shape[i] == 1:
+            box.append(slice(0, size))
+            continue
+        # Chunk-aligned (`selection` starts on a chunk boundary), clipped to `values`.
+        assert where.start % chunk == 0
+        low = int(fresh[:, i].min()) // chunk * chunk
+        high = min(-(-(int(fresh[:, i].max()) + 1) // chunk) * chunk, size)
+        box.append(slice(low, high))
+    local = tuple(box)
+    box_values = values[local]
+    box_selection = tuple(
+        slice(where.start + b.start, where.start + b.stop)
+        for where, b in zip(selection, box, strict=True)
+    )
+    kept = fill_from_published(
+        array,
+        box_values,
+        box_selection,
+        axis,
+        published_length,
+        reused[_broadcast_slice(reused, local)],
+    )
+    array[box_selection] = box_values
+    return kept
+
+
+def _broadcast_slice(mask: NDArray[np.bool_], local: tuple[slice, ...]) -> tuple[slice, ...]:
+    """`local` for a mask that has size 1 along the axes it broadcasts along."""
+    return tuple(
+        slice(None) if size == 1 else where for size, where in zip(mask.shape, local, strict=True)
+    )

@@ -17,6 +17,7 @@ from reformatters.core.published import (
     PublishedExtent,
     fill_from_published,
     seed_published_shards,
+    write_over_published,
 )
 
 
@@ -28,10 +29,14 @@ def write_shards(
     tmp_store: Path,
     published: PublishedExtent | None = None,
     partition: Mapping[str, slice] | None = None,
+    reused: NDArray[np.bool_] | None = None,
 ) -> tuple[list[str], int]:
     """Encode `data` (the `region` of the variable `name`, within `partition` along other dims)
     into its shards in `tmp_store`; returns the shard files written, relative to `tmp_store`,
-    and how many published values were kept where `data` is NaN (see core.published)."""
+    and how many published values were kept where `data` is NaN (see core.published).
+
+    `reused` (True where `data`'s values are to be the published ones, broadcasting against
+    it; see core.reuse) limits the rewrite to the chunks that receive new values."""
     var_dir = tmp_store / name / "c"
     if var_dir.exists():
         shutil.rmtree(var_dir)
@@ -57,9 +62,20 @@ def write_shards(
     values = np.ascontiguousarray(data.values)
     kept = 0
     axis = data.dims.index(append_dim)
-    if published is not None and seed_published_shards(
+    seeded = published is not None and seed_published_shards(
         array, name, tmp_store, published, axis, extent
-    ):
+    )
+    if reused is not None and reused.any():
+        assert published is not None and seeded, f"{name}: reused values but no published shard"
+        kept_or_none = write_over_published(
+            array, values, selection, axis, published.length, reused
+        )
+        if kept_or_none is None:  # every position reused: the published shards stay
+            shutil.rmtree(var_dir)
+            return [], 0
+        return _relative_files(tmp_store, var_dir), kept_or_none
+    if seeded:
+        assert published is not None
         kept = fill_from_published(array, values, selection, axis, published.length)
     elif every_chunk_holds_data(values, array.chunks, array.fill_value):
         # zarr skips chunks that equal the fill value by comparing each whole chunk with it
