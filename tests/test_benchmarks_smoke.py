@@ -134,3 +134,21 @@ def test_gefs_backfill_and_bound_run_on_a_tiny_workload(
         assert document["workload"]["messages"] == 2
     with pytest.raises(SystemExit):
         cli.main(["naive", *args])
+
+
+@pytest.mark.slow
+def test_update_benchmark_runs_on_a_tiny_workload(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--leads", "3", "--new-leads", "1", "--repeats", "1"]
+    args += ["--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path)]
+    assert cli.main(["update", *args]) == 0
+    assert "incremental / reread" in capsys.readouterr().out
+    document = json.loads((tmp_path / "update-latest.json").read_text())
+    assert document["workload"]["new_leads"] == 1
+    incremental, reread = (document["stats"][mode] for mode in ("incremental", "reread"))
+    # Lead 2 is new; lead 1 is published but fetched again as the step before it.
+    assert incremental["leads_fetched"]["median"] == 2
+    assert reread["leads_fetched"]["median"] == 3
+    with pytest.raises(SystemExit, match="--variables"):
+        cli.main(["update", *args, "--variables", "temperature_2m"])

@@ -125,46 +125,52 @@ def write_over_published(
     array: zarr.Array[Any],
     values: NDArray[np.float32],
     selection: tuple[slice, ...],
+    extent: tuple[slice, ...],
     axis: int,
     published_length: int,
     reused: NDArray[np.bool_],
 ) -> int | None:
     """Write `values` at `selection` of `array` (seeded with the published shards) where they
-    hold new values: only the chunks of the box that covers every position not `reused` (True
-    at positions whose values are the published ones; sized along the dims the source files
-    address, 1 along the others). Within the box, reused positions get the published values
-    and NaN keeps a published value (`fill_from_published`); outside it the shards keep their
-    published chunks' bytes. Returns how many values were kept, or None when every position is
-    reused (nothing to write)."""
+    hold new values: the whole chunks (within `extent`, what the shards hold) of the box that
+    covers every position not `reused` (True at positions whose values are the published ones;
+    sized along the dims the source files address, 1 along the others). Within the box, reused
+    positions and those beyond `values` get the published values and NaN keeps a published
+    value (`fill_from_published`); whole chunks are encoded without reading them again. Outside
+    the box the shards keep their published chunks' bytes. Returns how many values were kept,
+    or None when every position is reused (nothing to write)."""
     fresh = np.argwhere(~reused)
     if len(fresh) == 0:
         return None
     box: list[slice] = []
-    for i, (where, chunk, size) in enumerate(
-        zip(selection, array.chunks, values.shape, strict=True)
+    for i, (where, limit, chunk, size) in enumerate(
+        zip(selection, extent, array.chunks, values.shape, strict=True)
     ):
         if reused.shape[i] == 1:
             box.append(slice(0, size))
             continue
-        # Chunk-aligned (`selection` starts on a chunk boundary), clipped to `values`.
-        assert where.start % chunk == 0
+        assert where.start % chunk == 0 and where.start == limit.start
         low = int(fresh[:, i].min()) // chunk * chunk
-        high = min(-(-(int(fresh[:, i].max()) + 1) // chunk) * chunk, size)
+        high = min(-(-(int(fresh[:, i].max()) + 1) // chunk) * chunk, limit.stop - where.start)
         box.append(slice(low, high))
-    local = tuple(box)
-    box_values = values[local]
+    inside = tuple(
+        slice(b.start, min(b.stop, size)) for b, size in zip(box, values.shape, strict=True)
+    )
+    shape = tuple(b.stop - b.start for b in box)
+    if shape == values[inside].shape:
+        box_values, box_reused = values[inside], reused[_broadcast_slice(reused, inside)]
+    else:  # the box's last chunks reach beyond `values`: published values (or fill) there
+        overlap = tuple(slice(0, s.stop - s.start) for s in inside)
+        box_values = np.full(shape, np.nan, dtype=values.dtype)
+        box_values[overlap] = values[inside]
+        box_reused = np.ones(
+            [n if m != 1 else 1 for n, m in zip(shape, reused.shape, strict=True)], dtype=bool
+        )
+        box_reused[_broadcast_slice(reused, overlap)] = reused[_broadcast_slice(reused, inside)]
     box_selection = tuple(
         slice(where.start + b.start, where.start + b.stop)
         for where, b in zip(selection, box, strict=True)
     )
-    kept = fill_from_published(
-        array,
-        box_values,
-        box_selection,
-        axis,
-        published_length,
-        reused[_broadcast_slice(reused, local)],
-    )
+    kept = fill_from_published(array, box_values, box_selection, axis, published_length, box_reused)
     array[box_selection] = box_values
     return kept
 

@@ -10,7 +10,11 @@ least one of the job's variables holds a value there in the store. The check rea
 chunk's extent of the grid (the middle one) per variable, over all candidate positions at once:
 a field whose middle is NaN counts as no data, which only costs a re-read (a re-read value
 replaces the published one it equals); a value seen is always data. A position whose file was
-missing or failed (NaN in every variable) is read again, as before.
+missing or failed (NaN in every variable) is read again, as before. A variable NaN where another
+has data (legitimately, e.g. a window statistic at lead 0, or because its message was absent
+then) keeps what is published: `update --reread-published` reads every position again. A job
+one of whose variables has no published shard in its region (added since, or left out of a
+backfill) reads every position.
 
 A transform that looks one step back (deaccumulation: a rate at lead L needs the accumulation
 at the previous lead) gets its input: the published step before each position that is read is
@@ -25,11 +29,13 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import obstore
 import pandas as pd
 import zarr
+from obstore.exceptions import NotFoundError
 
 from reformatters.core.logging import get_logger
-from reformatters.core.published import PublishedExtent
+from reformatters.core.published import PublishedExtent, region_shard_keys
 from reformatters.core.region_job import PositionKey, RegionJob, SourceFileCoord, position_key
 
 log = get_logger(__name__)
@@ -39,6 +45,12 @@ def plan_reuse[JobT: RegionJob[Any, Any]](job: JobT, published: PublishedExtent)
     """`job` with the positions it reuses and the files it does not fetch set."""
     coords: list[SourceFileCoord] = job.source_file_coords()
     if not coords or not published.covers(job.region):
+        return job
+    group = zarr.open_group(published.primary.zarr_store(read_only=True), mode="r")
+    unpublished = [v.name for v in job.data_vars if not _has_shard(job, group, v.name, published)]
+    if unpublished:
+        # Reusing positions would leave these variables empty there (e.g. added since).
+        log.info("reading every position: no published shard", job=job.summary(), of=unpublished)
         return job
     template = job.template_ds
     dims = _addressed_dims(template, coords)
@@ -51,7 +63,7 @@ def plan_reuse[JobT: RegionJob[Any, Any]](job: JobT, published: PublishedExtent)
         for key in by_position
         if _position(append_index, dict(key)[job.append_dim]) < published.length
     ]
-    reused = published_with_data(job, dims, candidates, published)
+    reused = published_with_data(job, group, dims, candidates)
     fetched = set(by_position) - reused
     if job.needs_previous_step():
         steps = job.processing_region_ds().indexes[dims[-1]]
@@ -105,11 +117,34 @@ def _label_like(value: Any, like: Any) -> Any:
     return type(like)(value)
 
 
+def _has_shard(
+    job: RegionJob[Any, Any], group: zarr.Group, name: str, published: PublishedExtent
+) -> bool:
+    """Whether the store holds a shard of variable `name` in the job's region and partition."""
+    if name not in group:
+        return False
+    array = group[name]
+    assert isinstance(array, zarr.Array)
+    bounds = {**job.partition, job.append_dim: job.region}
+    extent = tuple(
+        bounds.get(str(dim), slice(0, size))
+        for dim, size in zip(job.template_ds[name].dims, array.shape, strict=True)
+    )
+    store = published.primary.object_store()
+    for key in region_shard_keys(array, name, extent):
+        try:
+            obstore.head(store, key)
+        except (FileNotFoundError, NotFoundError):
+            continue
+        return True
+    return False
+
+
 def published_with_data(
     job: RegionJob[Any, Any],
+    group: zarr.Group,
     dims: Sequence[str],
     candidates: Sequence[PositionKey],
-    published: PublishedExtent,
 ) -> set[PositionKey]:
     """The `candidates` (published positions) where one of the job's variables holds a value
     in the middle inner chunk of the grid (see the module doc)."""
@@ -124,12 +159,9 @@ def published_with_data(
         positions[key] = where
     unresolved = dict(positions)
     found: set[PositionKey] = set()
-    group = zarr.open_group(published.primary.zarr_store(read_only=True), mode="r")
     for var in job.data_vars:
         if not unresolved:
             break
-        if var.name not in group:
-            continue  # a variable added since the store was published
         array = group[var.name]
         assert isinstance(array, zarr.Array)
         has_data = _fields_with_data(array, template[var.name].dims, dims, unresolved.values())

@@ -66,9 +66,9 @@ def write_shards(
         array, name, tmp_store, published, axis, extent
     )
     if reused is not None and reused.any():
-        assert published is not None and seeded, f"{name}: reused values but no published shard"
+        assert published is not None, f"{name}: reused values but no published extent"
         kept_or_none = write_over_published(
-            array, values, selection, axis, published.length, reused
+            array, values, selection, extent, axis, published.length, reused
         )
         if kept_or_none is None:  # every position reused: the published shards stay
             shutil.rmtree(var_dir)
