@@ -112,12 +112,13 @@ def fill_from_published(
         if not np.isnan(new).any() and (reuse is None or not reuse.any()):
             continue
         existing = np.asarray(array[tuple(slab)])
-        keep = np.isnan(new) & ~np.isnan(existing)
         if reuse is not None:
-            keep &= ~reuse
-            np.copyto(new, existing, where=np.broadcast_to(reuse, new.shape))
-        new[keep] = existing[keep]
-        kept += int(np.count_nonzero(keep))
+            np.copyto(new, existing, where=reuse)  # reused positions now equal the published
+        missing = np.isnan(new)
+        if missing.any():
+            keep = missing & ~np.isnan(existing)
+            new[keep] = existing[keep]
+            kept += int(np.count_nonzero(keep))
     return kept
 
 
@@ -171,8 +172,25 @@ def write_over_published(
         for where, b in zip(selection, box, strict=True)
     )
     kept = fill_from_published(array, box_values, box_selection, axis, published_length, box_reused)
+    if every_chunk_holds_data(box_values, array.chunks, array.fill_value):
+        array = array.with_config({"write_empty_chunks": True})  # see engine.shards
     array[box_selection] = box_values
     return kept
+
+
+def every_chunk_holds_data(values: NDArray[Any], chunks: tuple[int, ...], fill_value: Any) -> bool:
+    """Whether every chunk-shaped block of `values` (tiled from its origin, edge blocks cut
+    short) holds a value other than a NaN `fill_value`. False for any other fill value."""
+    if not (values.dtype.kind == "f" and np.isnan(fill_value)):
+        return False
+    starts = [range(0, size, chunk) for size, chunk in zip(values.shape, chunks, strict=True)]
+    for origin in itertools.product(*starts):
+        block = values[tuple(slice(o, o + c) for o, c in zip(origin, chunks, strict=True))]
+        # The first value of each field (a missing lead 0 is NaN), then all of them.
+        corners = block[(..., 0, 0)] if block.ndim >= 2 else block[:1]
+        if np.isnan(corners).all() and np.isnan(block).all():
+            return False
+    return True
 
 
 def _broadcast_slice(mask: NDArray[np.bool_], local: tuple[slice, ...]) -> tuple[slice, ...]:

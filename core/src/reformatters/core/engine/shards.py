@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -15,6 +13,7 @@ from numpy.typing import NDArray
 
 from reformatters.core.published import (
     PublishedExtent,
+    every_chunk_holds_data,
     fill_from_published,
     seed_published_shards,
     write_over_published,
@@ -84,21 +83,6 @@ def write_shards(
         array = array.with_config({"write_empty_chunks": True})
     array[selection] = values
     return _relative_files(tmp_store, var_dir), kept
-
-
-def every_chunk_holds_data(values: NDArray[Any], chunks: tuple[int, ...], fill_value: Any) -> bool:
-    """Whether every chunk-shaped block of `values` (tiled from its origin, edge blocks cut
-    short) holds a value other than a NaN `fill_value`. False for any other fill value."""
-    if not (values.dtype.kind == "f" and np.isnan(fill_value)):
-        return False
-    starts = [range(0, size, chunk) for size, chunk in zip(values.shape, chunks, strict=True)]
-    for origin in itertools.product(*starts):
-        block = values[tuple(slice(o, o + c) for o, c in zip(origin, chunks, strict=True))]
-        # The first value of each field (a missing lead 0 is NaN), then all of them.
-        corners = block[(..., 0, 0)] if block.ndim >= 2 else block[:1]
-        if np.isnan(corners).all() and np.isnan(block).all():
-            return False
-    return True
 
 
 def _relative_files(root: Path, folder: Path) -> list[str]:
