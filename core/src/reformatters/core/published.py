@@ -108,16 +108,43 @@ def fill_from_published(
             for s, base in zip(slab, selection, strict=True)
         )
         new = values[local]
-        reuse = None if reused is None else reused[_broadcast_slice(reused, local)]
-        if not np.isnan(new).any() and (reuse is None or not reuse.any()):
+        if reused is not None:
+            kept += _copy_reused(array, new, tuple(slab), reused[_broadcast_slice(reused, local)])
+            continue
+        if not np.isnan(new).any():
             continue
         existing = np.asarray(array[tuple(slab)])
-        if reuse is not None:
-            np.copyto(new, existing, where=reuse)  # reused positions now equal the published
-        missing = np.isnan(new)
+        keep = np.isnan(new) & ~np.isnan(existing)
+        new[keep] = existing[keep]
+        kept += int(np.count_nonzero(keep))
+    return kept
+
+
+def _copy_reused(
+    array: zarr.Array[Any],
+    new: NDArray[np.float32],
+    slab: tuple[slice, ...],
+    reuse: NDArray[np.bool_],
+) -> int:
+    """`fill_from_published` of one slab, position by position along the axes `reuse` is
+    sized along: published values at reused positions, NaN keeping a published value at the
+    others; returns how many values were kept."""
+    if not reuse.any() and not np.isnan(new).any():
+        return 0
+    existing = np.asarray(array[slab])
+    kept = 0
+    for index in np.ndindex(reuse.shape):
+        part = tuple(
+            slice(None) if size == 1 else slice(i, i + 1)
+            for i, size in zip(index, reuse.shape, strict=True)
+        )
+        if reuse[index]:
+            new[part] = existing[part]
+            continue
+        missing = np.isnan(new[part])
         if missing.any():
-            keep = missing & ~np.isnan(existing)
-            new[keep] = existing[keep]
+            keep = missing & ~np.isnan(existing[part])
+            new[part][keep] = existing[part][keep]
             kept += int(np.count_nonzero(keep))
     return kept
 
