@@ -1,5 +1,5 @@
-"""`python -m benchmarks {backfill,bound,naive,read,codecs,decoders,all} [--dataset ID] [options]`:
-tables and JSON. The default dataset is noaa-gfs-forecast; noaa-gefs-forecast-35-day supports
+"""`python -m benchmarks {backfill,bound,naive,read,codecs,decoders,update,all} [--dataset ID]
+[options]`: tables and JSON. The default dataset is noaa-gfs-forecast; noaa-gefs-forecast-35-day supports
 backfill and bound (and `all`: the two in turns). `decoders` and `codecs --real` run on the real
 GRIB2 fixtures (`--fixtures`) instead of a dataset's synthesized mirror. `python -m benchmarks
 reads [options]` has options of its own (benchmarks.reads: every dataset's reads on its encoding
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import backfill, bound, codecs, decoders, naive, read, reads
+from benchmarks import backfill, bound, codecs, decoders, naive, read, reads, update
 from benchmarks.common import (
     RESULTS_DIR,
     Stat,
@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
             "(naive / backfill)."
         ),
     )
-    parser.add_argument("name", choices=[*RUNNERS, *ON_FIXTURES, "all"])
+    parser.add_argument("name", choices=[*RUNNERS, *ON_FIXTURES, "update", "all"])
     parser.add_argument("--dataset", choices=list(DATASETS), default=DATASET_ID)
     parser.add_argument(
         "--leads",
@@ -75,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
         "--members",
         default=None,
         help="comma-separated ensemble members of an ensemble dataset (GEFS default: 0,1,30)",
+    )
+    parser.add_argument(
+        "--new-leads",
+        type=int,
+        default=10,
+        help="update: how many of the --leads arrived since the store was published (the last "
+        "ones; default 10)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs per benchmark (median)")
     parser.add_argument("--init", default=DEFAULT_INIT, help="init time (ISO 8601)")
@@ -215,7 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in names:
         if name in results:
             continue
-        results[name] = RUNNERS[name](workload, args.repeats)
+        if name == "update":
+            results[name] = update.run(workload, args.repeats, args.new_leads)
+        else:
+            results[name] = RUNNERS[name](workload, args.repeats)
         path = write_results(name, results[name], args.results_dir)
         log(f"wrote {path}")
     if args.name in ("bound", "naive"):

@@ -130,7 +130,7 @@ DATASETS = {
         "0.1.0",
         default_leads=24,
         default_members=(),
-        benchmarks=("backfill", "bound", "naive", "read", "codecs"),
+        benchmarks=("backfill", "bound", "naive", "read", "codecs", "update"),
         package="reformatters.noaa.gfs",
     ),
     GEFS_ID: Dataset(

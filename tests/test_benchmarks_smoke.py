@@ -246,3 +246,21 @@ def test_reads_runs_on_cropped_grids(
     assert "members" in capsys.readouterr().out  # the ensemble's third read
     assert cli.main(args) == 0  # the same stores again: reused, not rebuilt
     assert "reused" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_update_benchmark_runs_on_a_tiny_workload(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--leads", "3", "--new-leads", "1", "--repeats", "1"]
+    args += ["--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path)]
+    assert cli.main(["update", *args]) == 0
+    assert "incremental / reread" in capsys.readouterr().out
+    document = json.loads((tmp_path / "update-latest.json").read_text())
+    assert document["workload"]["new_leads"] == 1
+    incremental, reread = (document["stats"][mode] for mode in ("incremental", "reread"))
+    # Lead 2 is new; lead 1 is published but fetched again as the step before it.
+    assert incremental["leads_fetched"]["median"] == 2
+    assert reread["leads_fetched"]["median"] == 3
+    with pytest.raises(SystemExit, match="--variables"):
+        cli.main(["update", *args, "--variables", "temperature_2m"])
