@@ -1,9 +1,9 @@
 """`python -m benchmarks {backfill,bound,naive,read,codecs,decoders,update,all} [--dataset ID]
-[options]`: tables and JSON. The default dataset is noaa-gfs-forecast; noaa-gefs-forecast-35-day supports
-backfill and bound (and `all`: the two in turns). `decoders` and `codecs --real` run on the real
-GRIB2 fixtures (`--fixtures`) instead of a dataset's synthesized mirror. `python -m benchmarks
-reads [options]` has options of its own (benchmarks.reads: every dataset's reads on its encoding
-and the reference's)."""
+[options]`: tables and JSON. The default dataset is noaa-gfs-forecast; noaa-gefs-forecast-35-day
+supports backfill and bound (and `all`: the two in turns). `decoders` and `codecs --real` run on
+the real GRIB2 fixtures (`--fixtures`) instead of a dataset's synthesized mirror. `python -m
+benchmarks reads [options]` has options of its own (benchmarks.reads: every dataset's reads on
+its encoding and the reference's)."""
 
 from __future__ import annotations
 
