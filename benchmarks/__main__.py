@@ -1,6 +1,6 @@
-"""`python -m benchmarks {backfill,bound,naive,read,codecs,all} [--dataset ID] [options]`: tables
-and JSON. The default dataset is noaa-gfs-forecast; noaa-gefs-forecast-35-day supports backfill
-and bound (and `all`: the two in turns)."""
+"""`python -m benchmarks {backfill,bound,naive,read,codecs,scale,all} [--dataset ID] [options]`:
+tables and JSON. The default dataset is noaa-gfs-forecast; noaa-gefs-forecast-35-day supports
+backfill and bound (and `all`: the two in turns). `scale` (GFS) times 1, 2, 4... inits."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import backfill, bound, codecs, naive, read
+from benchmarks import backfill, bound, codecs, naive, read, scale
 from benchmarks.common import (
     RESULTS_DIR,
     Stat,
@@ -39,6 +39,8 @@ RUNNERS: dict[str, Runner] = {
     "codecs": codecs.run,
 }
 ALL = ("backfill", "bound", "naive", "read")
+# `scale`: whole inits are slow; its default finishes in minutes (see benchmarks/README.md).
+SCALE_DEFAULT_LEADS = 72
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,14 +53,19 @@ def _parser() -> argparse.ArgumentParser:
             "(naive / backfill)."
         ),
     )
-    parser.add_argument("name", choices=[*RUNNERS, "all"])
+    parser.add_argument("name", choices=[*RUNNERS, "scale", "all"])
     parser.add_argument("--dataset", choices=list(DATASETS), default=DATASET_ID)
     parser.add_argument(
         "--leads",
         type=int,
         default=None,
-        help="first N lead times: hourly from 0 for GFS (default 24); of 237, 240, 246 h for "
-        "GEFS (default 3)",
+        help="first N lead times: hourly from 0 for GFS (default 24, scale: "
+        f"{SCALE_DEFAULT_LEADS}; 209 is a whole init); of 237, 240, 246 h for GEFS (default 3)",
+    )
+    parser.add_argument(
+        "--inits",
+        default="1,2,4",
+        help="scale: the numbers of consecutive inits to back-fill (default 1,2,4)",
     )
     parser.add_argument(
         "--variables",
@@ -70,7 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="comma-separated ensemble members of an ensemble dataset (GEFS default: 0,1,30)",
     )
-    parser.add_argument("--repeats", type=int, default=3, help="runs per benchmark (median)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="runs per benchmark (median; default 3, scale: 1 round of every size)",
+    )
     parser.add_argument("--init", default=DEFAULT_INIT, help="init time (ISO 8601)")
     parser.add_argument(
         "--work-dir",
@@ -94,7 +106,8 @@ def workload_from(args: argparse.Namespace) -> Workload:
         unknown = [v for v in variables if v not in known]
         if unknown:
             raise SystemExit(f"unknown variable(s): {', '.join(unknown)}")
-    leads = spec.default_leads if args.leads is None else args.leads
+    default_leads = SCALE_DEFAULT_LEADS if args.name == "scale" else spec.default_leads
+    leads = default_leads if args.leads is None else args.leads
     if not 1 <= leads <= len(spec.candidate_leads()):
         raise SystemExit(f"--leads must be within 1..{len(spec.candidate_leads())}")
     members = spec.default_members
@@ -170,17 +183,22 @@ def comparisons(results: dict[str, dict[str, Any]]) -> dict[str, float]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     workload = workload_from(args)
+    if args.name == "scale":
+        result = scale.run(workload, args.repeats or 1, scale.parse_inits(args.inits))
+        log(f"wrote {write_results('scale', result, args.results_dir)}")
+        return 0
+    repeats = args.repeats or 3
     supported = workload.spec.benchmarks
     names = [n for n in ALL if n in supported] if args.name == "all" else [args.name]
     results: dict[str, dict[str, Any]] = {}
     if args.name == "all":
-        for name, result in run_paired(workload, args.repeats).items():
+        for name, result in run_paired(workload, repeats).items():
             results[name] = {**result, "paired": True}
             log(f"wrote {write_results(name, results[name], args.results_dir)}")
     for name in names:
         if name in results:
             continue
-        results[name] = RUNNERS[name](workload, args.repeats)
+        results[name] = RUNNERS[name](workload, repeats)
         path = write_results(name, results[name], args.results_dir)
         log(f"wrote {path}")
     if args.name in ("bound", "naive"):

@@ -76,10 +76,12 @@ class PooledNoaaMirror:
         data_vars: Sequence[NoaaDataVar],
         *,
         workers: int | None = None,
+        pool_folder: Path | None = None,
     ) -> list[Path]:
         """Write the file (+ ``.idx``) of every (init, lead) in ``files``, in (init, lead)
-        order, synthesizing the pool first where it is missing."""
-        pool = self.pool_dir(folder, data_vars)
+        order, synthesizing the pool first where it is missing. The pool lives in
+        ``pool_folder`` (default ``folder``; several mirrors can share one pool)."""
+        pool = self.pool_dir(pool_folder or folder, data_vars)
         missing = [
             (self.pool_init, lead)
             for lead in self.pool_leads()

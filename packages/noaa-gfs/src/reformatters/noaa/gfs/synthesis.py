@@ -80,11 +80,15 @@ def synthesize_pooled_gfs_mirror(
     data_vars: Sequence[NoaaDataVar],
     *,
     workers: int | None = None,
+    pool_folder: Path | None = None,
 ) -> list[Path]:
     """``synthesize_gfs_mirror`` at a small fraction of the cost: every file is a relabelled
-    copy of a pool file (see ``PooledNoaaMirror``); values are ``pooled_source_values``."""
+    copy of a pool file (see ``PooledNoaaMirror``, ``pool_folder``); values are
+    ``pooled_source_values``."""
     files = [(pd.Timestamp(init), lead) for init in init_times for lead in leads]
-    return GFS_POOLED_MIRROR.synthesize(folder, files, data_vars, workers=workers)
+    return GFS_POOLED_MIRROR.synthesize(
+        folder, files, data_vars, workers=workers, pool_folder=pool_folder
+    )
 
 
 def pooled_source_values(
