@@ -24,6 +24,9 @@ ROWS: tuple[tuple[str, str, str, float, int], ...] = (
     ("GRIB messages", "messages", "", 1.0, 0),
     ("wall time", "wall_seconds", "s", 1.0, 1),
     ("CPU time (process tree)", "cpu_seconds", "s", 1.0, 1),
+    ("waiting for a CPU (process tree)", "runqueue_wait_seconds", "s", 1.0, 1),
+    ("CPU utilisation", "cpu_utilisation", "cores", 1.0, 2),
+    ("idle (cores x wall - CPU - waiting)", "idle_core_seconds", "s", 1.0, 1),
     ("bound wall time (scaled)", "bound_wall_seconds", "s", 1.0, 1),
     ("bound CPU time (scaled)", "bound_cpu_seconds", "s", 1.0, 1),
     ("efficiency (bound / wall)", "efficiency", "", 1.0, 2),
@@ -106,6 +109,8 @@ def _with_bound(
         "bound_cpu_seconds": bound_cpu,
         "efficiency": bound_wall / wall,
         "cpu_efficiency": bound_cpu / cpu,
+        # Neither running nor waiting for a CPU: the pipeline had nothing for the cores to do.
+        "idle_core_seconds": cores * wall - cpu - result["runqueue_wait_seconds"],
         "messages_per_second_per_core": messages / wall / cores,
         "messages_per_cpu_second": messages / cpu,
     }
