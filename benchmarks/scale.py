@@ -23,6 +23,7 @@ from benchmarks.workload import Workload, ensure_mirror, workload_size
 ROWS: tuple[tuple[str, str, str, float, int], ...] = (
     ("GRIB messages", "messages", "", 1.0, 0),
     ("wall time", "wall_seconds", "s", 1.0, 1),
+    ("wall less waiting (wall - wait/cores)", "wall_less_waiting_seconds", "s", 1.0, 1),
     ("CPU time (process tree)", "cpu_seconds", "s", 1.0, 1),
     ("waiting for a CPU (process tree)", "runqueue_wait_seconds", "s", 1.0, 1),
     ("CPU utilisation", "cpu_utilisation", "cores", 1.0, 2),
@@ -111,6 +112,8 @@ def _with_bound(
         "cpu_efficiency": bound_cpu / cpu,
         # Neither running nor waiting for a CPU: the pipeline had nothing for the cores to do.
         "idle_core_seconds": cores * wall - cpu - result["runqueue_wait_seconds"],
+        # An estimate of the wall time on a machine of our own: less the time other work took.
+        "wall_less_waiting_seconds": wall - result["runqueue_wait_seconds"] / cores,
         "messages_per_second_per_core": messages / wall / cores,
         "messages_per_cpu_second": messages / cpu,
     }
@@ -127,6 +130,10 @@ def ratios_of(per_size: dict[int, dict[str, Stat]]) -> dict[str, float]:
         found[f"wall {key}"] = (
             stats["wall_seconds"].median / per_size[smallest]["wall_seconds"].median
         )
+        found[f"wall less waiting {key}"] = (
+            stats["wall_less_waiting_seconds"].median
+            / per_size[smallest]["wall_less_waiting_seconds"].median
+        )
         found[f"cpu {key}"] = stats["cpu_seconds"].median / per_size[smallest]["cpu_seconds"].median
         found[f"peak_process_rss {key}"] = (
             stats["peak_process_rss"].median / per_size[smallest]["peak_process_rss"].median
@@ -142,7 +149,7 @@ def _ratio_lines(ratios: dict[str, float]) -> list[str]:
     for key, value in ratios.items():
         kind, sizes = key.rsplit(" ", 1)
         n, smallest = (int(s) for s in sizes.split("/"))
-        if kind == "wall":
+        if kind in ("wall", "wall less waiting"):
             target = f"target <= {WALL_TARGET_PER_INIT * n / smallest:.2f}"
         elif kind == "peak_process_rss":
             target = f"target <= {MEMORY_TARGET:.2f}"
