@@ -1,9 +1,9 @@
-"""`python -m benchmarks {backfill,bound,naive,read,codecs,decoders,all} [--dataset ID] [options]`:
-tables and JSON. The default dataset is noaa-gfs-forecast; noaa-gefs-forecast-35-day supports
-backfill and bound (and `all`: the two in turns). `decoders` and `codecs --real` run on the real
-GRIB2 fixtures (`--fixtures`) instead of a dataset's synthesized mirror. `python -m benchmarks
-reads [options]` has options of its own (benchmarks.reads: every dataset's reads on its encoding
-and the reference's)."""
+"""`python -m benchmarks {backfill,bound,naive,read,codecs,decoders,update,scale,all} [--dataset ID]
+[options]`: tables and JSON. The default dataset is noaa-gfs-forecast; noaa-gefs-forecast-35-day
+supports backfill and bound (and `all`: the two in turns). `decoders` and `codecs --real` run on
+the real GRIB2 fixtures (`--fixtures`) instead of a dataset's synthesized mirror. `python -m
+benchmarks reads [options]` has options of its own (benchmarks.reads: every dataset's reads on
+its encoding and the reference's). `scale` (GFS) times 1, 2, 4... inits."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import backfill, bound, codecs, decoders, naive, read, reads
+from benchmarks import backfill, bound, codecs, decoders, naive, read, reads, scale, update
 from benchmarks.common import (
     RESULTS_DIR,
     Stat,
@@ -45,6 +45,8 @@ RUNNERS: dict[str, Runner] = {
 ALL = ("backfill", "bound", "naive", "read")
 # Run on the real fixtures, not on a dataset's workload.
 ON_FIXTURES = ("decoders",)
+# `scale`: whole inits are slow; its default finishes in minutes (see benchmarks/README.md).
+SCALE_DEFAULT_LEADS = 72
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,14 +59,19 @@ def _parser() -> argparse.ArgumentParser:
             "(naive / backfill)."
         ),
     )
-    parser.add_argument("name", choices=[*RUNNERS, *ON_FIXTURES, "all"])
+    parser.add_argument("name", choices=[*RUNNERS, *ON_FIXTURES, "update", "scale", "all"])
     parser.add_argument("--dataset", choices=list(DATASETS), default=DATASET_ID)
     parser.add_argument(
         "--leads",
         type=int,
         default=None,
-        help="first N lead times: hourly from 0 for GFS (default 24); of 237, 240, 246 h for "
-        "GEFS (default 3)",
+        help="first N lead times: hourly from 0 for GFS (default 24, scale: "
+        f"{SCALE_DEFAULT_LEADS}; 209 is a whole init); of 237, 240, 246 h for GEFS (default 3)",
+    )
+    parser.add_argument(
+        "--inits",
+        default="1,2,4",
+        help="scale: the numbers of consecutive inits to back-fill (default 1,2,4)",
     )
     parser.add_argument(
         "--variables",
@@ -76,7 +83,19 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="comma-separated ensemble members of an ensemble dataset (GEFS default: 0,1,30)",
     )
-    parser.add_argument("--repeats", type=int, default=3, help="runs per benchmark (median)")
+    parser.add_argument(
+        "--new-leads",
+        type=int,
+        default=10,
+        help="update: how many of the --leads arrived since the store was published (the last "
+        "ones; default 10)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="runs per benchmark (median; default 3, scale: 1 round of every size)",
+    )
     parser.add_argument("--init", default=DEFAULT_INIT, help="init time (ISO 8601)")
     parser.add_argument(
         "--work-dir",
@@ -113,7 +132,8 @@ def workload_from(args: argparse.Namespace) -> Workload:
         unknown = [v for v in variables if v not in known]
         if unknown:
             raise SystemExit(f"unknown variable(s): {', '.join(unknown)}")
-    leads = spec.default_leads if args.leads is None else args.leads
+    default_leads = SCALE_DEFAULT_LEADS if args.name == "scale" else spec.default_leads
+    leads = default_leads if args.leads is None else args.leads
     if not 1 <= leads <= len(spec.candidate_leads()):
         raise SystemExit(f"--leads must be within 1..{len(spec.candidate_leads())}")
     members = spec.default_members
@@ -190,9 +210,9 @@ def run_on_fixtures(args: argparse.Namespace) -> int:
     """`decoders` and `codecs --real`: the real fixtures, no workload or mirror."""
     root = fixtures_dir(args.fixtures)
     if args.name == "decoders":
-        name, result = "decoders", decoders.run(root, args.repeats)
+        name, result = "decoders", decoders.run(root, args.repeats or 3)
     else:
-        name, result = "codecs-real", codecs.run_real(root, args.repeats)
+        name, result = "codecs-real", codecs.run_real(root, args.repeats or 3)
     log(f"wrote {write_results(name, result, args.results_dir)}")
     return 0
 
@@ -205,17 +225,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.name in ON_FIXTURES or (args.name == "codecs" and args.real):
         return run_on_fixtures(args)
     workload = workload_from(args)
+    if args.name == "scale":
+        result = scale.run(workload, args.repeats or 1, scale.parse_inits(args.inits))
+        log(f"wrote {write_results('scale', result, args.results_dir)}")
+        return 0
+    repeats = args.repeats or 3
     supported = workload.spec.benchmarks
     names = [n for n in ALL if n in supported] if args.name == "all" else [args.name]
     results: dict[str, dict[str, Any]] = {}
     if args.name == "all":
-        for name, result in run_paired(workload, args.repeats).items():
+        for name, result in run_paired(workload, repeats).items():
             results[name] = {**result, "paired": True}
             log(f"wrote {write_results(name, results[name], args.results_dir)}")
     for name in names:
         if name in results:
             continue
-        results[name] = RUNNERS[name](workload, args.repeats)
+        if name == "update":
+            results[name] = update.run(workload, repeats, args.new_leads)
+        else:
+            results[name] = RUNNERS[name](workload, repeats)
         path = write_results(name, results[name], args.results_dir)
         log(f"wrote {path}")
     if args.name in ("bound", "naive"):

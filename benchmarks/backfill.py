@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.common import (
     Row,
@@ -27,10 +27,14 @@ from benchmarks.common import (
 )
 from benchmarks.workload import FIELD_BYTES, Workload, ensure_mirror, workload_size
 
+if TYPE_CHECKING:
+    from reformatters.core.sources.server import MirrorServer
+
 ROWS = (
     Row("wall time", "wall_seconds", "s"),
     Row("CPU time (process tree)", "cpu_seconds", "s"),
     Row("CPU utilisation", "cpu_utilisation", "cores"),
+    Row("waiting for a CPU (process tree)", "runqueue_wait_seconds", "s"),
     Row("peak PSS (process tree)", "peak_tree_pss", "MB", 1e-6, 0),
     Row("peak RSS (process tree, summed)", "peak_tree_rss", "MB", 1e-6, 0),
     Row("peak RSS (largest process)", "peak_process_rss", "MB", 1e-6, 0),
@@ -52,7 +56,7 @@ def reformat_command(workload: Workload, output: Path) -> list[str]:
     import pandas as pd
 
     init = pd.Timestamp(workload.init)
-    end = init + workload.spec.init_frequency()
+    end = init + workload.inits * workload.spec.init_frequency()
     command = [
         str(Path(sys.executable).parent / "reformat"),
         workload.dataset,
@@ -100,6 +104,7 @@ def run_once(workload: Workload, mirror_url: str, env_extra: dict[str, str]) -> 
         "wall_seconds": wall,
         "cpu_seconds": sample.cpu_seconds,
         "cpu_utilisation": sample.cpu_seconds / wall,
+        "runqueue_wait_seconds": sample.runqueue_wait_seconds,
         "peak_tree_pss": sample.peak_tree_pss,
         "peak_tree_rss": sample.peak_tree_rss,
         "peak_process_rss": sample.peak_process_rss,
@@ -110,6 +115,36 @@ def run_once(workload: Workload, mirror_url: str, env_extra: dict[str, str]) -> 
     }
 
 
+def measured(
+    server: MirrorServer, workload: Workload, env_extra: dict[str, str] | None = None
+) -> dict[str, float]:
+    """One timed backfill of ``workload`` from ``server``, with the server's counters."""
+    server.stats.reset()
+    result = run_once(workload, server.url, env_extra or {})
+    expected = {f"/{m.path.relative_to(workload.mirror_dir)}" for m in workload.messages()}
+    fetched = {p for p in server.stats.bytes_by_path if not p.endswith(".idx")}
+    if fetched - expected:
+        raise RuntimeError(
+            f"the backfill read files outside the workload ({sorted(fetched - expected)[:3]} "
+            f"...): {workload.mirror_dir} holds more leads or inits than the workload"
+        )
+    result["bytes_fetched"] = server.stats.bytes_sent
+    result["requests"] = server.stats.requests
+    return result
+
+
+def warm_up(server: MirrorServer, workload: Workload, env_extra: dict[str, str] | None) -> None:
+    """An untimed backfill of one lead and variable: bytecode caches, the mirror's page cache."""
+    small = replace(
+        workload,
+        leads=1,
+        variables=workload.variables[:1],
+        members=workload.members[:1],
+        inits=1,
+    )
+    run_once(small, server.url, env_extra or {})
+
+
 @contextmanager
 def session(
     workload: Workload, env_extra: dict[str, str] | None = None
@@ -118,20 +153,8 @@ def session(
     from reformatters.core.sources.server import serve_mirror
 
     with serve_mirror(workload.mirror_dir) as server:
-
-        def one(i: int) -> dict[str, float]:
-            server.stats.reset()
-            result = run_once(workload, server.url, env_extra or {})
-            result["bytes_fetched"] = server.stats.bytes_sent
-            result["requests"] = server.stats.requests
-            return result
-
-        # Warm-up (untimed): bytecode caches, the page cache of the mirror.
-        warm_up = replace(
-            workload, leads=1, variables=workload.variables[:1], members=workload.members[:1]
-        )
-        run_once(warm_up, server.url, env_extra or {})
-        yield one
+        warm_up(server, workload, env_extra)
+        yield lambda i: measured(server, workload, env_extra)
 
 
 def report(

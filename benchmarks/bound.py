@@ -144,6 +144,8 @@ def encode_variable(
 
 def _tasks(workload: Workload) -> list[tuple[Any, ...]]:
     """One task per variable (and member): the chunks of one shard."""
+    if workload.inits != 1:
+        raise ValueError("the bound is measured on one init (see benchmarks.scale)")
     messages = message_bytes(workload)
     lead_positions = {lead: i for i, lead in enumerate(workload.spec.lead_hours())}
     tasks = []

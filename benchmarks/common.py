@@ -96,6 +96,22 @@ def _memory(pid: int) -> tuple[int, int] | None:
     return values.get("Rss:", 0), values.get("Pss:", 0)
 
 
+def _runqueue_wait(pid: int) -> float:
+    """Seconds the process's threads were runnable but waiting for a CPU (schedstat's second
+    field): on a shared machine, the time other work took from this process."""
+    total = 0
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return 0.0
+    for task in tasks:
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError):
+            continue
+    return total / 1e9
+
+
 def _peak_rss(pid: int) -> int | None:
     """The process's RSS high-water mark (VmHWM) in bytes: exact, kept by the kernel."""
     try:
@@ -113,6 +129,7 @@ class TreeSample:
     """What a process and its descendants used, sampled from /proc (Linux)."""
 
     cpu_seconds: float = 0.0
+    runqueue_wait_seconds: float = 0.0
     peak_tree_pss: int = 0
     peak_tree_rss: int = 0
     peak_process_rss: int = 0
@@ -136,6 +153,7 @@ class TreeMonitor:
         self.memory_interval = memory_interval
         self.sample = TreeSample()
         self._cpu: dict[int, float] = {}
+        self._waited: dict[int, float] = {}
         self._next_memory = 0.0
         self._stop = Event()
         self._thread = Thread(target=self._run, name="tree-monitor", daemon=True)
@@ -148,6 +166,7 @@ class TreeMonitor:
         self._stop.set()
         self._thread.join()
         self.sample.cpu_seconds = sum(self._cpu.values())
+        self.sample.runqueue_wait_seconds = sum(self._waited.values())
         self.sample.processes = len(self._cpu)
 
     def _run(self) -> None:
@@ -161,6 +180,7 @@ class TreeMonitor:
             cpu = _cpu_seconds(pid)
             if cpu is not None:
                 self._cpu[pid] = max(cpu, self._cpu.get(pid, 0.0))
+                self._waited[pid] = max(_runqueue_wait(pid), self._waited.get(pid, 0.0))
             peak = _peak_rss(pid)
             if peak is not None:
                 self.sample.peak_process_rss = max(self.sample.peak_process_rss, peak)

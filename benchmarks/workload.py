@@ -1,5 +1,6 @@
-"""What is benchmarked: a dataset (GFS, GEFS), one init, its leads, members and variables, the
-synthesized mirror of their source files and the GRIB messages a backfill of them decodes."""
+"""What is benchmarked: a dataset (GFS, GEFS), one init (or consecutive inits), its leads,
+members and variables, the synthesized mirror of their source files and the GRIB messages a
+backfill of them decodes."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class Message:
     forecast: str
     path: Path
     half_degree: bool = False
+    init: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,30 @@ class Dataset:
 
         synthesize_gefs_mirror(mirror_dir, [pd.Timestamp(init)], members, leads, self.data_vars())
 
+    def synthesize_pooled(
+        self, mirror_dir: Path, files: list[tuple[str, int]], pool_folder: Path
+    ) -> None:
+        """Every variable's files of (init, lead) ``files`` as relabelled copies of a pool of
+        synthesized files in ``pool_folder`` (GFS only: see
+        reformatters.noaa.common.pooled_mirror)."""
+        import pandas as pd
+
+        if self.id != GFS_ID:
+            raise SystemExit(f"a pooled mirror is only written for {GFS_ID}")
+        from reformatters.noaa.gfs.synthesis import synthesize_pooled_gfs_mirror
+
+        by_init: dict[str, list[int]] = {}
+        for init, lead in files:
+            by_init.setdefault(init, []).append(lead)
+        for init, leads in by_init.items():
+            synthesize_pooled_gfs_mirror(
+                mirror_dir,
+                [pd.Timestamp(init)],
+                leads,
+                self.data_vars(),
+                pool_folder=pool_folder,
+            )
+
 
 DATASETS = {
     GFS_ID: Dataset(
@@ -130,7 +156,7 @@ DATASETS = {
         "0.1.0",
         default_leads=24,
         default_members=(),
-        benchmarks=("backfill", "bound", "naive", "read", "codecs"),
+        benchmarks=("backfill", "bound", "naive", "read", "codecs", "update", "scale"),
         package="reformatters.noaa.gfs",
     ),
     GEFS_ID: Dataset(
@@ -146,8 +172,9 @@ DATASETS = {
 
 @dataclass(frozen=True)
 class Workload:
-    """One init of a dataset, its first ``leads`` benchmark leads, a set of variables and (for
-    an ensemble) of members."""
+    """``inits`` consecutive inits of a dataset from ``init``, their first ``leads`` benchmark
+    leads, a set of variables and (for an ensemble) of members. A ``pooled`` mirror holds
+    relabelled copies of a few synthesized files (cheap for many inits and leads)."""
 
     init: str
     leads: int
@@ -155,10 +182,20 @@ class Workload:
     work_dir: Path
     dataset: str = DATASET_ID
     members: tuple[int, ...] = ()
+    inits: int = 1
+    pooled: bool = False
 
     @property
     def spec(self) -> Dataset:
         return DATASETS[self.dataset]
+
+    @property
+    def init_times(self) -> list[str]:
+        import pandas as pd
+
+        first = pd.Timestamp(self.init)
+        step = self.spec.init_frequency()
+        return [(first + i * step).isoformat(timespec="minutes") for i in range(self.inits)]
 
     @property
     def lead_hours(self) -> list[int]:
@@ -171,19 +208,23 @@ class Workload:
     def messages(self) -> list[Message]:
         """Every message the backfill decodes, per variable, member and lead."""
         found = []
-        for var in self.data_vars():
-            for member in self.members or (None,):
-                for lead in self.lead_hours:
-                    forecast = var.internal_attrs.forecast_description(lead)
-                    source = self.spec.source(self.mirror_dir, self.init, member, var, lead)
-                    if forecast is not None and source is not None:
-                        found.append(Message(var, member, lead, forecast, *source))
+        for init in self.init_times:
+            for var in self.data_vars():
+                for member in self.members or (None,):
+                    for lead in self.lead_hours:
+                        forecast = var.internal_attrs.forecast_description(lead)
+                        source = self.spec.source(self.mirror_dir, init, member, var, lead)
+                        if forecast is not None and source is not None:
+                            found.append(Message(var, member, lead, forecast, *source, init=init))
         return found
 
     @property
     def mirror_dir(self) -> Path:
         # Always synthesized for every variable so one mirror serves every variable subset;
-        # each dataset's files are under its bucket's name.
+        # each dataset's files are under its bucket's name. A pooled mirror serves every init
+        # but holds only its leads: a backfill reads every lead a mirror holds.
+        if self.pooled:
+            return self.work_dir / f"mirror-pooled-{self.leads}-leads"
         return self.work_dir / f"mirror-{self.init.replace(':', '')}"
 
     def describe(self) -> dict[str, Any]:
@@ -191,6 +232,8 @@ class Workload:
         return {
             "dataset": self.dataset,
             "init": self.init,
+            **({"inits": self.inits} if self.inits != 1 else {}),
+            **({"mirror": "pooled"} if self.pooled else {}),
             "leads": self.leads,
             **(
                 {"lead_hours": self.lead_hours, "members": list(self.members)}
@@ -206,6 +249,8 @@ class Workload:
 def workload_size(workload: Workload) -> str:
     """``24 leads x 25 variables`` (``x 3 members of <dataset>`` for an ensemble), for titles."""
     size = f"{workload.leads} leads x {len(workload.variables)} variables"
+    if workload.inits != 1:
+        size = f"{workload.inits} inits x {size}"
     if workload.members:
         size += f" x {len(workload.members)} members"
     return size if workload.dataset == DATASET_ID else f"{size} of {workload.dataset}"
@@ -225,15 +270,27 @@ def ensure_mirror(workload: Workload) -> float:
 
     from benchmarks.common import log
 
-    def complete(lead: int) -> bool:
-        files = workload.spec.files(workload.mirror_dir, workload.init, workload.members, lead)
+    def complete(init: str, lead: int) -> bool:
+        files = workload.spec.files(workload.mirror_dir, init, workload.members, lead)
         return all(f.exists() and f.with_name(f.name + ".idx").exists() for f in files)
 
-    missing = [lead for lead in workload.lead_hours if not complete(lead)]
     started = time.perf_counter()
-    if missing:
-        log(f"synthesizing {workload.dataset} lead(s) {missing} into {workload.mirror_dir} ...")
-        workload.spec.synthesize(workload.mirror_dir, workload.init, workload.members, missing)
+    if workload.pooled:
+        files = [
+            (init, lead)
+            for init in workload.init_times
+            for lead in workload.lead_hours
+            if not complete(init, lead)
+        ]
+        if files:
+            log(f"writing {len(files)} pooled {workload.dataset} files into {workload.mirror_dir}")
+            workload.spec.synthesize_pooled(workload.mirror_dir, files, workload.work_dir)
+        return time.perf_counter() - started
+    for init in workload.init_times:
+        missing = [lead for lead in workload.lead_hours if not complete(init, lead)]
+        if missing:
+            log(f"synthesizing {workload.dataset} {init} lead(s) {missing} ...")
+            workload.spec.synthesize(workload.mirror_dir, init, workload.members, missing)
     return time.perf_counter() - started
 
 

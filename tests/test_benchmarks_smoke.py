@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from benchmarks import __main__ as cli
-from benchmarks import backfill, decoders
+from benchmarks import backfill, decoders, scale
 from benchmarks.common import Stat, TreeMonitor
 from benchmarks.naive import filter_keys
 from benchmarks.real_fixtures import FixtureMessage
@@ -102,6 +102,40 @@ def test_every_benchmark_runs_on_a_tiny_workload(
     assert cli.main(["bound", *args]) == 0
     assert "efficiency (bound / backfill wall time)" in capsys.readouterr().out
     assert backfill["stats"]["bytes_written"]["median"] > 0
+
+
+def test_workload_of_consecutive_inits_on_a_pooled_mirror(tmp_path: Path) -> None:
+    one = Workload("2024-01-01T00:00", 2, ("temperature_2m",), tmp_path, pooled=True)
+    two = Workload("2024-01-01T00:00", 2, ("temperature_2m",), tmp_path, inits=2, pooled=True)
+    assert two.init_times == ["2024-01-01T00:00", "2024-01-01T06:00"]
+    assert two.mirror_dir == one.mirror_dir == tmp_path / "mirror-pooled-2-leads"
+    paths = {m.init: m.path for m in two.messages() if m.lead == 1}
+    assert "gfs.20240101/06/atmos/gfs.t06z.pgrb2.0p25.f001" in str(paths["2024-01-01T06:00"])
+    assert len(two.messages()) == 2 * len(one.messages()) == 4
+    assert two.describe()["inits"] == 2 and two.describe()["mirror"] == "pooled"
+    assert "inits" not in one.describe()
+    command = backfill.reformat_command(two, tmp_path / "out")
+    assert command[3:6] == ["2024-01-01T12:00:00", "--filter-start", "2024-01-01T00:00:00"]
+    assert scale.parse_inits("4,1,2,2") == [1, 2, 4]
+    with pytest.raises(SystemExit):
+        scale.parse_inits("0,1")
+
+
+@pytest.mark.slow
+def test_scale_runs_on_a_tiny_workload(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--leads", "1", "--variables", "temperature_2m", "--inits", "1,2"]
+    args += ["--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path)]
+    assert cli.main(["scale", *args]) == 0
+    out = capsys.readouterr().out
+    assert "wall ratio 2/1" in out and "peak_process_rss ratio 2/1" in out
+    document = json.loads((tmp_path / "scale-latest.json").read_text())
+    assert document["sizes"] == [1, 2] and document["workload"]["inits"] == 2
+    assert document["bound"]["messages"] == 1
+    for size in ("1", "2"):
+        stats = document["stats"][size]
+        assert stats["messages"]["median"] == int(size)
+        assert stats["bytes_fetched"]["median"] > 0 and stats["peak_process_rss"]["median"] > 0
+    assert document["ratios"]["wall 2/1"] > 0
 
 
 def test_gefs_workload_messages_per_member_and_grid(tmp_path: Path) -> None:
@@ -246,3 +280,21 @@ def test_reads_runs_on_cropped_grids(
     assert "members" in capsys.readouterr().out  # the ensemble's third read
     assert cli.main(args) == 0  # the same stores again: reused, not rebuilt
     assert "reused" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_update_benchmark_runs_on_a_tiny_workload(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--leads", "3", "--new-leads", "1", "--repeats", "1"]
+    args += ["--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path)]
+    assert cli.main(["update", *args]) == 0
+    assert "incremental / reread" in capsys.readouterr().out
+    document = json.loads((tmp_path / "update-latest.json").read_text())
+    assert document["workload"]["new_leads"] == 1
+    incremental, reread = (document["stats"][mode] for mode in ("incremental", "reread"))
+    # Lead 2 is new; lead 1 is published but fetched again as the step before it.
+    assert incremental["leads_fetched"]["median"] == 2
+    assert reread["leads_fetched"]["median"] == 3
+    with pytest.raises(SystemExit, match="--variables"):
+        cli.main(["update", *args, "--variables", "temperature_2m"])

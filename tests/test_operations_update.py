@@ -8,10 +8,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import obstore
 import pandas as pd
 import pytest
 import xarray as xr
@@ -35,6 +38,11 @@ from reformatters.example_plugin.dataset import (
     write_example_source,
 )
 from reformatters.tools.testing import reformat_command, run_reformat
+
+
+def obstore_bytes(store: Any, key: str) -> bytes:
+    return bytes(obstore.get(store, key).bytes())
+
 
 START = pd.Timestamp("2000-01-01")
 BACKFILL_END = datetime(2000, 1, 2, 12)  # 36 hourly positions, the second shard half full
@@ -76,13 +84,17 @@ def source_file(mirror: Path, time: str) -> Path:
     return mirror / SOURCE_BUCKET / source_key_path(pd.Timestamp(time))
 
 
-@pytest.fixture
-def published(
-    tmp_path: Path, moto_s3_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch
+@contextmanager
+def published_example(
+    tmp_path: Path,
+    moto_s3_server: MotoS3Server,
+    monkeypatch: pytest.MonkeyPatch,
+    skip: tuple[pd.Timestamp, ...] = (),
 ) -> Iterator[tuple[ExampleDataset, Path, str, dict[str, str]]]:
-    """A backfilled store on S3 and the loopback mirror it reads (files added later appear)."""
+    """A backfilled store on S3 and the loopback mirror it reads (files added later appear;
+    those of `skip` were missing when the store was backfilled)."""
     mirror = tmp_path / "mirror"
-    write_example_source(mirror, hours("2000-01-01", "2000-01-02T11"))
+    write_example_source(mirror, hours("2000-01-01", "2000-01-02T11"), skip=skip)
     with serve_mirror(mirror, faults=FaultConfig(delay_seconds=0.01)) as server:
         env = {
             **moto_s3_server.env(),
@@ -95,6 +107,14 @@ def published(
         dataset = make_dataset()
         dataset.backfill_local(BACKFILL_END)
         yield dataset, mirror, dataset.output_stores().primary.url, env
+
+
+@pytest.fixture
+def published(
+    tmp_path: Path, moto_s3_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[ExampleDataset, Path, str, dict[str, str]]]:
+    with published_example(tmp_path, moto_s3_server, monkeypatch) as example:
+        yield example
 
 
 def test_update_appends_trims_fills_in_and_keeps_published_values(
@@ -127,20 +147,23 @@ def test_update_appends_trims_fills_in_and_keeps_published_values(
     assert_store_matches_sources(url, "2000-01-02T21")
 
     # Transient trouble on already-published positions of the re-processed shard: one file gone,
-    # one unreadable. Their published values stay; the new position is still appended; the run
-    # reports the real failure and is not ok.
+    # one unreadable. By default published positions are not read again, so nothing is
+    # noticed; read again (`--reread-published`), their published values stay; the new
+    # position is appended either way; the rereading run reports the real failure, not ok.
     source_file(mirror, "2000-01-02T03").unlink()
     source_file(mirror, "2000-01-02T21").unlink()
     source_file(mirror, "2000-01-02T04").write_bytes(b"not an npz file")
     write_example_source(mirror, hours("2000-01-02T22", "2000-01-02T22"))
-    report = run_update(dataset, datetime(2000, 1, 2, 22, 10))
+    report = run_update(dataset, datetime(2000, 1, 2, 22, 10), reuse_published=False)
     assert report.added == [datetime(2000, 1, 2, 22)]
     assert report.file_counts[SourceFileStatus.MISSING] == 2 * len(DATA_VARS)
     assert report.file_counts[SourceFileStatus.READ_FAILED] == len(DATA_VARS)
     assert not report.ok
     assert_store_matches_sources(url, "2000-01-02T22")
     # The console script, as the CronJob runs it: a real failure is a non-zero exit.
-    cli = run_reformat("example-tiny", "update", "--now", "2000-01-02T22:10", check=False)
+    cli = run_reformat(
+        "example-tiny", "update", "--now", "2000-01-02T22:10", "--reread-published", check=False
+    )
     assert cli.returncode == 1, cli.stderr
     assert "read_failed 3" in cli.stdout
     assert "error: 1 source file(s) failed; published values were kept" in cli.stderr
@@ -148,6 +171,40 @@ def test_update_appends_trims_fills_in_and_keeps_published_values(
     assert report.kept_published_values == 3 * sum(  # 03, 04 and 21: every variable's field
         LATITUDES.size * LONGITUDES.size for _ in DATA_VARS
     )
+    # Reusing the published positions, none is read again: nothing new, no file fetched.
+    report = run_update(dataset, datetime(2000, 1, 2, 22, 10))
+    assert report.ok and report.added == []
+    assert report.file_counts == {SourceFileStatus.REUSED: 23 * len(DATA_VARS)}
+    assert report.kept_published_values == 0
+    assert_store_matches_sources(url, "2000-01-02T22")
+
+
+def test_update_reads_only_new_positions_and_published_holes(
+    tmp_path: Path, moto_s3_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update reads the positions after the published end (and the step before the first,
+    for transforms that look back) and published positions without data (a file that was
+    missing); the rest keep their published values, read back from the store."""
+    hole = pd.Timestamp("2000-01-02T05")
+    with published_example(tmp_path, moto_s3_server, monkeypatch, skip=(hole,)) as example:
+        dataset, mirror, url, _ = example
+        assert np.isnan(open_store(url)["temperature_2m"].sel(time=hole).values).all()
+        first_shard = StoreLocation(url).object_store()
+        before = {v.name: obstore_bytes(first_shard, f"{v.name}/c/0/0/0") for v in DATA_VARS}
+
+        write_example_source(mirror, [hole, *hours("2000-01-02T12", "2000-01-02T14")])
+        with serve_mirror(mirror) as server:
+            monkeypatch.setenv("REFORMATTERS_SOURCE_MIRROR", server.url)
+            report = run_update(dataset, datetime(2000, 1, 2, 14, 10))
+            fetched = sorted(path.rsplit("/", 1)[-1] for path in server.stats.bytes_by_path)
+    # 04 and 11: the steps before the hole and before the new positions.
+    assert fetched == ["04.npz", "05.npz", "11.npz", "12.npz", "13.npz", "14.npz"]
+    assert report.added == list(hours("2000-01-02T12", "2000-01-02T14").to_pydatetime())
+    assert report.file_counts[SourceFileStatus.REUSED] == 9 * len(DATA_VARS)
+    assert report.ok and report.kept_published_values == 0
+    assert_store_matches_sources(url, "2000-01-02T14")
+    # The first shard (2000-01-01) is not the newest: untouched.
+    assert before == {v.name: obstore_bytes(first_shard, f"{v.name}/c/0/0/0") for v in DATA_VARS}
 
 
 def test_update_never_shrinks_and_needs_a_published_store(

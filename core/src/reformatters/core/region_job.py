@@ -55,6 +55,9 @@ class SourceFileStatus(StrEnum):
     DOWNLOAD_FAILED = "download_failed"
     READ_FAILED = "read_failed"
     SUCCEEDED = "succeeded"
+    # Not fetched: its position is published with data, whose values the store keeps (an
+    # update's reuse, see core.reuse).
+    REUSED = "reused"
 
 
 class SourceFileCoord(FrozenModel):
@@ -92,6 +95,14 @@ class RegionJobResult:
         return sum(r.status in statuses for results in self.files.values() for r in results)
 
 
+type PositionKey = tuple[tuple[str, Any], ...]
+"""The output position of a file, hashable: its `out_loc` as sorted (dim, label) pairs."""
+
+
+def position_key(coord: SourceFileCoord) -> PositionKey:
+    return tuple(sorted(coord.out_loc().items()))
+
+
 type Downloads[CoordT: SourceFileCoord] = dict[CoordT, Path | SourceFileResult]
 """A region job's source files, in order: each one's local path, or why it has none."""
 
@@ -117,6 +128,10 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
     region: slice
     download_threads: int = 8
     partition: Mapping[str, slice] = field(default_factory=dict)
+    # Positions (`position_key` of a file's `out_loc`) whose output values are the published
+    # ones, and the files of those positions that are not fetched (see core.reuse).
+    reused_positions: frozenset[PositionKey] = frozenset()
+    unfetched: frozenset[SourceFileCoordT] = frozenset()
     # Decode in worker processes (pygrib holds the GIL). Cheap readers can decode inline.
     decode_in_processes: ClassVar[bool] = True
     # Dims besides the append dim along which jobs are split, one job per shard (see above).
@@ -132,6 +147,16 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         into groups, one job per region and group. Called while planning (`get_jobs`).
         Default: one group of every variable."""
         return [list(data_vars)]
+
+    def needs_previous_step(self) -> bool:
+        """Whether `apply_data_transformations` reads the step before a position (e.g. to
+        deaccumulate) along the innermost dim the source files address (`lead_time` of a
+        forecast, the append dim of an analysis).
+
+        Called in the calling process while an update plans which published positions it
+        reuses (core.reuse): it then also fetches the published step before each position it
+        fetches. Default: True (one file more per run of new positions, always correct)."""
+        return True
 
     def processing_region(self) -> slice:
         """The append-dim region to read; may start before `region` (e.g. for deaccumulation).
@@ -239,6 +264,8 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
         line, `what`, with the counts."""
 
         def one(coord: SourceFileCoordT) -> T | SourceFileResult:
+            if coord in self.unfetched:
+                return SourceFileResult(coord, SourceFileStatus.REUSED)
             try:
                 return fetch(coord)
             except SourceFileMissingError as e:
@@ -264,6 +291,7 @@ class RegionJob[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](ABC):
             files=len(fetched) - len(statuses),
             missing=statuses.count(SourceFileStatus.MISSING),
             failed=statuses.count(SourceFileStatus.DOWNLOAD_FAILED),
+            reused=statuses.count(SourceFileStatus.REUSED),
             **size,
             seconds=round(time.perf_counter() - started, 2),
         )

@@ -38,6 +38,15 @@ ImageOpt = Annotated[
     typer.Option(help="Container image (default $REFORMATTERS_IMAGE or the dataset's image)."),
 ]
 
+ReReadOpt = Annotated[
+    bool,
+    typer.Option(
+        "--reread-published",
+        help="Read every source file of the re-processed positions again, including those "
+        "already published with data (default: their published values are reused).",
+    ),
+]
+
 
 def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any]) -> None:
     @app.command("backfill-kubernetes")
@@ -87,12 +96,21 @@ def add_operations_commands(app: typer.Typer, dataset: DynamicalDataset[Any, Any
 
     @app.command("update")
     def update(
-        now: NowOpt = None, output_url: OutputOpt = None, break_lease: BreakLeaseOpt = False
+        now: NowOpt = None,
+        output_url: OutputOpt = None,
+        break_lease: BreakLeaseOpt = False,
+        reread_published: ReReadOpt = False,
     ) -> None:
         """Extend the published dataset up to this run's scheduled time (chunks, then metadata)."""
         from reformatters.core.operations.update import run_update
 
-        report = run_update(dataset, now_or(now), output_url, break_lease=break_lease)
+        report = run_update(
+            dataset,
+            now_or(now),
+            output_url,
+            break_lease=break_lease,
+            reuse_published=not reread_published,
+        )
         print_update_report(report)
         if not report.ok:
             listing = report.outcome.write_list(dataset.dataset_id)

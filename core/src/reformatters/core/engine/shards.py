@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -15,8 +13,10 @@ from numpy.typing import NDArray
 
 from reformatters.core.published import (
     PublishedExtent,
+    every_chunk_holds_data,
     fill_from_published,
     seed_published_shards,
+    write_over_published,
 )
 
 
@@ -28,10 +28,14 @@ def write_shards(
     tmp_store: Path,
     published: PublishedExtent | None = None,
     partition: Mapping[str, slice] | None = None,
+    reused: NDArray[np.bool_] | None = None,
 ) -> tuple[list[str], int]:
     """Encode `data` (the `region` of the variable `name`, within `partition` along other dims)
     into its shards in `tmp_store`; returns the shard files written, relative to `tmp_store`,
-    and how many published values were kept where `data` is NaN (see core.published)."""
+    and how many published values were kept where `data` is NaN (see core.published).
+
+    `reused` (True where `data`'s values are to be the published ones, broadcasting against
+    it; see core.reuse) limits the rewrite to the chunks that receive new values."""
     var_dir = tmp_store / name / "c"
     if var_dir.exists():
         shutil.rmtree(var_dir)
@@ -57,9 +61,20 @@ def write_shards(
     values = np.ascontiguousarray(data.values)
     kept = 0
     axis = data.dims.index(append_dim)
-    if published is not None and seed_published_shards(
+    seeded = published is not None and seed_published_shards(
         array, name, tmp_store, published, axis, extent
-    ):
+    )
+    if reused is not None and reused.any():
+        assert published is not None, f"{name}: reused values but no published extent"
+        kept_or_none = write_over_published(
+            array, values, selection, extent, axis, published.length, reused
+        )
+        if kept_or_none is None:  # every position reused: the published shards stay
+            shutil.rmtree(var_dir)
+            return [], 0
+        return _relative_files(tmp_store, var_dir), kept_or_none
+    if seeded:
+        assert published is not None
         kept = fill_from_published(array, values, selection, axis, published.length)
     elif every_chunk_holds_data(values, array.chunks, array.fill_value):
         # zarr skips chunks that equal the fill value by comparing each whole chunk with it
@@ -68,21 +83,6 @@ def write_shards(
         array = array.with_config({"write_empty_chunks": True})
     array[selection] = values
     return _relative_files(tmp_store, var_dir), kept
-
-
-def every_chunk_holds_data(values: NDArray[Any], chunks: tuple[int, ...], fill_value: Any) -> bool:
-    """Whether every chunk-shaped block of `values` (tiled from its origin, edge blocks cut
-    short) holds a value other than a NaN `fill_value`. False for any other fill value."""
-    if not (values.dtype.kind == "f" and np.isnan(fill_value)):
-        return False
-    starts = [range(0, size, chunk) for size, chunk in zip(values.shape, chunks, strict=True)]
-    for origin in itertools.product(*starts):
-        block = values[tuple(slice(o, o + c) for o, c in zip(origin, chunks, strict=True))]
-        # The first value of each field (a missing lead 0 is NaN), then all of them.
-        corners = block[(..., 0, 0)] if block.ndim >= 2 else block[:1]
-        if np.isnan(corners).all() and np.isnan(block).all():
-            return False
-    return True
 
 
 def _relative_files(root: Path, folder: Path) -> list[str]:

@@ -18,6 +18,7 @@ from reformatters.core.region_job import (
     RegionJob,
     SourceFileCoord,
     SourceFileResult,
+    position_key,
 )
 
 
@@ -33,6 +34,8 @@ class VariableTask[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord]:
     files: Sequence[tuple[SourceFileCoordT, Path | SourceFileResult, Indexer]]
     # Where the region rewrites published positions: their values are kept where new are NaN.
     published: PublishedExtent | None = None
+    # Positions (within `shape`) whose values are the published ones (see core.reuse).
+    reused: tuple[Indexer, ...] = ()
 
 
 def variable_tasks[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
@@ -49,6 +52,11 @@ def variable_tasks[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
     # (a forecast with 24 of 209 leads published holds 24/209 of the region in memory).
     populated = [c for c in coords if isinstance(downloaded[c], Path)]
     processing_ds = processing_ds.isel(populated_extent(processing_ds, coords, populated))
+    reused_locs = {
+        position_key(c): c.out_loc()
+        for c in coords
+        if position_key(c) in job.reused_positions and _holds(processing_ds, c.out_loc())
+    }
     costs = job.variable_costs(downloaded)
     tasks = []
     for data_var in sorted(data_vars, key=lambda v: -costs.get(v.name, 0.0)):
@@ -71,6 +79,9 @@ def variable_tasks[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
             shape=template.shape,
             files=files,
             published=published if published and published.covers(job.region) else None,
+            reused=tuple(
+                positional_index(processing_ds, dims, loc) for loc in reused_locs.values()
+            ),
         )
         tasks.append((data_var, task))
     return tasks
@@ -90,6 +101,10 @@ def positional_index(
         else:
             index.append(slice(None))
     return tuple(index)
+
+
+def _holds(ds: xr.Dataset, labels: Mapping[str, Any]) -> bool:
+    return all(label in ds.indexes[dim] for dim, label in labels.items())
 
 
 def populated_extent(

@@ -53,6 +53,7 @@ def process_variable[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
     if invalid:
         log.warning("values set to NaN as invalid", var=task.data_var.name, count=invalid)
     wait_until_rendered(tmp_store)
+    reused = reused_mask(task) if task.reused else None
     written, kept = write_shards(
         _trim_to_region(job, data),
         task.data_var.name,
@@ -61,6 +62,7 @@ def process_variable[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord](
         tmp_store,
         task.published,
         job.partition,
+        None if reused is None else _trim_to_region(job, reused).values,
     )
     del data, values
     return VariableOutcome(results, written, invalid, kept)
@@ -121,6 +123,19 @@ def fill_unwritten(
         for axis, value in zip(axes, position, strict=True):
             unwritten[axis] = int(value)
         array[tuple(unwritten)] = np.nan
+
+
+def reused_mask(task: VariableTask[Any, Any]) -> xr.DataArray:
+    """True at the positions whose values are the published ones: sized along the dims the
+    files address, 1 along the others (it broadcasts against the values)."""
+    addressed = [
+        any(isinstance(index[axis], int) for index in task.reused) for axis in range(len(task.dims))
+    ]
+    shape = [size if a else 1 for size, a in zip(task.shape, addressed, strict=True)]
+    mask = np.zeros(shape, dtype=bool)
+    for index in task.reused:
+        mask[tuple(i if isinstance(i, int) else 0 for i in index)] = True
+    return xr.DataArray(mask, dims=task.dims)
 
 
 def _trim_to_region(job: RegionJob[Any, Any], data: xr.DataArray) -> xr.DataArray:

@@ -2,9 +2,12 @@
 
 One process, holding the store's lease. It re-processes the newest published position and
 everything after it, writes every shard first and the metadata last, and publishes only the
-contiguous run of positions that received data. Published values are never replaced by NaN
-(core.published): where this run has no value (a file not there yet, a failed read, a
-deaccumulation whose previous step is missing), the values already in the store are kept.
+contiguous run of positions that received data. Positions already published with data are not
+read again: their values are reused from the store and only the chunks that receive new values
+are re-encoded (core.reuse), so an update's cost follows the new data. Published values are
+never replaced by NaN (core.published): where this run has no value (a file not there yet, a
+failed read, a deaccumulation whose previous step is missing), the values already in the store
+are kept.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from reformatters.core.region_job import (
     SourceFileResult,
     SourceFileStatus,
 )
+from reformatters.core.reuse import plan_reuse
 from reformatters.core.schedule import append_dim_end_at, most_recent_tick
 from reformatters.core.sources.mirror import check_source_mirror
 from reformatters.core.writing import published_extent, writing
@@ -85,7 +89,10 @@ def run_update(
     output_url: str | None = None,
     *,
     break_lease: bool = False,
+    reuse_published: bool = True,
 ) -> UpdateReport:
+    """`reuse_published=False` reads every file of the re-processed positions again (e.g. after
+    the provider replaced files)."""
     config = dataset.operations_config()
     scheduled = most_recent_tick(config.update.cron, now)
     check_source_mirror()
@@ -98,11 +105,14 @@ def run_update(
         location.check_writable()
     start_workers(dataset.region_job_class)
     with writing(outputs, dataset.append_dim, "update", break_existing=break_lease) as guard:
-        return _update(dataset, guard, scheduled)
+        return _update(dataset, guard, scheduled, reuse_published)
 
 
 def _update(
-    dataset: DynamicalDataset[Any, Any], guard: PublishGuard, scheduled: datetime
+    dataset: DynamicalDataset[Any, Any],
+    guard: PublishGuard,
+    scheduled: datetime,
+    reuse_published: bool,
 ) -> UpdateReport:
     config = dataset.operations_config()
     template_config = dataset.template_config
@@ -130,8 +140,9 @@ def _update(
     with scratch_dir(dataset.dataset_id) as scratch:
         tmp_store = scratch / "tmp.zarr"
         render_metadata(dataset.region_job_class, template_ds, tmp_store).result()
-        for job in jobs:
+        for planned in jobs:
             guard.lease.check()
+            job = plan_reuse(planned, published) if reuse_published and published else planned
             result = process_region_job(job, outputs, tmp_store, scratch, published=published)
             report.kept_published_values += sum(result.kept_values.values())
             results.append(result)

@@ -110,6 +110,10 @@ class NoaaRegionJob[SourceFileCoordT: NoaaSourceFileCoord](
         deterministic model, unchecked)."""
         return None
 
+    def needs_previous_step(self) -> bool:
+        """Only deaccumulation looks back a step."""
+        return any(v.internal_attrs.deaccumulate_to_rate for v in self.data_vars)
+
     # ---- download ---------------------------------------------------------------------------
 
     def _wanted(self, coord: SourceFileCoordT) -> list[tuple[NoaaDataVar, MessageSelector]]:

@@ -1,7 +1,8 @@
 """Synthesize a GFS-layout source mirror for offline runs (``reformat demo``, tests).
 
 Files are written with noaa-common's synthesis (message order and identities modelled on real
-GFS f000/f007 inventories in ``synthesis_data/``, full 0.25 degree grid).
+GFS f000/f007 inventories in ``synthesis_data/``, full 0.25 degree grid). Mirrors of many runs
+and leads (benchmarks at scale) are relabelled copies of a small pool of such files.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 from reformatters.core.sources.grid_templates import GridTemplate
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.mirror_synthesis import NoaaMirror
+from reformatters.noaa.common.pooled_mirror import PooledNoaaMirror
 from reformatters.noaa.common.synthesis import NoaaInventoryModel
 from reformatters.noaa.gfs.common import SOURCE_BUCKET, WINDOW_RESET_HOURS, gfs_source_url
 
@@ -38,6 +40,8 @@ GFS_0P25 = NoaaInventoryModel(
     grid=gfs_0p25_grid,
 )
 GFS_MIRROR = NoaaMirror(GFS_0P25, SOURCE_BUCKET, gfs_source_url)
+# Two 6-hour windows and lead 0: 13 synthesized files serve any number of runs and leads.
+GFS_POOLED_MIRROR = PooledNoaaMirror(GFS_MIRROR, windows=2)
 
 
 def mirror_path(folder: Path, init_time: pd.Timestamp, lead: int) -> Path:
@@ -67,3 +71,29 @@ def synthetic_source_values(
     (lat 90..-90, lon 0..359.75) and source units; None where the file has no message."""
     grid = gfs_0p25_grid()
     return GFS_MIRROR.source_values(data_var, init_time, lead, grid.lats, grid.lons)
+
+
+def synthesize_pooled_gfs_mirror(
+    folder: Path,
+    init_times: Sequence[pd.Timestamp],
+    leads: Sequence[int],
+    data_vars: Sequence[NoaaDataVar],
+    *,
+    workers: int | None = None,
+    pool_folder: Path | None = None,
+) -> list[Path]:
+    """``synthesize_gfs_mirror`` at a small fraction of the cost: every file is a relabelled
+    copy of a pool file (see ``PooledNoaaMirror``, ``pool_folder``); values are
+    ``pooled_source_values``."""
+    files = [(pd.Timestamp(init), lead) for init in init_times for lead in leads]
+    return GFS_POOLED_MIRROR.synthesize(
+        folder, files, data_vars, workers=workers, pool_folder=pool_folder
+    )
+
+
+def pooled_source_values(
+    data_var: NoaaDataVar, init_time: pd.Timestamp, lead: int
+) -> np.ndarray[tuple[int, int], np.dtype[np.float32]] | None:
+    """``synthetic_source_values`` of a mirror written by ``synthesize_pooled_gfs_mirror``."""
+    grid = gfs_0p25_grid()
+    return GFS_POOLED_MIRROR.source_values(data_var, init_time, lead, grid.lats, grid.lons)
