@@ -108,3 +108,10 @@ def test_read_it_runs_as_written(tmp_path: Path) -> None:
         printed += run.stdout
     assert "boulder" in printed  # the DuckDB query shows the extracted site's rows
     assert (tmp_path / "ts.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_relative_links_resolve(document: Path) -> None:
+    """Nothing moved out of the README left a dangling link behind."""
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", document.read_text()):
+        assert (document.parent / target).exists(), f"{document.name}: {target}"
