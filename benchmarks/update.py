@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.backfill import reformat_command
 from benchmarks.common import (
     Row,
     Stat,
@@ -91,19 +92,10 @@ def prepare(workload: Workload, new_leads: int) -> Setup:
     _link_view(workload, root / "full-view", workload.lead_hours)
     base = root / "base"
     shutil.rmtree(base, ignore_errors=True)
+    assert workload.inits == 1, "update benchmarks one init"
     init = pd.Timestamp(workload.init)
-    end = init + workload.spec.init_frequency()
     with serve_mirror(root / "published-view") as server:
-        command = [
-            str(Path(sys.executable).parent / "reformat"),
-            workload.dataset,
-            "backfill-local",
-            end.isoformat(),
-            "--filter-start",
-            init.isoformat(),
-            "--output-url",
-            str(base),
-        ]
+        command = reformat_command(workload, base)
         env = child_env(
             workload.work_dir,
             REFORMATTERS_SOURCE_MIRROR=server.url,
