@@ -84,7 +84,7 @@ def prepare(workload: Workload, new_leads: int) -> Setup:
     import pandas as pd
 
     from reformatters.core.sources.server import serve_mirror
-    from reformatters.noaa.gfs.forecast.dynamical_dataset import GfsForecastDataset
+    from reformatters.noaa.gfs.forecast.dynamical_dataset import make_forecast_dataset
 
     root = workload.work_dir / "update"
     published = workload.lead_hours[: workload.leads - new_leads]
@@ -103,7 +103,7 @@ def prepare(workload: Workload, new_leads: int) -> Setup:
         )
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         check_only_unsynthesized_missing(done.returncode, done.stderr, root / "published-view")
-    latency = GfsForecastDataset.operations.update.typical_latency
+    latency = make_forecast_dataset().operations_config().update.typical_latency
     now = (init + latency).isoformat()
     return Setup(workload, new_leads, root / "full-view", base, now)
 

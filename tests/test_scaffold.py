@@ -210,7 +210,7 @@ def test_new_package_then_a_second_variant(workspace: Path) -> None:
     assert project["entry-points"]["reformatters"] == {"acme-foo": "reformatters.acme.foo.plugin"}
     assert "reformatters-core>=0.3.1,<0.4" in project["dependencies"]
     assert project["license-files"] == ["LICENSE"]
-    assert 'dataset_id="acme-foo-forecast"' in (src / "forecast" / "template_config.py").read_text()
+    assert 'dataset_id = "acme-foo-forecast"' in (src / "forecast" / "dataset.toml").read_text()
     assert any("update-template" in step for step in result.next_steps())
 
     plugin_before = (src / "plugin.py").read_text()

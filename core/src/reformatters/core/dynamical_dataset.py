@@ -21,12 +21,13 @@ from reformatters.core.backfill_runs import (
     write_record,
 )
 from reformatters.core.config_models import DataVar
+from reformatters.core.dataset_card import card_table
 from reformatters.core.engine.pool import start_workers
 from reformatters.core.errors import InvalidArgumentError
 from reformatters.core.job_runner import BackfillReport, ProgressCallback, run_region_jobs
 from reformatters.core.logging import get_logger
 from reformatters.core.metadata import PublishGuard, carry_published_coords, publish_metadata
-from reformatters.core.operations_spec import OperationsSpec
+from reformatters.core.operations_spec import OperationsSpec, Validator
 from reformatters.core.parallel import check_worker_memory, decode_processes
 from reformatters.core.region_job import (
     RegionJob,
@@ -60,8 +61,11 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
 
     template_config: TemplateConfig[DataVarT]
     region_job_class: type[RegionJob[DataVarT, SourceFileCoordT]]
-    # Update/validate schedules, validators and their thresholds, Kubernetes resources: data.
-    operations: ClassVar[OperationsSpec] = OperationsSpec()
+    # Update/validate schedules, thresholds, Kubernetes resources: data, declared in code here
+    # or (None) in the [operations] table of the dataset's card (see dataset_card).
+    operations: ClassVar[OperationsSpec | None] = None
+    # The checks `validate` runs; None: validation.STANDARD_VALIDATORS.
+    validators: ClassVar[tuple[Validator, ...] | None] = None
     # Coordinates along the append dim that `finalize_template` computes from job results.
     # Distributed backfill workers record them (see backfill_runs) so the last one can publish.
     result_coordinates: ClassVar[tuple[str, ...]] = ()
@@ -322,8 +326,15 @@ class DynamicalDataset[DataVarT: DataVar[Any], SourceFileCoordT: SourceFileCoord
     # ---- operations ---------------------------------------------------------------------------
 
     def operations_config(self) -> OperationsSpec:
-        """Hook: the dataset's ``OperationsSpec`` (default: the ``operations`` class attribute)."""
-        return self.operations
+        """Hook: the dataset's ``OperationsSpec``: the ``operations`` class attribute, else the
+        card's ``[operations]`` table, with the ``validators`` class attribute."""
+        spec = self.operations or OperationsSpec.model_validate(
+            card_table(type(self.template_config), "operations")
+        )
+        if self.validators is None:
+            return spec
+        validation = spec.validation.model_copy(update={"validators": self.validators})
+        return spec.model_copy(update={"validation": validation})
 
     # ---- offline sources ------------------------------------------------------------------------
 

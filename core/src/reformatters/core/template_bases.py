@@ -6,8 +6,9 @@ its lead times and expected forecast length; the coordinates follow from those.
 
 from __future__ import annotations
 
-from abc import abstractmethod
+import itertools
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,7 +23,7 @@ from reformatters.core.coordinates import (
     time_encoding,
     timedelta_encoding,
 )
-from reformatters.core.region_job import RegionJobResult, SourceFileStatus
+from reformatters.core.region_job import RegionJobResult, SourceFileStatus, whole_hours
 from reformatters.core.template_config import TemplateConfig
 
 INGESTED_FORECAST_LENGTH_COMMENT = (
@@ -45,11 +46,29 @@ class ForecastTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
     append_dim: str = "init_time"
     grid: ClassVar[Grid]
     lead_times: ClassVar[pd.TimedeltaIndex]
-    # init_time values per chunk of the append-dim coordinates (they are small).
-    append_coord_chunk: ClassVar[int]
-    expected_forecast_length_comment: ClassVar[str]
     ensemble_members: ClassVar[NDArray[np.int16] | None] = None
-    ensemble_member_comment: ClassVar[str] = ""
+    # init_time values per chunk of the append-dim coordinates (they are small).
+    append_coord_chunk: int
+    expected_forecast_length_comment: str
+    ensemble_member_comment: str = ""
+
+    @classmethod
+    def derived_attributes(cls, append_dim_start: datetime) -> dict[str, str]:
+        hours = [whole_hours(lead) for lead in cls.lead_times]
+        return {
+            "time_domain": (
+                f"Forecasts initialized {append_dim_start:%Y-%m-%d %H:%M} UTC to present"
+            ),
+            "forecast_domain": (
+                f"Forecast lead time {hours[0]}-{hours[-1]} hours "
+                f"({hours[0] / 24:g}-{hours[-1] / 24:g} days) ahead"
+            ),
+            "forecast_resolution": lead_time_resolution(hours),
+        }
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return ("init_time", *self._member_dims, "lead_time", *self.grid.dims)
 
     @property
     def _member_dims(self) -> tuple[str, ...]:
@@ -73,9 +92,10 @@ class ForecastTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
             ),
         )
 
-    @abstractmethod
     def expected_forecast_length(self, init_times: NDArray[np.datetime64]) -> NDArray[Any]:
-        """The forecast length (timedelta64[ns]) the provider issues for each init time."""
+        """The forecast length (timedelta64[ns]) the provider issues for each init time: by
+        default the longest lead time, for every init."""
+        return np.full(len(init_times), self.lead_times[-1].to_timedelta64())
 
     @property
     def coords(self) -> Sequence[Coordinate]:
@@ -154,6 +174,24 @@ class ForecastTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
         }
 
 
+def lead_time_resolution(hours: Sequence[int]) -> str:
+    """ "Hourly up to 120 hours, 3 hourly to 384 hours": each run of equal steps, in words."""
+    runs: list[tuple[int, int]] = []  # (step, last lead of the run)
+    for previous, lead in itertools.pairwise(hours):
+        if runs and runs[-1][0] == lead - previous:
+            runs[-1] = (lead - previous, lead)
+        else:
+            runs.append((lead - previous, lead))
+    words = ["Hourly" if step == 1 else f"{step} hourly" for step, _ in runs]
+    if len(runs) == 1:
+        return words[0]
+    parts = [f"{words[0]} up to {runs[0][1]} hours"]
+    parts += [
+        f"{word.lower()} to {end} hours" for word, (_, end) in zip(words[1:], runs[1:], strict=True)
+    ]
+    return ", ".join(parts)
+
+
 def fill_ingested_forecast_length(
     template_ds: xr.Dataset, results: Sequence[RegionJobResult]
 ) -> xr.Dataset:
@@ -196,7 +234,15 @@ class AnalysisTemplateConfig[DataVarT: DataVar[Any]](TemplateConfig[DataVarT]):
     append_dim: str = "time"
     grid: ClassVar[Grid]
     # time values per chunk of the append-dim coordinate.
-    append_coord_chunk: ClassVar[int]
+    append_coord_chunk: int
+
+    @classmethod
+    def derived_attributes(cls, append_dim_start: datetime) -> dict[str, str]:
+        return {"time_domain": f"{append_dim_start:%Y-%m-%d %H:%M} UTC to present"}
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return ("time", *self.grid.dims)
 
     @property
     def coords(self) -> Sequence[Coordinate]:

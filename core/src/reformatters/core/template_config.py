@@ -9,12 +9,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from numpy.typing import DTypeLike, NDArray
+from pydantic import model_validator
 from xarray.backends import BackendArray
 from xarray.backends.common import ArrayWriter
 from xarray.backends.writers import dump_to_store, get_writable_zarr_store
@@ -26,6 +27,7 @@ from reformatters.core.config_models import (
     DataVar,
     FrozenModel,
 )
+from reformatters.core.dataset_card import card_table
 
 TEMPLATE_APPEND_DIM_LENGTH = 1
 
@@ -37,24 +39,49 @@ def _silence_consolidated_warning() -> None:
 class TemplateConfig[DataVarT: DataVar[Any]](FrozenModel, ABC):
     """Dims, coordinates, data variables and attributes of one dataset.
 
-    Subclasses declare `dims`, `append_dim`, `append_dim_start`, `append_dim_frequency` and
-    `dataset_attributes`, and implement `coords`, `data_vars`, `dimension_coordinates` and (if the
-    dataset has non-dimension coordinates) `derive_coordinates`.
+    Subclasses declare `data_vars` and implement `dims`, `coords`, `dimension_coordinates` and (if
+    the dataset has non-dimension coordinates) `derive_coordinates`. The plain data (append dim
+    start and frequency, coordinate chunk, `dataset_attributes`) may be given in code or come from
+    the `[template]` and `[attributes]` tables of the dataset's card (see `dataset_card`).
     """
 
-    dims: tuple[str, ...]
     append_dim: str
     append_dim_start: datetime
     append_dim_frequency: timedelta
     dataset_attributes: DatasetAttributes
+    data_vars: tuple[DataVarT, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _card_defaults(cls, data: Any) -> Any:
+        """Fields not given in code come from the card; then the attributes that follow from
+        the structure (e.g. the time domain) unless the card words them itself."""
+        if not isinstance(data, dict):
+            return data
+        data = {**card_table(cls, "template"), **data}
+        if "dataset_attributes" not in data and (attributes := card_table(cls, "attributes")):
+            derived = cls.derived_attributes(data["append_dim_start"])
+            data["dataset_attributes"] = {**derived, **attributes}
+        return data
+
+    @classmethod
+    def declared(cls) -> Self:
+        """The config as its dataset declares it, in code and card (``cls()``, typed for a
+        config whose fields come from its card)."""
+        return cls.model_validate({})
+
+    @classmethod
+    def derived_attributes(cls, append_dim_start: datetime) -> dict[str, str]:
+        """Dataset attributes that follow from the declared structure."""
+        return {}
+
+    @property
+    @abstractmethod
+    def dims(self) -> tuple[str, ...]: ...
 
     @property
     @abstractmethod
     def coords(self) -> Sequence[Coordinate]: ...
-
-    @property
-    @abstractmethod
-    def data_vars(self) -> Sequence[DataVarT]: ...
 
     @abstractmethod
     def dimension_coordinates(self) -> dict[str, Any]:

@@ -142,7 +142,8 @@ def write_example_source(
 
 
 class ExampleTemplateConfig(TemplateConfig[ExampleDataVar]):
-    dims: tuple[str, ...] = ("time", "latitude", "longitude")
+    """Declared wholly in code (no dataset.toml card)."""
+
     append_dim: str = "time"
     append_dim_start: datetime = datetime(2000, 1, 1)
     append_dim_frequency: timedelta = timedelta(hours=1)
@@ -158,6 +159,12 @@ class ExampleTemplateConfig(TemplateConfig[ExampleDataVar]):
         time_domain="2000-01-01 00:00 UTC to present",
         time_resolution="1 hour",
     )
+
+    data_vars: tuple[ExampleDataVar, ...] = DATA_VARS
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return ("time", "latitude", "longitude")
 
     @property
     def coords(self) -> Sequence[Coordinate]:
@@ -188,10 +195,6 @@ class ExampleTemplateConfig(TemplateConfig[ExampleDataVar]):
                 ),
             ),
         )
-
-    @property
-    def data_vars(self) -> Sequence[ExampleDataVar]:
-        return DATA_VARS
 
     def dimension_coordinates(self) -> dict[str, Any]:
         return {

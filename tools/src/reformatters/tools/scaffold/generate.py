@@ -31,6 +31,7 @@ _KIND_FILES = (
     "region_job.py",
     "synthesis.py",
     "dynamical_dataset.py",
+    "dataset.toml",
 )
 
 

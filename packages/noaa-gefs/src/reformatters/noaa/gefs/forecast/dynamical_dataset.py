@@ -1,21 +1,17 @@
-"""The noaa-gefs-forecast-35-day dataset: template, region job, operations and offline sources."""
+"""The noaa-gefs-forecast-35-day dataset: template, region job and offline sources; its
+operations are declared in ``dataset.toml``, but for the NaN check's per-variable lead limits,
+which follow from the variables' source files."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import ClassVar
 
 import pandas as pd
 
 from reformatters.core.operations.validation import STANDARD_VALIDATORS, check_forecast_complete
-from reformatters.core.operations_spec import (
-    BackfillJobConfig,
-    ContainerResources,
-    OperationsSpec,
-    UpdateSchedule,
-    ValidationSpec,
-)
+from reformatters.core.operations_spec import OperationsSpec
 from reformatters.noaa.common.forecast import NoaaForecastDataset
 from reformatters.noaa.gefs.common import (
     LAST_QUARTER_DEGREE_LEAD,
@@ -27,59 +23,25 @@ from reformatters.noaa.gefs.forecast.region_job import GefsForecastRegionJob, Ge
 from reformatters.noaa.gefs.forecast.template_config import GefsForecastTemplateConfig
 from reformatters.noaa.gefs.synthesis import DEFAULT_SYNTHESIS_LEADS, synthesize_gefs_mirror
 
-# A worker holds one member's run of one variable (750 MB float32) plus its encoded shard.
-_WORKER_RESOURCES = ContainerResources(cpu="8", memory="24Gi")
-
 
 class GefsForecastDataset(NoaaForecastDataset[GefsSourceFileCoord]):
-    # GEFS's 00 UTC files are complete about a day after init: the update runs at 01:00 UTC for
-    # the previous day's run (what is still missing is picked up the next day, as the update
-    # always re-processes the newest published init), the validator three hours later.
-    operations: ClassVar[OperationsSpec] = OperationsSpec(
-        update=UpdateSchedule(
-            cron="0 1 * * *",
-            run_hours_utc=(0,),
-            typical_latency=timedelta(hours=24),
-            active_deadline=timedelta(hours=3),
-            resources=_WORKER_RESOURCES,
-        ),
-        validation=ValidationSpec(
-            cron="0 4 * * *",
-            validators=(*STANDARD_VALIDATORS, check_forecast_complete),
-            # The newest init is at most 24 h (cadence) + 25 h (update) + slack old.
-            max_latest_age=timedelta(hours=52),
-            recent_window=timedelta(0),
-            max_nan_fraction=0.0,
-            # Window statistics have no value at lead 0, by design.
-            nan_check_exclude_leads=(timedelta(0),),
-            nan_check_max_lead={
-                name: timedelta(hours=LAST_QUARTER_DEGREE_LEAD)
-                for name, source in SOURCES.items()
-                if source == SURFACE_TO_240H
-            },
-            # A whole run is 31 x 181 fields per variable: the control and the last member are
-            # read; check_forecast_complete covers every member's extent.
-            check_positions={"ensemble_member": (0, 30)},
-            resources=ContainerResources(cpu="1", memory="8Gi"),
-            active_deadline=timedelta(hours=1),
-        ),
-        backfill=BackfillJobConfig(resources=_WORKER_RESOURCES),
-    )
+    validators = (*STANDARD_VALIDATORS, check_forecast_complete)
 
-    def synthesize_source_mirror(self, start: datetime, end: datetime, folder: Path) -> list[Path]:
-        """GEFS files of every member for inits in [start, end), leads
-        ``DEFAULT_SYNTHESIS_LEADS`` only."""
-        inits = pd.date_range(
-            start, end, freq=self.template_config.append_dim_frequency, inclusive="left"
-        )
-        return synthesize_gefs_mirror(
-            folder,
-            list(inits),
-            [int(m) for m in MEMBERS],
-            DEFAULT_SYNTHESIS_LEADS,
-            self.template_config.data_vars,
-        )
+    def operations_config(self) -> OperationsSpec:
+        """The card's operations; variables NOAA's 0.5 degree files do not carry are NaN after
+        ``LAST_QUARTER_DEGREE_LEAD`` by design, left out of the NaN check there."""
+        spec = super().operations_config()
+        to_240h = [name for name, source in SOURCES.items() if source == SURFACE_TO_240H]
+        max_lead = dict.fromkeys(to_240h, timedelta(hours=LAST_QUARTER_DEGREE_LEAD))
+        validation = spec.validation.model_copy(update={"nan_check_max_lead": max_lead})
+        return spec.model_copy(update={"validation": validation})
+
+    def synthesize_runs(self, folder: Path, inits: Sequence[pd.Timestamp]) -> list[Path]:
+        """GEFS files of every member of these runs, leads ``DEFAULT_SYNTHESIS_LEADS`` only."""
+        members = [int(m) for m in MEMBERS]
+        data_vars = self.template_config.data_vars
+        return synthesize_gefs_mirror(folder, inits, members, DEFAULT_SYNTHESIS_LEADS, data_vars)
 
 
 def make_forecast_dataset() -> GefsForecastDataset:
-    return GefsForecastDataset(GefsForecastTemplateConfig(), GefsForecastRegionJob)
+    return GefsForecastDataset(GefsForecastTemplateConfig.declared(), GefsForecastRegionJob)

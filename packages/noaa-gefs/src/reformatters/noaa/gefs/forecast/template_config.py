@@ -14,21 +14,11 @@ expanded at run time.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, ClassVar
-
-import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
-from reformatters.core.config_models import DatasetAttributes
-from reformatters.core.coordinates import Grid
 from reformatters.core.template_bases import ForecastTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.gefs.common import (
-    DATASET_START,
-    INIT_FREQUENCY,
-    LAST_QUARTER_DEGREE_LEAD,
     MEMBERS,
     OUTPUT_GRID,
     SOURCES,
@@ -41,7 +31,6 @@ from reformatters.noaa.gefs.common import (
 LEAD_TIMES = pd.TimedeltaIndex(
     [pd.Timedelta(hours=h) for h in (*range(0, 241, 3), *range(246, 841, 6))]
 )
-EXPECTED_FORECAST_LENGTH = pd.Timedelta(hours=840)
 
 VAR_CHUNKS = (1, 1, 16, 48, 48)
 VAR_SHARDS = (1, 1, 192, 768, 1440)
@@ -91,49 +80,7 @@ DATA_VARS: tuple[NoaaDataVar, ...] = tuple(
 
 
 class GefsForecastTemplateConfig(ForecastTemplateConfig[NoaaDataVar]):
-    """noaa-gefs-forecast-35-day: the 00 UTC GEFS runs, 31 members, 35 days."""
-
-    dims: tuple[str, ...] = ("init_time", "ensemble_member", "lead_time", "latitude", "longitude")
-    append_dim_start: datetime = DATASET_START
-    append_dim_frequency: timedelta = INIT_FREQUENCY
-    dataset_attributes: DatasetAttributes = DatasetAttributes(
-        dataset_id="noaa-gefs-forecast-35-day",
-        dataset_version="0.1.0",
-        name="NOAA GEFS forecast, 35 day",
-        description=(
-            "Ensemble weather forecasts from the Global Ensemble Forecast System (GEFS v12) "
-            "operated by NOAA NCEP: the 00 UTC runs, control and 30 perturbed members, 35 days "
-            "ahead, on a 0.25 degree grid."
-        ),
-        attribution="NOAA NWS NCEP GEFS data processed by reformatters.",
-        license="CC-BY-4.0",
-        spatial_domain="Global",
-        spatial_resolution=(
-            f"0.25 degrees (~20km). Leads after {LAST_QUARTER_DEGREE_LEAD} h, 500 hPa "
-            "geopotential height and 100 m winds come from NOAA's 0.5 degree files and are "
-            "interpolated bilinearly onto the 0.25 degree grid."
-        ),
-        time_domain="Forecasts initialized 2020-10-01 00:00 UTC to present",
-        time_resolution="Forecasts initialized every 24 hours (00 UTC)",
-        forecast_domain="Forecast lead time 0-840 hours (0-35 days) ahead",
-        forecast_resolution="3 hourly up to 240 hours, 6 hourly to 840 hours",
-    )
-
-    grid: ClassVar[Grid] = OUTPUT_GRID
-    lead_times: ClassVar[pd.TimedeltaIndex] = LEAD_TIMES
-    # Daily inits: one chunk of the append-dim coordinates holds about 16 years.
-    append_coord_chunk: ClassVar[int] = 6000
-    expected_forecast_length_comment: ClassVar[str] = (
-        "The forecast length GEFS issues for its 00 UTC runs."
-    )
-    ensemble_members: ClassVar[NDArray[np.int16] | None] = MEMBERS
-    ensemble_member_comment: ClassVar[str] = (
-        "0 is the control forecast (NOAA's gec00 files), 1-30 the perturbed members (gep01-gep30)."
-    )
-
-    @property
-    def data_vars(self) -> tuple[NoaaDataVar, ...]:
-        return DATA_VARS
-
-    def expected_forecast_length(self, init_times: NDArray[np.datetime64]) -> NDArray[Any]:
-        return np.full(len(init_times), EXPECTED_FORECAST_LENGTH.to_timedelta64())
+    grid = OUTPUT_GRID
+    lead_times = LEAD_TIMES
+    ensemble_members = MEMBERS
+    data_vars: tuple[NoaaDataVar, ...] = DATA_VARS

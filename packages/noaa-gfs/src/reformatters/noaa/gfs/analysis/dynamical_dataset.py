@@ -1,15 +1,14 @@
-"""The noaa-gfs-analysis dataset: template, region job, operations and offline sources."""
+"""The noaa-gfs-analysis dataset: template, region job and offline sources; its operations
+are declared in ``dataset.toml``."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import ClassVar
 
 import pandas as pd
 
 from reformatters.core.dynamical_dataset import DynamicalDataset
-from reformatters.core.operations_spec import OperationsSpec, UpdateSchedule, ValidationSpec
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.gfs.analysis.region_job import (
     GfsAnalysisRegionJob,
@@ -21,23 +20,6 @@ from reformatters.noaa.gfs.synthesis import synthesize_gfs_mirror
 
 
 class GfsAnalysisDataset(DynamicalDataset[NoaaDataVar, GfsAnalysisSourceFileCoord]):
-    # Each run's f000-f006 are published about 3.5-4 h after init; the update runs 4 h after
-    # each run and the validator 30 minutes later.
-    operations: ClassVar[OperationsSpec] = OperationsSpec(
-        update=UpdateSchedule(
-            cron="0 4,10,16,22 * * *",
-            run_hours_utc=(0, 6, 12, 18),
-            typical_latency=timedelta(hours=4),
-        ),
-        validation=ValidationSpec(
-            cron="30 4,10,16,22 * * *",
-            # Newest hour: run time + 6 h, available ~4 h after the run; 6 h cadence + slack.
-            max_latest_age=timedelta(hours=12),
-            recent_window=timedelta(hours=6),
-            max_nan_fraction=0.0,
-        ),
-    )
-
     def synthesize_source_mirror(self, start: datetime, end: datetime, folder: Path) -> list[Path]:
         """The GFS files (runs and leads 0-6) that hours [start, end) are built from."""
         times = pd.date_range(start, end, freq=timedelta(hours=1), inclusive="left")
@@ -55,4 +37,4 @@ class GfsAnalysisDataset(DynamicalDataset[NoaaDataVar, GfsAnalysisSourceFileCoor
 
 
 def make_analysis_dataset() -> GfsAnalysisDataset:
-    return GfsAnalysisDataset(GfsAnalysisTemplateConfig(), GfsAnalysisRegionJob)
+    return GfsAnalysisDataset(GfsAnalysisTemplateConfig.declared(), GfsAnalysisRegionJob)

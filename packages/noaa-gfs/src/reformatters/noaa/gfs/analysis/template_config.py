@@ -16,19 +16,9 @@ the job's memory holds one shard of one variable at a time. 732 rows = 12 x 61 o
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import ClassVar
-
-from reformatters.core.config_models import DatasetAttributes
-from reformatters.core.coordinates import Grid
 from reformatters.core.template_bases import AnalysisTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
-from reformatters.noaa.gfs.common import (
-    APPEND_COORD_CHUNK,
-    DATASET_START,
-    OUTPUT_GRID,
-    VARIABLES,
-)
+from reformatters.noaa.gfs.common import APPEND_COORD_CHUNK, OUTPUT_GRID, VARIABLES
 
 VAR_CHUNKS = (24, 61, 60)
 VAR_SHARDS = (96, 732, 1440)
@@ -56,30 +46,5 @@ DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
 
 
 class GfsAnalysisTemplateConfig(AnalysisTemplateConfig[NoaaDataVar]):
-    """noaa-gfs-analysis: dims (time, latitude, longitude), append time hourly."""
-
-    dims: tuple[str, ...] = ("time", "latitude", "longitude")
-    append_dim_start: datetime = DATASET_START
-    append_dim_frequency: timedelta = timedelta(hours=1)
-    dataset_attributes: DatasetAttributes = DatasetAttributes(
-        dataset_id="noaa-gfs-analysis",
-        dataset_version="0.1.0",
-        name="NOAA GFS analysis",
-        description=(
-            "An hourly, analysis-like time series from the Global Forecast System (GFS) operated "
-            "by NOAA NCEP, 0.25 degree, built from the first 6 hours of each 6-hourly run."
-        ),
-        attribution="NOAA NWS NCEP GFS data processed by reformatters.",
-        license="CC-BY-4.0",
-        spatial_domain="Global",
-        spatial_resolution="0.25 degrees (~20km)",
-        time_domain="2021-05-01 00:00 UTC to present",
-        time_resolution="1 hour",
-    )
-
-    grid: ClassVar[Grid] = OUTPUT_GRID
-    append_coord_chunk: ClassVar[int] = TIME_COORD_CHUNK
-
-    @property
-    def data_vars(self) -> tuple[NoaaDataVar, ...]:
-        return DATA_VARS
+    grid = OUTPUT_GRID
+    data_vars: tuple[NoaaDataVar, ...] = DATA_VARS

@@ -20,28 +20,14 @@ length 1; it is expanded at run time.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, ClassVar
-
-import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
-from reformatters.core.config_models import DatasetAttributes
-from reformatters.core.coordinates import Grid
 from reformatters.core.template_bases import ForecastTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
-from reformatters.noaa.gfs.common import (
-    APPEND_COORD_CHUNK,
-    DATASET_START,
-    INIT_FREQUENCY,
-    OUTPUT_GRID,
-    VARIABLES,
-)
+from reformatters.noaa.gfs.common import OUTPUT_GRID, VARIABLES
 
 # 0-120 h hourly, then 3-hourly to 384 h: 121 + 88 = 209 leads.
 LEAD_TIMES = pd.TimedeltaIndex([pd.Timedelta(hours=h) for h in (*range(121), *range(123, 385, 3))])
-EXPECTED_FORECAST_LENGTH = pd.Timedelta(hours=384)
 
 VAR_CHUNKS = (1, 42, 121, 121)
 VAR_SHARDS = (1, 210, 726, 1452)
@@ -66,39 +52,6 @@ DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
 
 
 class GfsForecastTemplateConfig(ForecastTemplateConfig[NoaaDataVar]):
-    """noaa-gfs-forecast: dims (init_time, lead_time, latitude, longitude), append init_time."""
-
-    dims: tuple[str, ...] = ("init_time", "lead_time", "latitude", "longitude")
-    append_dim_start: datetime = DATASET_START
-    append_dim_frequency: timedelta = INIT_FREQUENCY
-    dataset_attributes: DatasetAttributes = DatasetAttributes(
-        dataset_id="noaa-gfs-forecast",
-        dataset_version="0.1.0",
-        name="NOAA GFS forecast",
-        description=(
-            "Weather forecasts from the Global Forecast System (GFS) operated by NOAA NCEP, "
-            "0.25 degree, every run since 2021-05-01 as issued (init_time x lead_time)."
-        ),
-        attribution="NOAA NWS NCEP GFS data processed by reformatters.",
-        license="CC-BY-4.0",
-        spatial_domain="Global",
-        spatial_resolution="0.25 degrees (~20km)",
-        time_domain="Forecasts initialized 2021-05-01 00:00 UTC to present",
-        time_resolution="Forecasts initialized every 6 hours",
-        forecast_domain="Forecast lead time 0-384 hours (0-16 days) ahead",
-        forecast_resolution="Hourly up to 120 hours, 3 hourly to 384 hours",
-    )
-
-    grid: ClassVar[Grid] = OUTPUT_GRID
-    lead_times: ClassVar[pd.TimedeltaIndex] = LEAD_TIMES
-    append_coord_chunk: ClassVar[int] = APPEND_COORD_CHUNK
-    expected_forecast_length_comment: ClassVar[str] = (
-        "The forecast length GFS issues for this init time."
-    )
-
-    @property
-    def data_vars(self) -> tuple[NoaaDataVar, ...]:
-        return DATA_VARS
-
-    def expected_forecast_length(self, init_times: NDArray[np.datetime64]) -> NDArray[Any]:
-        return np.full(len(init_times), EXPECTED_FORECAST_LENGTH.to_timedelta64())
+    grid = OUTPUT_GRID
+    lead_times = LEAD_TIMES
+    data_vars: tuple[NoaaDataVar, ...] = DATA_VARS

@@ -20,18 +20,9 @@ rewrites at most two objects per variable.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import ClassVar
-
-from reformatters.core.config_models import DatasetAttributes
-from reformatters.core.coordinates import Grid
 from reformatters.core.template_bases import AnalysisTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
-from reformatters.noaa.hrrr.common import (
-    DATASET_START,
-    OUTPUT_GRID,
-    VARIABLES,
-)
+from reformatters.noaa.hrrr.common import OUTPUT_GRID, VARIABLES
 
 VAR_CHUNKS = (24, 106, 120)
 VAR_SHARDS = (48, 1060, 1800)
@@ -56,32 +47,5 @@ DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
 
 
 class HrrrAnalysisTemplateConfig(AnalysisTemplateConfig[NoaaDataVar]):
-    """noaa-hrrr-analysis: dims (time, y, x), append time (hourly)."""
-
-    dims: tuple[str, ...] = ("time", "y", "x")
-    append_dim_start: datetime = DATASET_START
-    append_dim_frequency: timedelta = timedelta(hours=1)
-    dataset_attributes: DatasetAttributes = DatasetAttributes(
-        dataset_id="noaa-hrrr-analysis",
-        dataset_version="0.2.0",
-        name="NOAA HRRR analysis",
-        description=(
-            "Hourly analysis from the High-Resolution Rapid Refresh (HRRR) model operated by "
-            "NOAA NCEP, 3 km over the contiguous US on HRRR's native Lambert conformal grid: "
-            "each run's analysis (f00) for instantaneous fields and the previous run's first "
-            "hour (f01) for accumulations and precipitation types."
-        ),
-        attribution="NOAA NWS NCEP HRRR data processed by reformatters.",
-        license="CC-BY-4.0",
-        spatial_domain="Continental United States",
-        spatial_resolution="3km",
-        time_domain="2018-07-13 12:00 UTC to present",
-        time_resolution="1 hour",
-    )
-
-    grid: ClassVar[Grid] = OUTPUT_GRID
-    append_coord_chunk: ClassVar[int] = APPEND_COORD_CHUNK
-
-    @property
-    def data_vars(self) -> tuple[NoaaDataVar, ...]:
-        return DATA_VARS
+    grid = OUTPUT_GRID
+    data_vars: tuple[NoaaDataVar, ...] = DATA_VARS

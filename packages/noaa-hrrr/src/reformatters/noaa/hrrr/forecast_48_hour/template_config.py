@@ -16,23 +16,15 @@ object per variable and a region job is one init (373 MB of float32 per variable
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from reformatters.core.config_models import DatasetAttributes
-from reformatters.core.coordinates import Grid
 from reformatters.core.template_bases import ForecastTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
-from reformatters.noaa.hrrr.common import (
-    DATASET_START,
-    INIT_FREQUENCY_FORECAST,
-    OUTPUT_GRID,
-    VARIABLES,
-)
+from reformatters.noaa.hrrr.common import OUTPUT_GRID, VARIABLES
 
 LEAD_TIMES = pd.timedelta_range("0h", "48h", freq="1h")
 # HRRR v4 (first run 2020-12-02 12 UTC) extended the 00/06/12/18 UTC runs from 36 to 48 hours.
@@ -60,43 +52,9 @@ DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
 
 
 class HrrrForecast48HourTemplateConfig(ForecastTemplateConfig[NoaaDataVar]):
-    """noaa-hrrr-forecast-48-hour: dims (init_time, lead_time, y, x), append init_time."""
-
-    dims: tuple[str, ...] = ("init_time", "lead_time", "y", "x")
-    append_dim_start: datetime = DATASET_START
-    append_dim_frequency: timedelta = INIT_FREQUENCY_FORECAST
-    dataset_attributes: DatasetAttributes = DatasetAttributes(
-        dataset_id="noaa-hrrr-forecast-48-hour",
-        dataset_version="0.2.0",
-        name="NOAA HRRR forecast, 48 hour",
-        description=(
-            "Weather forecasts from the High-Resolution Rapid Refresh (HRRR) model operated by "
-            "NOAA NCEP, 3 km over the contiguous US: the 00, 06, 12 and 18 UTC runs (0-48 "
-            "hours) as issued (init_time x lead_time) on HRRR's native Lambert conformal grid."
-        ),
-        attribution="NOAA NWS NCEP HRRR data processed by reformatters.",
-        license="CC-BY-4.0",
-        spatial_domain="Continental United States",
-        spatial_resolution="3km",
-        time_domain="Forecasts initialized 2018-07-13 12:00 UTC to present",
-        time_resolution="Forecasts initialized every 6 hours",
-        forecast_domain=(
-            "Forecast lead time 0-48 hours ahead (0-36 hours before 2020-12-02 12:00 UTC)"
-        ),
-        forecast_resolution="Hourly",
-    )
-
-    grid: ClassVar[Grid] = OUTPUT_GRID
-    lead_times: ClassVar[pd.TimedeltaIndex] = LEAD_TIMES
-    append_coord_chunk: ClassVar[int] = APPEND_COORD_CHUNK
-    expected_forecast_length_comment: ClassVar[str] = (
-        "The forecast length HRRR issues for this init time (36 h before "
-        "HRRR v4 on 2020-12-02 12 UTC, 48 h since)."
-    )
-
-    @property
-    def data_vars(self) -> tuple[NoaaDataVar, ...]:
-        return DATA_VARS
+    grid = OUTPUT_GRID
+    lead_times = LEAD_TIMES
+    data_vars: tuple[NoaaDataVar, ...] = DATA_VARS
 
     def expected_forecast_length(self, init_times: NDArray[np.datetime64]) -> NDArray[Any]:
         inits = pd.DatetimeIndex(init_times)
