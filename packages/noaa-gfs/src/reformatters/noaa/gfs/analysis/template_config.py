@@ -18,12 +18,10 @@ from __future__ import annotations
 
 from reformatters.core.template_bases import AnalysisTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
-from reformatters.noaa.gfs.common import APPEND_COORD_CHUNK, OUTPUT_GRID, VARIABLES
+from reformatters.noaa.gfs.common import OUTPUT_GRID, VARIABLES
 
 VAR_CHUNKS = (24, 61, 60)
 VAR_SHARDS = (96, 732, 1440)
-# Hourly time coordinate: one chunk holds ~4 years.
-TIME_COORD_CHUNK = APPEND_COORD_CHUNK * 6
 
 WINDOW_COMMENT = (
     "Window statistic as GFS issues it over the window from the most recent 6-hourly run to the "
@@ -38,10 +36,7 @@ RATE_COMMENT = (
 
 
 DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
-    VAR_CHUNKS,
-    VAR_SHARDS,
-    window_comment=WINDOW_COMMENT,
-    rate_comment=RATE_COMMENT,
+    VAR_CHUNKS, VAR_SHARDS, window_comment=WINDOW_COMMENT, rate_comment=RATE_COMMENT
 )
 
 

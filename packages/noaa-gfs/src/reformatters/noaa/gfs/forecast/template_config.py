@@ -44,10 +44,7 @@ RATE_COMMENT = (
 
 
 DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
-    VAR_CHUNKS,
-    VAR_SHARDS,
-    window_comment=WINDOW_COMMENT,
-    rate_comment=RATE_COMMENT,
+    VAR_CHUNKS, VAR_SHARDS, window_comment=WINDOW_COMMENT, rate_comment=RATE_COMMENT
 )
 
 

@@ -26,8 +26,6 @@ from reformatters.noaa.hrrr.common import OUTPUT_GRID, VARIABLES
 
 VAR_CHUNKS = (24, 106, 120)
 VAR_SHARDS = (48, 1060, 1800)
-# About 11 years of hours per coordinate chunk (a few hundred kB).
-APPEND_COORD_CHUNK = 100_000
 
 RATE_COMMENT = (
     "Mean rate over the hour ending at time, from the 0-1 hour accumulation of the run "
@@ -35,14 +33,14 @@ RATE_COMMENT = (
 )
 
 
+LEAD_0_COMMENT = (
+    "From the 1-hour forecast (f01) of the run initialized one hour earlier: HRRR's analysis "
+    "(f00) holds only a constant placeholder for it."
+)
+
+
 DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
-    VAR_CHUNKS,
-    VAR_SHARDS,
-    rate_comment=RATE_COMMENT,
-    lead_0_comment=(
-        "From the 1-hour forecast (f01) of the run initialized one hour earlier: HRRR's analysis "
-        "(f00) holds only a constant placeholder for it."
-    ),
+    VAR_CHUNKS, VAR_SHARDS, rate_comment=RATE_COMMENT, lead_0_comment=LEAD_0_COMMENT
 )
 
 

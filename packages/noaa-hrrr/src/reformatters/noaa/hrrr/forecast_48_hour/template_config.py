@@ -34,8 +34,6 @@ FORECAST_LENGTH_V4 = pd.Timedelta(hours=48)
 
 VAR_CHUNKS = (1, 7, 106, 120)
 VAR_SHARDS = (1, 49, 1060, 1800)
-# Append-dim coordinates are small; one chunk holds about 14 years of 6-hourly inits.
-APPEND_COORD_CHUNK = 20000
 
 RATE_COMMENT = (
     "HRRR accumulates over the last hour (window 'L-1 to L hour acc'), so the value at lead L "
@@ -43,11 +41,11 @@ RATE_COMMENT = (
 )
 
 
+LEAD_0_COMMENT = "NaN at lead 0, where HRRR writes only a constant placeholder."
+
+
 DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
-    VAR_CHUNKS,
-    VAR_SHARDS,
-    rate_comment=RATE_COMMENT,
-    lead_0_comment="NaN at lead 0, where HRRR writes only a constant placeholder.",
+    VAR_CHUNKS, VAR_SHARDS, rate_comment=RATE_COMMENT, lead_0_comment=LEAD_0_COMMENT
 )
 
 
