@@ -18,7 +18,6 @@ from reformatters.core.operations.update import UpdateReport, run_update
 from reformatters.core.region_job import SourceFileStatus
 from reformatters.core.sources.mirror import SOURCE_MIRROR_ENV
 from reformatters.core.sources.server import MirrorServer, serve_mirror
-from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.gfs.forecast.dynamical_dataset import GfsForecastDataset
 from reformatters.noaa.gfs.forecast.region_job import GfsForecastRegionJob
 from reformatters.noaa.gfs.forecast.template_config import DATA_VARS, GfsForecastTemplateConfig
@@ -40,19 +39,10 @@ UPDATE_NOW = datetime(2021, 5, 1, 5, 0)
 BACKFILL_END = datetime(2021, 5, 1, 6)
 
 
-class _SubsetTemplateConfig(GfsForecastTemplateConfig):
-    """noaa-gfs-forecast with four of its variables (the checked-in template)."""
-
-    @property
-    def data_vars(self) -> tuple[NoaaDataVar, ...]:
-        return tuple(v for v in DATA_VARS if v.name in NAMES)
-
-    def template_path(self) -> Path:
-        return GfsForecastTemplateConfig().template_path()
-
-
 def _dataset() -> GfsForecastDataset:
-    return GfsForecastDataset(_SubsetTemplateConfig(), GfsForecastRegionJob)
+    """noaa-gfs-forecast with four of its variables (the checked-in template)."""
+    subset = tuple(v for v in DATA_VARS if v.name in NAMES)
+    return GfsForecastDataset(GfsForecastTemplateConfig(data_vars=subset), GfsForecastRegionJob)
 
 
 @pytest.fixture(autouse=True)
