@@ -7,17 +7,18 @@ import numpy as np
 import pygrib
 import pytest
 
-from reformatters.core.sources.synthesis import MessageSpec, packing_tolerance
+from reformatters.core.sources.synthesis import MessageSpec, packing_tolerance, write_grib_file
 from reformatters.noaa.common.grib_codes import NOAA_PARAMETERS
 from reformatters.noaa.common.identity import identity_for, noaa_identity
 from reformatters.noaa.common.idx import IdxEntry, format_forecast, parse_forecast, parse_noaa_idx
 from reformatters.noaa.common.synthesis import (
     NoaaInventoryModel,
     NoaaMessage,
+    idx_beside,
+    idx_entries,
     message_spec,
     modelled_inventory,
     synthesize_noaa_file,
-    write_idx_grib_file,
 )
 from reformatters.noaa.common.synthetic_values import synthetic_field
 from reformatters.noaa.gfs.synthesis import GFS_0P25, gfs_0p25_grid
@@ -328,12 +329,8 @@ def test_hrrr_apcp_matches_real_hrrr_messages(tmp_path, real_fixtures_dir):
 def _single_gfs_message(tmp_path: Path, message: NoaaMessage) -> pygrib.gribmessage:
     grid = gfs_0p25_grid()
     path = tmp_path / f"{message.element}.grib2"
-    write_idx_grib_file(
-        path,
-        [message_spec(message, INIT, grid, fill=True)],
-        init_time=INIT,
-        grid=grid,
-    )
+    specs = [message_spec(message, INIT, grid, fill=True)]
+    write_grib_file(path, specs, init_time=INIT, grid=grid, inventory=idx_beside(path, INIT))
     return decoded_messages(path)[0]
 
 
@@ -361,7 +358,7 @@ def test_gfs_messages_match_real_gfs_messages(tmp_path, real_fixtures_dir):
         assert _keys(mine, keys) == _keys(real_message, keys)
 
 
-def test_write_idx_grib_file_writes_the_idx_of_the_real_offsets(tmp_path: Path):
+def test_idx_beside_writes_the_idx_of_the_real_offsets(tmp_path: Path):
     grid = gfs_0p25_grid()
     assert grid.shape == (721, 1440)
     tmp = synthetic_field(
@@ -376,7 +373,10 @@ def test_write_idx_grib_file_writes_the_idx_of_the_real_offsets(tmp_path: Path):
         )
     ]
     path = tmp_path / "out" / "gfs.t00z.pgrb2.0p25.f007"
-    written = write_idx_grib_file(path, specs, init_time=INIT, grid=grid)
+    inventory = idx_beside(path, INIT)
+    written = idx_entries(
+        write_grib_file(path, specs, init_time=INIT, grid=grid, inventory=inventory), INIT
+    )
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".idx"]
 
     data = path.read_bytes()

@@ -49,12 +49,16 @@ class UpdateReport:
     scheduled_time: datetime
     target_end: datetime
     published_end_before: datetime
-    published_end_after: datetime
     frequency: timedelta
+    # Where the published dataset ends after the update: the end before until jobs add to it.
+    published_end_after: datetime = field(init=False)
     jobs_run: int = 0
     file_counts: Counter[SourceFileStatus] = field(default_factory=Counter)
     kept_published_values: int = 0
     outcome: OutcomeSummary = field(default_factory=lambda: OutcomeSummary.of([]))
+
+    def __post_init__(self) -> None:
+        self.published_end_after = self.published_end_before
 
     @property
     def missing(self) -> tuple[SourceFileResult, ...]:
@@ -127,13 +131,7 @@ def _update(
     jobs = dataset.get_jobs(template_ds, JobFilters(filter_start=published_end - frequency))
     dataset.check_worker_memory(jobs)
     report = UpdateReport(
-        dataset_id=dataset.dataset_id,
-        append_dim=append_dim,
-        scheduled_time=scheduled,
-        target_end=target_end,
-        published_end_before=published_end,
-        published_end_after=published_end,
-        frequency=frequency,
+        dataset.dataset_id, append_dim, scheduled, target_end, published_end, frequency
     )
     published = published_extent(guard)
     results: list[RegionJobResult] = []

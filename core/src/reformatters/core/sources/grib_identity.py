@@ -133,6 +133,21 @@ class GridSpec:
     dy_m: float | None = None
     tolerance_deg: float = 1e-4
 
+    @classmethod
+    def regular_ll(
+        cls, ni: int, nj: int, first: tuple[float, float], last: tuple[float, float]
+    ) -> GridSpec:
+        """A regular lat/lon grid of ``ni`` columns and ``nj`` rows from the ``first`` to the
+        ``last`` (latitude, longitude) point, as the messages declare them."""
+        return cls("regular_ll", ni, nj, first[0], first[1], last[0], last[1])
+
+    @classmethod
+    def global_ll(cls, step_deg: float, first_lon: float = 0.0) -> GridSpec:
+        """A global regular lat/lon grid of ``step_deg``: rows from 90 to -90, a full circle of
+        columns starting ``first_lon`` degrees east."""
+        ni, nj = round(360 / step_deg), round(180 / step_deg) + 1
+        return cls.regular_ll(ni, nj, (90.0, first_lon), (-90.0, (first_lon - step_deg) % 360))
+
 
 def product_sections(message: bytes) -> list[bytes]:
     """Every section 4 (product definition) of a GRIB2 message, one per field.

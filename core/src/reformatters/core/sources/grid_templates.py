@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache, cached_property
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["GridTemplate", "regular_latlon_template"]
+from reformatters.core.sources.grib_identity import GridSpec
+
+__all__ = ["GridTemplate", "load_grid_template", "regular_latlon_template", "template_of"]
 
 type FloatArray = NDArray[np.float64]
 
@@ -57,6 +60,13 @@ class GridTemplate:
         if int(message["productDefinitionTemplateNumber"]) != template_number:
             message["productDefinitionTemplateNumber"] = template_number
         return bytes(message.tostring())
+
+
+@cache
+def load_grid_template(name: str, path: Path) -> GridTemplate:
+    """The template a package ships at ``path``, read once per process (``partial`` of this
+    is a picklable grid loader)."""
+    return GridTemplate(name, path.read_bytes())
 
 
 _MICRODEGREES = 1_000_000
@@ -133,3 +143,12 @@ def regular_latlon_template(
     )
     indicator = b"GRIB" + bytes([0, 0, 0, 2]) + (16 + len(sections)).to_bytes(8, "big")
     return GridTemplate(name, indicator + sections)
+
+
+def template_of(name: str, grid: GridSpec) -> GridTemplate:
+    """``regular_latlon_template`` of a declared regular lat/lon grid."""
+    assert grid.grid_type == "regular_ll", grid
+    assert grid.last_lat is not None and grid.last_lon is not None, grid
+    return regular_latlon_template(
+        name, grid.ni, grid.nj, grid.first_lat, grid.first_lon, grid.last_lat, grid.last_lon
+    )

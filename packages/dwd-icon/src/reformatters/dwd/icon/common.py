@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from pyproj import CRS
 
-from reformatters.core.coordinates import LatLonGrid
+from reformatters.core.coordinates import SPHERE_6371229_CRS, LatLonGrid
 from reformatters.core.sources.grib_identity import GridSpec
 
 SOURCE_HOST = "opendata.dwd.de"
@@ -38,37 +37,20 @@ def source_url(init_time: pd.Timestamp, variable: str, step_hours: int) -> str:
 
 _STEP_DEG = 0.0625
 # The current grid: 1377 x 657 points, 336.5..62.5 degrees east (-23.5..62.5).
-GRID = GridSpec(
-    grid_type="regular_ll",
-    ni=1377,
-    nj=657,
-    first_lat=29.5,
-    first_lon=336.5,
-    last_lat=70.5,
-    last_lon=62.5,
-)
+GRID = GridSpec.regular_ll(1377, 657, first=(29.5, 336.5), last=(70.5, 62.5))
 # The grid of older runs (seen in files up to 2022; the switch date is not documented where we
 # could find it): the same rows and first 1097 columns, 336.5..45.0 degrees east. Its fields are
 # placed in the current grid's first 1097 columns; the 280 columns east of 45 E stay NaN.
-LEGACY_GRID = GridSpec(
-    grid_type="regular_ll",
-    ni=1097,
-    nj=657,
-    first_lat=29.5,
-    first_lon=336.5,
-    last_lat=70.5,
-    last_lon=45.0,
-)
+LEGACY_GRID = GridSpec.regular_ll(1097, 657, first=(29.5, 336.5), last=(70.5, 45.0))
 SOURCE_GRIDS = {grid.ni: grid for grid in (GRID, LEGACY_GRID)}
 
 # Output: latitude north first (70.5..29.5), longitude ascending (-23.5..62.5).
 LATITUDES = np.round(70.5 - np.arange(GRID.nj) * _STEP_DEG, 4)
 LONGITUDES = np.round(-23.5 + np.arange(GRID.ni) * _STEP_DEG, 4)
 # ICON's GRIB2 declares shapeOfTheEarth 6: a sphere of radius 6371229 m.
-ICON_SPHERE_CRS = CRS.from_proj4("+proj=longlat +a=6371229 +b=6371229 +no_defs +type=crs")
 OUTPUT_GRID = LatLonGrid(
     latitudes=LATITUDES,
     longitudes=LONGITUDES,
-    crs=ICON_SPHERE_CRS,
+    crs=SPHERE_6371229_CRS,
     comment="ICON-EU regular 0.0625 degree lat/lon grid on a sphere of radius 6371229 m.",
 )

@@ -9,16 +9,16 @@ north first. Run-start statistics become means over each lead's interval.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from reformatters.core.coordinates import ForecastFileCoord, region_positions
 from reformatters.core.deaccumulation import deaccumulate_to_rates
-from reformatters.core.region_job import ArrayFloat32, RegionJob, SourceFileCoord, whole_hours
+from reformatters.core.region_job import ArrayFloat32, RegionJob
 from reformatters.core.rounding import round_fields
 from reformatters.core.sources.compressed import download_bz2_decompressed
 from reformatters.core.sources.grib import decode_message
@@ -36,22 +36,13 @@ def previous_step(step_hours: int) -> int:
     return STEP_HOURS[max(position - 1, 0)]
 
 
-class IconSourceFileCoord(SourceFileCoord):
+class IconSourceFileCoord(ForecastFileCoord):
     """One variable's file at one run and step."""
 
-    init_time: pd.Timestamp
-    lead_time: pd.Timedelta
     dwd_name: str
 
-    @property
-    def step_hours(self) -> int:
-        return whole_hours(self.lead_time)
-
     def get_url(self) -> str:
-        return source_url(self.init_time, self.dwd_name, self.step_hours)
-
-    def out_loc(self) -> Mapping[str, Any]:
-        return {"init_time": self.init_time, "lead_time": self.lead_time}
+        return source_url(self.init_time, self.dwd_name, self.lead_hours)
 
 
 def source_grid(raw: bytes, url: str) -> GridSpec:
@@ -118,19 +109,15 @@ class IconRegionJob(RegionJob[IconDataVar, IconSourceFileCoord]):
     def generate_source_file_coords(
         self, processing_region_ds: xr.Dataset, data_var_group: Sequence[IconDataVar]
     ) -> Sequence[IconSourceFileCoord]:
+        positions = list(region_positions(processing_region_ds, ("init_time", "lead_time")))
         return [
-            IconSourceFileCoord(
-                init_time=pd.Timestamp(init),
-                lead_time=pd.Timedelta(lead),
-                dwd_name=var.internal_attrs.dwd_name,
-            )
+            IconSourceFileCoord(**position, dwd_name=var.internal_attrs.dwd_name)
             for var in data_var_group
-            for init in processing_region_ds["init_time"].values
-            for lead in processing_region_ds["lead_time"].values
+            for position in positions
         ]
 
     def download_file(self, coord: IconSourceFileCoord, scratch: Path) -> Path:
-        path = scratch / f"{coord.init_time:%Y%m%d%H}-{coord.step_hours:03d}-{coord.dwd_name}.grib2"
+        path = scratch / f"{coord.init_time:%Y%m%d%H}-{coord.lead_hours:03d}-{coord.dwd_name}.grib2"
         download_bz2_decompressed(resolve_source_url(coord.get_url()), path)
         return path
 
@@ -139,7 +126,7 @@ class IconRegionJob(RegionJob[IconDataVar, IconSourceFileCoord]):
     ) -> ArrayFloat32:
         attrs = data_var.internal_attrs
         assert attrs.dwd_name == coord.dwd_name, f"{coord.get_url()} is not {data_var.name}"
-        return read_icon_field(path, attrs, coord.init_time, coord.step_hours, coord.get_url())
+        return read_icon_field(path, attrs, coord.init_time, coord.lead_hours, coord.get_url())
 
     def apply_data_transformations(self, data: xr.DataArray, data_var: IconDataVar) -> int:
         attrs = data_var.internal_attrs

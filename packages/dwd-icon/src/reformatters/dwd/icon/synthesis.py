@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from reformatters.core.sources.grid_templates import GridTemplate, regular_latlon_template
+from reformatters.core.sources.grid_templates import GridTemplate, template_of
 from reformatters.core.sources.mirror import mirror_key
 from reformatters.core.sources.smooth_field import epoch_hours, grid_basis, smooth_harmonic
 from reformatters.core.sources.synthesis import MessageSpec, StatisticalProcess, encode_message
@@ -57,9 +57,7 @@ _STATISTICS = {
 @cache
 def icon_eu_grid() -> GridTemplate:
     """The current ICON-EU grid as DWD encodes it (rows 29.5..70.5, columns 336.5..62.5)."""
-    return regular_latlon_template(
-        "icon-eu", GRID.ni, GRID.nj, GRID.first_lat, GRID.first_lon, 70.5, 62.5
-    )
+    return template_of("icon-eu", GRID)
 
 
 def source_values(

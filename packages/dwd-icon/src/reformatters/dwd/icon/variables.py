@@ -14,15 +14,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from reformatters.core.config_models import (
-    BaseInternalAttrs,
-    DataVar,
-    DataVarAttrs,
-    Encoding,
-    FrozenModel,
-)
+from reformatters.core.config_models import DataVar, DataVarAttrs
 from reformatters.core.sources.grib_identity import GribIdentity
-from reformatters.core.sources.synthesis import FixedSurface, SyntheticIdentity
+from reformatters.core.sources.grib_variables import (
+    CELSIUS_COMMENT,
+    INSTANT_COMMENT,
+    GribCodedAttrs,
+    VariableDeclaration,
+    declared_data_vars,
+)
 
 HEIGHT_ABOVE_GROUND = 103
 SURFACE = 1
@@ -31,24 +31,16 @@ MEAN_SEA_LEVEL = 101
 type Statistic = Literal["accumulated_from_start", "average_from_start", "max_since_previous"]
 
 
-class IconInternalAttrs(BaseInternalAttrs):
+class IconInternalAttrs(GribCodedAttrs):
     """Private attributes of an ICON-EU variable (never written to the store).
 
-    ``dwd_name`` names the file (``T_2M``); the GRIB2 codes identify its message.
+    ``dwd_name`` names the file (``T_2M``); the GRIB2 codes identify its message. DWD-local
+    parameters (numbers 192-254) are encoded with a ``local_tables_version``.
     """
 
     keep_mantissa_bits: int | Literal["no-rounding"] = 7
     dwd_name: str
-    parameter_category: int
-    parameter_number: int
-    surface_type: int
-    level: float = 0.0
-    # DWD-local parameters (numbers 192-254) are encoded with a local tables version.
-    local_tables_version: int | None = None
     statistic: Statistic | None = None
-    unit_conversion: Literal["kelvin_to_celsius"] | None = None
-    # Increments within [-tolerance, 0) are packing noise and become 0 (source units x s).
-    deaccumulation_negative_tolerance: float = 0.0
     # A net flux (ATHB_S) may decrease over an interval: its increments are never invalid.
     signed: bool = False
 
@@ -81,38 +73,13 @@ class IconInternalAttrs(BaseInternalAttrs):
         self, step_hours: int, previous_step_hours: int, reference_time: datetime
     ) -> GribIdentity:
         start, end = self.window(step_hours, previous_step_hours)
-        return GribIdentity(
-            0,
-            self.parameter_category,
-            self.parameter_number,
-            surface_type=self.surface_type,
-            level=self.level,
-            step_type=self.step_type(),
-            start_step=start,
-            end_step=end,
-            reference_time=reference_time,
-        )
-
-    def synthetic_identity(self) -> SyntheticIdentity:
-        return SyntheticIdentity(
-            0,
-            self.parameter_category,
-            self.parameter_number,
-            FixedSurface.of(self.surface_type, self.level),
-            local_tables_version=self.local_tables_version,
-        )
+        return self.message_identity(self.step_type(), start, end, reference_time)
 
 
 type IconDataVar = DataVar[IconInternalAttrs]
+Variable = VariableDeclaration[IconInternalAttrs]
 
 
-class Variable(FrozenModel):
-    attrs: DataVarAttrs
-    internal_attrs: IconInternalAttrs
-
-
-INSTANT = "Instantaneous value at the valid time."
-CELSIUS = " Converted from kelvin (minus 273.15)."
 INTERVAL = (
     "the mean over the interval since the previous lead time (1 hour up to lead 78 h, 3 hours "
     "after). No value at lead 0; NaN where the previous lead is missing."
@@ -163,7 +130,7 @@ VARIABLES: dict[str, Variable] = dict(
             "temperature_2m",
             "2 metre temperature",
             "degree_Celsius",
-            INSTANT + CELSIUS,
+            f"{INSTANT_COMMENT} {CELSIUS_COMMENT}",
             "air_temperature",
             _at(
                 2,
@@ -177,7 +144,7 @@ VARIABLES: dict[str, Variable] = dict(
             "dew_point_temperature_2m",
             "2 metre dewpoint temperature",
             "degree_Celsius",
-            INSTANT + CELSIUS,
+            f"{INSTANT_COMMENT} {CELSIUS_COMMENT}",
             "dew_point_temperature",
             _at(
                 2,
@@ -191,7 +158,7 @@ VARIABLES: dict[str, Variable] = dict(
             "wind_u_10m",
             "10 metre U wind component",
             "m s-1",
-            INSTANT,
+            INSTANT_COMMENT,
             "eastward_wind",
             _at(10, dwd_name="U_10M", parameter_category=2, parameter_number=2),
         ),
@@ -199,7 +166,7 @@ VARIABLES: dict[str, Variable] = dict(
             "wind_v_10m",
             "10 metre V wind component",
             "m s-1",
-            INSTANT,
+            INSTANT_COMMENT,
             "northward_wind",
             _at(10, dwd_name="V_10M", parameter_category=2, parameter_number=3),
         ),
@@ -222,7 +189,7 @@ VARIABLES: dict[str, Variable] = dict(
             "pressure_reduced_to_mean_sea_level",
             "Mean sea level pressure",
             "Pa",
-            INSTANT,
+            INSTANT_COMMENT,
             "air_pressure_at_mean_sea_level",
             IconInternalAttrs(
                 dwd_name="PMSL",
@@ -236,7 +203,7 @@ VARIABLES: dict[str, Variable] = dict(
             "pressure_surface",
             "Surface pressure",
             "Pa",
-            INSTANT,
+            INSTANT_COMMENT,
             "surface_air_pressure",
             _surface(
                 dwd_name="PS", parameter_category=3, parameter_number=0, keep_mantissa_bits=10
@@ -261,7 +228,7 @@ VARIABLES: dict[str, Variable] = dict(
             "snow_depth_surface",
             "Snow depth",
             "m",
-            INSTANT + " Total snow depth (DWD H_SNOW), 0 where there is no snow.",
+            INSTANT_COMMENT + " Total snow depth (DWD H_SNOW), 0 where there is no snow.",
             "surface_snow_thickness",
             _surface(dwd_name="H_SNOW", parameter_category=1, parameter_number=11, valid_min=0.0),
         ),
@@ -269,7 +236,7 @@ VARIABLES: dict[str, Variable] = dict(
             "total_cloud_cover_atmosphere",
             "Total cloud cover",
             "percent",
-            INSTANT,
+            INSTANT_COMMENT,
             "cloud_area_fraction",
             _surface(dwd_name="CLCT", parameter_category=6, parameter_number=1, valid_min=0.0),
         ),
@@ -322,8 +289,4 @@ VARIABLES: dict[str, Variable] = dict(
 
 
 def data_vars(chunks: tuple[int, ...], shards: tuple[int, ...]) -> tuple[IconDataVar, ...]:
-    encoding = Encoding(dtype="float32", fill_value=float("nan"), chunks=chunks, shards=shards)
-    return tuple(
-        DataVar(name=name, encoding=encoding, attrs=v.attrs, internal_attrs=v.internal_attrs)
-        for name, v in VARIABLES.items()
-    )
+    return declared_data_vars(VARIABLES, chunks, shards)

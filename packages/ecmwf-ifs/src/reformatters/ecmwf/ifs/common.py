@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from pyproj import CRS
 
-from reformatters.core.coordinates import LatLonGrid
+from reformatters.core.coordinates import SPHERE_6371229_CRS, LatLonGrid
 from reformatters.core.sources.grib_identity import EnsembleRole, GridSpec
 
 # ECMWF's open data on AWS (eu-central-1), anonymous access.
@@ -87,22 +86,12 @@ def member_role(member: int, init_time: pd.Timestamp) -> EnsembleRole | None:
 
 
 # Rows 90..-90, columns 180..179.75 east (i.e. -180..179.75): as ECMWF's messages declare it.
-GRID = GridSpec(
-    grid_type="regular_ll",
-    ni=1440,
-    nj=721,
-    first_lat=90.0,
-    first_lon=180.0,
-    last_lat=-90.0,
-    last_lon=179.75,
-)
-LATITUDES = np.linspace(90.0, -90.0, 721, dtype=np.float64)
-LONGITUDES = np.arange(1440, dtype=np.float64) * 0.25 - 180.0
+GRID = GridSpec.global_ll(0.25, first_lon=180.0)
 # IFS GRIB2 declares shapeOfTheEarth 6: a sphere of radius 6371229 m.
-IFS_SPHERE_CRS = CRS.from_proj4("+proj=longlat +a=6371229 +b=6371229 +no_defs +type=crs")
-OUTPUT_GRID = LatLonGrid(
-    latitudes=LATITUDES,
-    longitudes=LONGITUDES,
-    crs=IFS_SPHERE_CRS,
-    comment="IFS open data grid: a sphere of radius 6371229 m, regular 0.25 degree lat/lon.",
+OUTPUT_GRID = LatLonGrid.global_regular(
+    0.25,
+    SPHERE_6371229_CRS,
+    "IFS open data grid: a sphere of radius 6371229 m, regular 0.25 degree lat/lon.",
 )
+LATITUDES = OUTPUT_GRID.latitudes
+LONGITUDES = OUTPUT_GRID.longitudes

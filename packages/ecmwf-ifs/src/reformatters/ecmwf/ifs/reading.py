@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
+from reformatters.core.coordinates import ForecastFileCoord
 from reformatters.core.deaccumulation import deaccumulate_to_rates
-from reformatters.core.region_job import ArrayFloat32, RegionJob, SourceFileCoord, whole_hours
+from reformatters.core.region_job import ArrayFloat32, RegionJob
 from reformatters.core.rounding import round_fields
 from reformatters.core.sources.download import download_messages, local_message_offsets
 from reformatters.core.sources.errors import MessageAbsentError
@@ -47,26 +47,16 @@ _KELVIN_OFFSET = np.float32(273.15)
 _INDEX_CACHE_SIZE = 256
 
 
-class IfsSourceFileCoord(SourceFileCoord):
+class IfsSourceFileCoord(ForecastFileCoord):
     """One member's messages in the file of one run's step."""
 
-    init_time: pd.Timestamp
-    lead_time: pd.Timedelta
     ensemble_member: int
-
-    @property
-    def step_hours(self) -> int:
-        return whole_hours(self.lead_time)
 
     def index_url(self) -> str:
         return index_url(self.get_url())
 
     def out_loc(self) -> Mapping[str, Any]:
-        return {
-            "init_time": self.init_time,
-            "ensemble_member": self.ensemble_member,
-            "lead_time": self.lead_time,
-        }
+        return {**super().out_loc(), "ensemble_member": self.ensemble_member}
 
 
 @lru_cache(maxsize=_INDEX_CACHE_SIZE)
@@ -104,14 +94,14 @@ class IfsRegionJob[CoordT: IfsSourceFileCoord](RegionJob[IfsDataVar, CoordT]):
         """Each variable with a message at the coord's step, and the keys of its line."""
         member = self.member_keys(coord)
         return [
-            (var, KeySelector(var.internal_attrs.index_keys(coord.step_hours, member)))
+            (var, KeySelector(var.internal_attrs.index_keys(coord.lead_hours, member)))
             for var in self.data_vars
-            if var.internal_attrs.has_message(coord.step_hours)
+            if var.internal_attrs.has_message(coord.lead_hours)
         ]
 
     def download_file(self, coord: CoordT, scratch: Path) -> Path:
         path = scratch / (
-            f"{coord.init_time:%Y%m%dT%H}-{coord.step_hours:03d}-{coord.ensemble_member:02d}-"
+            f"{coord.init_time:%Y%m%dT%H}-{coord.lead_hours:03d}-{coord.ensemble_member:02d}-"
             f"{id(self):x}.grib2"
         )
         wanted = self.wanted(coord)
@@ -162,7 +152,7 @@ class IfsRegionJob[CoordT: IfsSourceFileCoord](RegionJob[IfsDataVar, CoordT]):
             path,
             sidecar["messages"][data_var.name],
             expected=attrs.identity(
-                coord.step_hours, coord.init_time.to_pydatetime(), self.ensemble_role(coord)
+                coord.lead_hours, coord.init_time.to_pydatetime(), self.ensemble_role(coord)
             ),
             grid=self.grid,
             url=coord.get_url(),

@@ -23,7 +23,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from reformatters.core.sources.grib_identity import EnsembleRole
-from reformatters.core.sources.grid_templates import GridTemplate, regular_latlon_template
+from reformatters.core.sources.grid_templates import GridTemplate, template_of
 from reformatters.core.sources.smooth_field import epoch_hours, grid_basis, smooth_harmonic
 from reformatters.core.sources.synthesis import (
     MessageSpec,
@@ -67,11 +67,7 @@ def ccsds_grid() -> GridTemplate:
     """ECMWF's 0.25 degree grid (rows 90..-90, columns 180..179.75) with CCSDS packing."""
     import pygrib
 
-    assert GRID.last_lat is not None and GRID.last_lon is not None
-    base = regular_latlon_template(
-        "ecmwf-0p25", GRID.ni, GRID.nj, GRID.first_lat, GRID.first_lon, GRID.last_lat, GRID.last_lon
-    )
-    message = pygrib.fromstring(base.template)
+    message = pygrib.fromstring(template_of("ecmwf-0p25", GRID).template)
     message["packingType"] = "grid_ccsds"
     return GridTemplate("ecmwf-0p25-ccsds", bytes(message.tostring()))
 

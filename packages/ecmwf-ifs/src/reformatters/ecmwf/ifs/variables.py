@@ -12,15 +12,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from reformatters.core.config_models import (
-    BaseInternalAttrs,
-    DataVar,
-    DataVarAttrs,
-    Encoding,
-    FrozenModel,
-)
+from reformatters.core.config_models import DataVar, DataVarAttrs
 from reformatters.core.sources.grib_identity import EnsembleRole, GribIdentity
-from reformatters.core.sources.synthesis import FixedSurface, SyntheticIdentity
+from reformatters.core.sources.grib_variables import (
+    CELSIUS_COMMENT,
+    INSTANT_COMMENT,
+    GribCodedAttrs,
+    VariableDeclaration,
+    declared_data_vars,
+)
 
 MANTISSA_BITS_DEFAULT = 7
 HEIGHT_ABOVE_GROUND = 103
@@ -28,28 +28,19 @@ SURFACE = 1
 MEAN_SEA_LEVEL = 101
 
 
-class IfsInternalAttrs(BaseInternalAttrs):
+class IfsInternalAttrs(GribCodedAttrs):
     """Private attributes of an IFS variable (never written to the store).
 
     ``param``/``levtype`` are the ``.index`` keys (``2t``/``sfc``); the GRIB2 codes identify
-    the message (discipline, category, number, fixed surface type and level).
+    the message (discipline, category, number, fixed surface type and level). Local ECMWF
+    parameters (tp: 0/1/193) need ``local_tables_version`` to be encoded.
     """
 
     keep_mantissa_bits: int | Literal["no-rounding"] = MANTISSA_BITS_DEFAULT
     param: str
     levtype: str = "sfc"
-    discipline: int = 0
-    parameter_category: int
-    parameter_number: int
-    surface_type: int
-    level: float = 0.0
-    # Local ECMWF parameters (tp: 0/1/193) need the local tables version to be encoded.
-    local_tables_version: int | None = None
-    unit_conversion: Literal["kelvin_to_celsius"] | None = None
     accumulated_from_start: bool = False
     scale: float = 1.0
-    # Increments of an accumulation within [-tolerance, 0) are packing noise and become 0.
-    deaccumulation_negative_tolerance: float = 0.0
 
     def has_message(self, step_hours: int) -> bool:
         """Accumulations have no value at step 0 (an empty window): nothing is read there."""
@@ -69,46 +60,21 @@ class IfsInternalAttrs(BaseInternalAttrs):
     ) -> GribIdentity:
         """The GRIB2 identity of the message: accumulations run from step 0 to the step."""
         end = timedelta(hours=step_hours)
-        accumulated = self.accumulated_from_start
-        return GribIdentity(
-            self.discipline,
-            self.parameter_category,
-            self.parameter_number,
-            surface_type=self.surface_type,
-            level=self.level,
-            step_type="accum" if accumulated else "instant",
-            start_step=timedelta(0) if accumulated else end,
-            end_step=end,
-            reference_time=reference_time,
-            ensemble=ensemble,
-        )
-
-    def synthetic_identity(self) -> SyntheticIdentity:
-        return SyntheticIdentity(
-            self.discipline,
-            self.parameter_category,
-            self.parameter_number,
-            FixedSurface.of(self.surface_type, self.level),
-            local_tables_version=self.local_tables_version,
-        )
+        if self.accumulated_from_start:
+            return self.message_identity("accum", timedelta(0), end, reference_time, ensemble)
+        return self.message_identity("instant", end, end, reference_time, ensemble)
 
 
 type IfsDataVar = DataVar[IfsInternalAttrs]
+Variable = VariableDeclaration[IfsInternalAttrs]
 
 
-class Variable(FrozenModel):
-    attrs: DataVarAttrs
-    internal_attrs: IfsInternalAttrs
-
-
-INSTANT = "Instantaneous value at the valid time."
 RATE_COMMENT = (
     "ECMWF issues it accumulated from the start of the run (step 0) to each step; stored as "
     "the mean over the interval since the previous lead time (3 hours up to lead 144 h, 6 hours "
     "after): the difference of consecutive accumulations divided by the interval's seconds. "
     "No value at lead 0; NaN where the previous lead is missing."
 )
-CELSIUS = "Converted from kelvin (minus 273.15)."
 
 
 def _attrs(
@@ -137,7 +103,7 @@ def _wind(height: int, component: Literal["u", "v"]) -> Variable:
             f"{height} metre {component.upper()} wind component",
             f"{height}{component}",
             "m s-1",
-            INSTANT,
+            INSTANT_COMMENT,
             f"{direction}_wind",
         ),
         internal_attrs=IfsInternalAttrs(
@@ -153,7 +119,11 @@ def _wind(height: int, component: Literal["u", "v"]) -> Variable:
 VARIABLES: dict[str, Variable] = {
     "temperature_2m": Variable(
         attrs=_attrs(
-            "2 metre temperature", "2t", "degree_Celsius", f"{INSTANT} {CELSIUS}", "air_temperature"
+            "2 metre temperature",
+            "2t",
+            "degree_Celsius",
+            f"{INSTANT_COMMENT} {CELSIUS_COMMENT}",
+            "air_temperature",
         ),
         internal_attrs=IfsInternalAttrs(
             param="2t",
@@ -169,7 +139,7 @@ VARIABLES: dict[str, Variable] = {
             "2 metre dewpoint temperature",
             "2d",
             "degree_Celsius",
-            f"{INSTANT} {CELSIUS}",
+            f"{INSTANT_COMMENT} {CELSIUS_COMMENT}",
             "dew_point_temperature",
         ),
         internal_attrs=IfsInternalAttrs(
@@ -187,7 +157,11 @@ VARIABLES: dict[str, Variable] = {
     "wind_v_100m": _wind(100, "v"),
     "pressure_reduced_to_mean_sea_level": Variable(
         attrs=_attrs(
-            "Mean sea level pressure", "msl", "Pa", INSTANT, "air_pressure_at_mean_sea_level"
+            "Mean sea level pressure",
+            "msl",
+            "Pa",
+            INSTANT_COMMENT,
+            "air_pressure_at_mean_sea_level",
         ),
         internal_attrs=IfsInternalAttrs(
             param="msl",
@@ -198,7 +172,7 @@ VARIABLES: dict[str, Variable] = {
         ),
     ),
     "pressure_surface": Variable(
-        attrs=_attrs("Surface pressure", "sp", "Pa", INSTANT, "surface_air_pressure"),
+        attrs=_attrs("Surface pressure", "sp", "Pa", INSTANT_COMMENT, "surface_air_pressure"),
         internal_attrs=IfsInternalAttrs(
             param="sp",
             parameter_category=3,
@@ -271,8 +245,4 @@ VARIABLES: dict[str, Variable] = {
 
 
 def data_vars(chunks: tuple[int, ...], shards: tuple[int, ...]) -> tuple[IfsDataVar, ...]:
-    encoding = Encoding(dtype="float32", fill_value=float("nan"), chunks=chunks, shards=shards)
-    return tuple(
-        DataVar(name=name, encoding=encoding, attrs=v.attrs, internal_attrs=v.internal_attrs)
-        for name, v in VARIABLES.items()
-    )
+    return declared_data_vars(VARIABLES, chunks, shards)

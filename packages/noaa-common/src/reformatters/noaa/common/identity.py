@@ -80,17 +80,9 @@ def noaa_identity(
         start, end = int(match_stat.group(1)) * unit, int(match_stat.group(2)) * unit
     else:
         raise KeyError(f"unsupported NOAA forecast description {forecast!r}")
+    # GribIdentity's fields in order: codes, surface, statistic and window, run, member.
     return GribIdentity(
-        discipline=codes[0],
-        parameter_category=codes[1],
-        parameter_number=codes[2],
-        surface_type=surface_type,
-        level=level_value,
-        step_type=step_type,
-        start_step=start,
-        end_step=end,
-        reference_time=reference_time,
-        ensemble=ensemble,
+        *codes, surface_type, level_value, step_type, start, end, reference_time, ensemble
     )
 
 

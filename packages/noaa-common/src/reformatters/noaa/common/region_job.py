@@ -14,7 +14,7 @@ import bisect
 import json
 from abc import abstractmethod
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -25,15 +25,14 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
+from reformatters.core.coordinates import ForecastFileCoord
 from reformatters.core.deaccumulation import deaccumulate_to_rates
 from reformatters.core.parallel import decode_processes
 from reformatters.core.region_job import (
     ArrayFloat32,
     Downloads,
     RegionJob,
-    SourceFileCoord,
     SourceFileResult,
-    whole_hours,
 )
 from reformatters.core.rounding import round_fields
 from reformatters.core.sources.download import download_messages, local_message_offsets
@@ -55,15 +54,14 @@ from reformatters.noaa.common.internal_attrs import NoaaDataVar
 _KELVIN_OFFSET = np.float32(273.15)
 
 
-class NoaaSourceFileCoord(SourceFileCoord):
-    """One NOAA GRIB file: a model run (init time) at one lead time."""
+class NoaaSourceFileCoord(ForecastFileCoord):
+    """One NOAA GRIB file: a model run (init time) at one lead time, at the ``source_url`` of
+    its model (or where a subclass's ``get_url`` says)."""
 
-    init_time: pd.Timestamp
-    lead_time: pd.Timedelta
+    source_url: ClassVar[Callable[[pd.Timestamp, int], str]]
 
-    @property
-    def lead_hours(self) -> int:
-        return whole_hours(self.lead_time)
+    def get_url(self) -> str:
+        return type(self).source_url(self.init_time, self.lead_hours)
 
     def idx_url(self) -> str:
         return f"{self.get_url()}.idx"

@@ -10,18 +10,20 @@ NOAA adds or drops at long leads are not modelled.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from reformatters.core.sources.grid_templates import GridTemplate
 from reformatters.core.sources.synthesis import (
     STEP_TYPE_OF_PROCESS,
+    InventoryWriter,
     MessageSpec,
     StatisticalProcess,
     StepType,
@@ -43,10 +45,11 @@ from reformatters.noaa.common.synthetic_values import synthetic_field
 __all__ = [
     "NoaaInventoryModel",
     "NoaaMessage",
+    "idx_beside",
+    "idx_entries",
     "message_spec",
     "modelled_inventory",
     "synthesize_noaa_file",
-    "write_idx_grib_file",
 ]
 
 _KIND_TO_PROCESS: Mapping[str, StatisticalProcess] = {
@@ -57,43 +60,39 @@ _KIND_TO_PROCESS: Mapping[str, StatisticalProcess] = {
 }
 
 
-def write_idx_grib_file(
-    path: Path,
-    messages: Iterable[MessageSpec],
-    *,
+def idx_entries(
+    written: Sequence[WrittenMessage],
     init_time: np.datetime64 | datetime,
-    grid: GridTemplate,
-    idx_path: Path | None = None,
     extra: tuple[str, ...] = ("",),
 ) -> list[IdxEntry]:
-    """Write ``messages`` to ``path`` and their ``.idx`` to ``idx_path`` (default ``path.idx``).
-    ``extra`` are the fields after each line's forecast (an ensemble's ``("ENS=+1",)``).
-
-    Both files appear atomically, the data file first. Returns the inventory entries (with
-    ``end`` set) as written.
-    """
+    """The ``.idx`` entries (``end`` set) of messages as ``write_grib_file`` wrote them.
+    ``extra`` are the fields after each line's forecast (an ensemble's ``("ENS=+1",)``)."""
     reference = as_datetime(init_time).strftime("%Y%m%d%H")
-    inventory_path = idx_path if idx_path is not None else path.with_name(path.name + ".idx")
-    entries: list[IdxEntry] = []
+    return [
+        IdxEntry(
+            message=str(number),
+            offset=message.offset,
+            reference_time=reference,
+            element=message.spec.element,
+            level=message.spec.level,
+            forecast=message.spec.forecast,
+            extra=extra,
+            end=message.offset + message.length,
+        )
+        for number, message in enumerate(written, start=1)
+    ]
+
+
+def idx_beside(
+    path: Path, init_time: np.datetime64 | datetime, extra: tuple[str, ...] = ("",)
+) -> InventoryWriter:
+    """``write_grib_file``'s inventory for NOAA files: the ``.idx`` beside ``path``."""
 
     def inventory(written: Sequence[WrittenMessage]) -> tuple[Path, str]:
-        entries.extend(
-            IdxEntry(
-                message=str(number),
-                offset=message.offset,
-                reference_time=reference,
-                element=message.spec.element,
-                level=message.spec.level,
-                forecast=message.spec.forecast,
-                extra=extra,
-                end=message.offset + message.length,
-            )
-            for number, message in enumerate(written, start=1)
-        )
-        return inventory_path, format_noaa_idx(entries)
+        text = format_noaa_idx(idx_entries(written, init_time, extra))
+        return path.with_name(path.name + ".idx"), text
 
-    write_grib_file(path, messages, init_time=init_time, grid=grid, inventory=inventory)
-    return entries
+    return inventory
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +117,10 @@ def load_model_idx(path: Path) -> tuple[IdxEntry, ...]:
     return tuple(parse_noaa_idx(path.read_text()))
 
 
+# Shipped inventories are of a 00 UTC run: NOAA's file names carry the hour, not the date.
+_SHIPPED_RUN = pd.Timestamp("2000-01-01T00")
+
+
 @dataclass(frozen=True, slots=True)
 class NoaaInventoryModel:
     """How a NOAA product's files look at every lead, modelled on real inventories.
@@ -137,6 +140,34 @@ class NoaaInventoryModel:
     # (element, level) -> the synthetic value the product writes as missing points instead
     # (complex packing's missing-value management), e.g. "no cloud ceiling".
     missing_points: Mapping[tuple[str, str], float] = field(default_factory=dict)
+
+    @classmethod
+    def shipped(
+        cls,
+        name: str,
+        data_dir: Path,
+        source_url: Callable[[pd.Timestamp, int], str],
+        later_lead: int,
+        window_reset_hours: int,
+        grid: Callable[[], GridTemplate],
+        missing_points: Mapping[tuple[str, str], float] | None = None,
+    ) -> NoaaInventoryModel:
+        """The model of the real inventories a package ships in ``data_dir``, named as NOAA
+        names them beside the files of a 00 UTC run at lead 0 and at ``later_lead``
+        (``gfs.t00z.pgrb2.0p25.f000.idx``)."""
+
+        def shipped_idx(lead: int) -> Path:
+            return data_dir / f"{PurePosixPath(source_url(_SHIPPED_RUN, lead)).name}.idx"
+
+        return cls(
+            name,
+            shipped_idx(0),
+            shipped_idx(later_lead),
+            later_lead,
+            window_reset_hours,
+            grid,
+            missing_points or {},
+        )
 
     def as_issued(
         self, element: str, level: str, values: NDArray[np.float32]
@@ -254,7 +285,9 @@ def synthesize_noaa_file(
         as_issued(message_spec(message, init_time, grid, fill=wanted(message)))
         for message in model.messages(lead)
     )
-    return write_idx_grib_file(path, specs, init_time=init_time, grid=grid)
+    inventory = idx_beside(path, init_time)
+    written = write_grib_file(path, specs, init_time=init_time, grid=grid, inventory=inventory)
+    return idx_entries(written, init_time)
 
 
 def modelled_inventory(model: NoaaInventoryModel, lead: int) -> Sequence[tuple[str, str, str]]:

@@ -21,15 +21,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from reformatters.core.coordinates import LatLonGrid
 from reformatters.core.sources.grib_identity import EnsembleRole, GridSpec
 from reformatters.noaa.common.catalog import CATALOG
-from reformatters.noaa.common.global_grid import (
-    GLOBAL_0P25,
-    LATITUDES,
-    LONGITUDES,
-    NCEP_SPHERE_CRS,
-)
+from reformatters.noaa.common.global_grid import GLOBAL_0P25, global_output_grid
 from reformatters.noaa.common.variables import ModelVariables
 
 SOURCE_BUCKET = "noaa-gefs-pds"
@@ -57,15 +51,7 @@ def member_role(member: int) -> EnsembleRole:
 
 
 QUARTER_DEGREE = GLOBAL_0P25
-HALF_DEGREE = GridSpec(
-    grid_type="regular_ll",
-    ni=720,
-    nj=361,
-    first_lat=90.0,
-    first_lon=0.0,
-    last_lat=-90.0,
-    last_lon=359.5,
-)
+HALF_DEGREE = GridSpec.global_ll(0.5)  # 361 rows from 90 to -90, 720 columns from 0 east
 
 
 class Product(StrEnum):
@@ -136,12 +122,7 @@ VARIABLES = ModelVariables(
     window_reset_hours=WINDOW_RESET_HOURS,
 )
 
-OUTPUT_GRID = LatLonGrid(
-    latitudes=LATITUDES,
-    longitudes=LONGITUDES,
-    crs=NCEP_SPHERE_CRS,
-    comment="GEFS grid: a sphere of radius 6371229 m, regular 0.25 degree lat/lon.",
-)
+OUTPUT_GRID = global_output_grid("GEFS")
 
 
 def upsample_half_degree(values: NDArray[np.floating[Any]]) -> NDArray[np.float64]:

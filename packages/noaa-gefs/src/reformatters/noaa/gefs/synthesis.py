@@ -19,14 +19,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from reformatters.core.sources.grid_templates import GridTemplate, regular_latlon_template
-from reformatters.core.sources.synthesis import write_in_processes
+from reformatters.core.sources.grid_templates import GridTemplate, template_of
+from reformatters.core.sources.synthesis import write_grib_file, write_in_processes
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
-from reformatters.noaa.common.synthesis import (
-    NoaaInventoryModel,
-    message_spec,
-    write_idx_grib_file,
-)
+from reformatters.noaa.common.synthesis import NoaaInventoryModel, idx_beside, message_spec
 from reformatters.noaa.common.synthetic_values import synthetic_field
 from reformatters.noaa.gefs.common import (
     LAST_QUARTER_DEGREE_LEAD,
@@ -45,17 +41,7 @@ DEFAULT_SYNTHESIS_LEADS: tuple[int, ...] = (237, 240, 246)
 
 @cache
 def product_grid(product: Product) -> GridTemplate:
-    grid = product.grid
-    assert grid.last_lat is not None and grid.last_lon is not None
-    return regular_latlon_template(
-        f"gefs-{product.value}",
-        grid.ni,
-        grid.nj,
-        grid.first_lat,
-        grid.first_lon,
-        grid.last_lat,
-        grid.last_lon,
-    )
+    return template_of(f"gefs-{product.value}", product.grid)
 
 
 def _model(name: str, idx: str, lead: int) -> NoaaInventoryModel:
@@ -149,9 +135,9 @@ def write_member_file(
             replace(spec, values=values, ensemble=member_role(member), ensemble_size=len(MEMBERS))
         )
     path = folder / product.url(init_time, member, lead).removeprefix("s3://")
-    write_idx_grib_file(
-        path, specs, init_time=init_time.to_pydatetime(), grid=grid, extra=(ensemble_label(member),)
-    )
+    init = init_time.to_pydatetime()
+    inventory = idx_beside(path, init, extra=(ensemble_label(member),))
+    write_grib_file(path, specs, init_time=init, grid=grid, inventory=inventory)
     return path
 
 

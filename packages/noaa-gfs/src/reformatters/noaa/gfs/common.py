@@ -6,14 +6,8 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from reformatters.core.coordinates import LatLonGrid
 from reformatters.noaa.common.catalog import CATALOG
-from reformatters.noaa.common.global_grid import (
-    GLOBAL_0P25,
-    LATITUDES,
-    LONGITUDES,
-    NCEP_SPHERE_CRS,
-)
+from reformatters.noaa.common.global_grid import GLOBAL_0P25, global_output_grid
 from reformatters.noaa.common.region_job import NoaaSourceFileCoord
 from reformatters.noaa.common.variables import ModelVariables
 
@@ -25,7 +19,6 @@ INIT_FREQUENCY = timedelta(hours=6)
 WINDOW_RESET_HOURS = 6
 
 GFS_GRID = GLOBAL_0P25
-GFS_CRS = NCEP_SPHERE_CRS
 
 VARIABLE_NAMES: tuple[str, ...] = (
     "pressure_surface",
@@ -72,8 +65,7 @@ def gfs_source_url(init_time: pd.Timestamp, lead_hours: int) -> str:
 class GfsSourceFileCoord(NoaaSourceFileCoord):
     """A GFS pgrb2.0p25 file: ``gfs.YYYYMMDD/HH/atmos/gfs.tHHz.pgrb2.0p25.fFFF``."""
 
-    def get_url(self) -> str:
-        return gfs_source_url(self.init_time, self.lead_hours)
+    source_url = gfs_source_url
 
 
 # ---- template grid -------------------------------------------------------------------------
@@ -81,9 +73,4 @@ class GfsSourceFileCoord(NoaaSourceFileCoord):
 # Append-dim coordinates are small; one chunk holds about four years of 6-hourly inits.
 APPEND_COORD_CHUNK = 6000
 
-OUTPUT_GRID = LatLonGrid(
-    latitudes=LATITUDES,
-    longitudes=LONGITUDES,
-    crs=GFS_CRS,
-    comment="GFS grid: a sphere of radius 6371229 m, regular 0.25 degree lat/lon.",
-)
+OUTPUT_GRID = global_output_grid("GFS")

@@ -8,13 +8,13 @@ and leads (benchmarks at scale) are relabelled copies of a small pool of such fi
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from functools import cache
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from reformatters.core.sources.grid_templates import GridTemplate
+from reformatters.core.sources.grid_templates import load_grid_template
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.mirror_synthesis import NoaaMirror
 from reformatters.noaa.common.pooled_mirror import PooledNoaaMirror
@@ -25,19 +25,11 @@ DATA_DIR = Path(__file__).with_name("synthesis_data")
 DEFAULT_SYNTHESIS_LEADS: tuple[int, ...] = (0, 1, 2, 3)
 
 
-@cache
-def gfs_0p25_grid() -> GridTemplate:
-    """GFS 0.25 degree regular lat/lon, 1440x721, lat 90..-90, lon 0..359.75 (real GDAS message)."""
-    return GridTemplate("gfs-0p25", (DATA_DIR / "gfs_0p25_template.grib2").read_bytes())
-
-
-GFS_0P25 = NoaaInventoryModel(
-    name="gfs-pgrb2-0p25",
-    lead_zero_idx=DATA_DIR / "gfs.t00z.pgrb2.0p25.f000.idx",
-    later_idx=DATA_DIR / "gfs.t00z.pgrb2.0p25.f007.idx",
-    later_lead=7,
-    window_reset_hours=WINDOW_RESET_HOURS,
-    grid=gfs_0p25_grid,
+# GFS 0.25 degree regular lat/lon, 1440x721, lat 90..-90, lon 0..359.75 (real GDAS message).
+gfs_0p25_grid = partial(load_grid_template, "gfs-0p25", DATA_DIR / "gfs_0p25_template.grib2")
+# Modelled on the real f000 and f007 inventories.
+GFS_0P25 = NoaaInventoryModel.shipped(
+    "gfs-pgrb2-0p25", DATA_DIR, gfs_source_url, 7, WINDOW_RESET_HOURS, gfs_0p25_grid
 )
 GFS_MIRROR = NoaaMirror(GFS_0P25, SOURCE_BUCKET, gfs_source_url)
 # Two 6-hour windows and lead 0: 13 synthesized files serve any number of runs and leads.

@@ -96,8 +96,7 @@ def hrrr_source_url(init_time: pd.Timestamp, lead_hours: int) -> str:
 class HrrrSourceFileCoord(NoaaSourceFileCoord):
     """An HRRR CONUS surface file: ``hrrr.YYYYMMDD/conus/hrrr.tHHz.wrfsfcfFF.grib2``."""
 
-    def get_url(self) -> str:
-        return hrrr_source_url(self.init_time, self.lead_hours)
+    source_url = hrrr_source_url
 
 
 # ---- variables ------------------------------------------------------------------------------

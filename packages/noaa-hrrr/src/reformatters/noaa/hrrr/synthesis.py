@@ -6,14 +6,14 @@ HRRR wrfsfc f00/f08 inventories in ``synthesis_data/``, full 1799 x 1059 Lambert
 
 from __future__ import annotations
 
-from functools import cache
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from reformatters.core.sources.grid_templates import GridTemplate
+from reformatters.core.sources.grid_templates import load_grid_template
 from reformatters.noaa.common.catalog import NO_CEILING_HGT
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.common.mirror_synthesis import NoaaMirror
@@ -27,22 +27,13 @@ from reformatters.noaa.hrrr.common import (
 
 DATA_DIR = Path(__file__).with_name("synthesis_data")
 
-
-@cache
-def hrrr_conus_grid() -> GridTemplate:
-    """HRRR CONUS Lambert conformal 1799x1059, 3 km (grid section of a real HRRR message)."""
-    return GridTemplate("hrrr-conus", (DATA_DIR / "hrrr_conus_template.grib2").read_bytes())
-
-
-HRRR_SFC = NoaaInventoryModel(
-    name="hrrr-wrfsfc",
-    lead_zero_idx=DATA_DIR / "hrrr.t00z.wrfsfcf00.grib2.idx",
-    later_idx=DATA_DIR / "hrrr.t00z.wrfsfcf08.grib2.idx",
-    later_lead=8,
-    window_reset_hours=WINDOW_RESET_HOURS,
-    grid=hrrr_conus_grid,
-    # HRRR marks "no ceiling" as missing points, where GFS writes 20000 m.
-    missing_points={("HGT", "cloud ceiling"): NO_CEILING_HGT},
+# HRRR CONUS Lambert conformal 1799x1059, 3 km (grid section of a real HRRR message).
+hrrr_conus_grid = partial(load_grid_template, "hrrr-conus", DATA_DIR / "hrrr_conus_template.grib2")
+# HRRR marks "no ceiling" as missing points, where GFS writes 20000 m.
+_NO_CEILING = {("HGT", "cloud ceiling"): NO_CEILING_HGT}
+# Modelled on the real f00 and f08 inventories.
+HRRR_SFC = NoaaInventoryModel.shipped(
+    "hrrr-wrfsfc", DATA_DIR, hrrr_source_url, 8, WINDOW_RESET_HOURS, hrrr_conus_grid, _NO_CEILING
 )
 HRRR_MIRROR = NoaaMirror(HRRR_SFC, SOURCE_BUCKET, hrrr_source_url)
 

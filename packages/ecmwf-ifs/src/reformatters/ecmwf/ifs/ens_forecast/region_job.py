@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-import pandas as pd
 import xarray as xr
 
+from reformatters.core.coordinates import region_positions
 from reformatters.core.sources.grib_identity import EnsembleRole
 from reformatters.ecmwf.ifs.common import member_index_keys, member_role, member_url
 from reformatters.ecmwf.ifs.reading import IfsRegionJob, IfsSourceFileCoord
@@ -21,7 +21,7 @@ class IfsEnsSourceFileCoord(IfsSourceFileCoord):
     ``oper`` ``fc`` file since IFS cycle 50r1)."""
 
     def get_url(self) -> str:
-        return member_url(self.init_time, self.ensemble_member, self.step_hours)
+        return member_url(self.init_time, self.ensemble_member, self.lead_hours)
 
 
 class IfsEnsForecastRegionJob(IfsRegionJob[IfsEnsSourceFileCoord]):
@@ -30,15 +30,10 @@ class IfsEnsForecastRegionJob(IfsRegionJob[IfsEnsSourceFileCoord]):
     def generate_source_file_coords(
         self, processing_region_ds: xr.Dataset, data_var_group: Sequence[IfsDataVar]
     ) -> Sequence[IfsEnsSourceFileCoord]:
+        dims = ("init_time", "ensemble_member", "lead_time")
         return [
-            IfsEnsSourceFileCoord(
-                init_time=pd.Timestamp(init),
-                lead_time=pd.Timedelta(lead),
-                ensemble_member=int(member),
-            )
-            for init in processing_region_ds["init_time"].values
-            for member in processing_region_ds["ensemble_member"].values
-            for lead in processing_region_ds["lead_time"].values
+            IfsEnsSourceFileCoord(**position)
+            for position in region_positions(processing_region_ds, dims)
         ]
 
     def member_keys(self, coord: IfsEnsSourceFileCoord) -> dict[str, str]:
