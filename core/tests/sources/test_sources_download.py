@@ -1,6 +1,5 @@
 import pyproj  # noqa: F401  # isort: skip
 
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -67,12 +66,6 @@ def mirror(real_fixtures_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
         for number, (offset, length) in enumerate(scan_messages(data), start=1)
     ]
     return Mirror(folder, grib, data, spans)
-
-
-@pytest.fixture
-def scratch(tmp_path: Path) -> Iterator[ScratchDir]:
-    with ScratchDir("model-forecast", root=tmp_path / "scratch") as directory:
-        yield directory
 
 
 def test_spans_via_loopback_mirror_fetch_only_their_bytes(

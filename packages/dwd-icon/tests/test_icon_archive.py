@@ -44,14 +44,9 @@ def test_run_source_urls_lists_every_file_of_the_run() -> None:
 
 @pytest.mark.slow
 def test_backfill_from_archive_equals_backfill_from_mirror(
-    icon_mirror: Path,
-    moto_s3_server: MotoS3Server,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    icon_mirror: Path, moto_s3_env: MotoS3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in moto_s3_server.env().items():
-        monkeypatch.setenv(name, value)
-    archive = f"s3://{moto_s3_server.bucket}/dwd-archive"
+    archive = f"s3://{moto_s3_env.bucket}/dwd-archive"
     dataset = make_eu_forecast_dataset()
     with serve_mirror(icon_mirror) as server:
         monkeypatch.setenv(SOURCE_MIRROR_ENV, server.url)

@@ -14,11 +14,16 @@ import pytest
 import xarray as xr
 
 from conftest import INIT
-from reformatters.core.dynamical_dataset import JobFilters
-from reformatters.core.sources.mirror import SOURCE_MIRROR_ENV
 from reformatters.core.sources.server import serve_mirror
 from reformatters.core.sources.synthesis import packing_tolerance
-from reformatters.core.storage import StoreLocation
+from reformatters.core.testing.backfill import backfill_from_mirror
+from reformatters.core.testing.expected import (
+    WithTolerance,
+    assert_stored_field,
+    deaccumulated,
+    in_output_units,
+    rounding_tolerance,
+)
 from reformatters.dwd.icon.common import STEP_HOURS
 from reformatters.dwd.icon.eu_forecast.dynamical_dataset import make_eu_forecast_dataset
 from reformatters.dwd.icon.synthesis import DEFAULT_SYNTHESIS_STEPS, source_values
@@ -27,48 +32,40 @@ from reformatters.dwd.icon.variables import IconDataVar
 STEPS = DEFAULT_SYNTHESIS_STEPS
 
 
-def expected_field(var: IconDataVar, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """(field in output layout and units, tolerance)."""
+def expected_field(var: IconDataVar, step: int) -> WithTolerance:
+    """(field in output layout and units, tolerance). Values since the run's start become
+    interval means since the previous step; the step before the mirror's first (75 h) is not in
+    the mirror: NaN there."""
     attrs = var.internal_attrs
     raw = source_values(attrs, INIT, step)
+    field = in_output_units(raw, attrs.unit_conversion)
     tolerance = packing_tolerance(raw) + 1e-6 * np.abs(raw)
-    field = raw.copy()
-    if attrs.unit_conversion == "kelvin_to_celsius":
-        field = field - 273.15
-    if attrs.from_start:
-        position = STEPS.index(step)
-        if position == 0:  # the previous lead (75 h) is not in the mirror
-            nan = np.full(field.shape, np.nan)
-            return nan, nan
-        previous = STEPS[position - 1]
-        prior = source_values(attrs, INIT, previous)
-        seconds = (step - previous) * 3600
-        if attrs.statistic == "average_from_start":
-            field = (field * step * 3600 - prior * previous * 3600) / seconds
-            tolerance = (packing_tolerance(raw) * step + packing_tolerance(prior) * previous) * (
-                3600 / seconds
-            )
-        else:
-            field = (field - prior) / seconds
-            tolerance = 2 * tolerance / seconds
-    bits = attrs.keep_mantissa_bits
-    rounding = 0.0 if bits == "no-rounding" else 2.0**-bits
-    return field[::-1], (np.abs(field) * rounding + tolerance + 1e-6)[::-1]
+    if attrs.statistic == "average_from_start":
+
+        def since_start(hours: int) -> WithTolerance:
+            """The average since the run's start x its seconds: the accumulation."""
+            values = source_values(attrs, INIT, hours)
+            return values * hours * 3600, packing_tolerance(values) * hours * 3600
+
+        field, tolerance = deaccumulated(since_start(step), step, STEPS, since_start)
+    elif attrs.from_start:
+        field, tolerance = deaccumulated(
+            (field, tolerance),
+            step,
+            STEPS,
+            lambda previous: (source_values(attrs, INIT, previous), tolerance),
+        )
+    tolerance = rounding_tolerance(field, attrs.keep_mantissa_bits) + tolerance + 1e-6
+    return field[::-1], tolerance[::-1]
 
 
 def backfill(mirror_url: str, output: Path, monkeypatch: pytest.MonkeyPatch) -> xr.Dataset:
-    monkeypatch.setenv("REFORMATTERS_DECODE_PROCESSES", "0")
-    monkeypatch.setenv(SOURCE_MIRROR_ENV, mirror_url)
     dataset = make_eu_forecast_dataset()
-    report = dataset.backfill_local(
-        (INIT + pd.Timedelta(hours=6)).to_pydatetime(), JobFilters(), str(output)
-    )
+    end = (INIT + pd.Timedelta(hours=6)).to_pydatetime()
+    report, ds = backfill_from_mirror(dataset, mirror_url, end, output, monkeypatch)
     # One job per init (00 UTC: no files in the mirror; 06 UTC) and variable (its own files).
     assert report.jobs_run == 2 * len(dataset.template_config.data_vars)
-    store = StoreLocation(
-        str(output / dataset.dataset_id / f"v{dataset.template_config.version}.zarr")
-    )
-    return xr.open_zarr(store.zarr_store(read_only=True), decode_timedelta=True, chunks=None)
+    return ds
 
 
 @pytest.mark.slow
@@ -86,13 +83,8 @@ def test_backfill_equals_source(
     for var in dataset.template_config.data_vars:
         data = ds[var.name].sel(init_time=INIT)
         for step in STEPS:
-            values = data.sel(lead_time=pd.Timedelta(hours=step)).values
-            expected, tolerance = expected_field(var, step)
-            what = f"{var.name} step {step}"
-            assert np.array_equal(np.isnan(values), np.isnan(expected)), what
-            finite = ~np.isnan(expected)
-            excess = (np.abs(values - expected) - tolerance)[finite]
-            assert excess.size == 0 or excess.max() <= 0, f"{what}: off by {excess.max()}"
+            at = {"init_time": INIT, "lead_time": pd.Timedelta(hours=step)}
+            assert_stored_field(ds, var.name, at, expected_field(var, step))
         # Nothing at the leads the mirror lacks (0 h, 75 h, 84 h, 120 h).
         for hours in (0, 75, 84, 120):
             position = STEP_HOURS.index(hours)

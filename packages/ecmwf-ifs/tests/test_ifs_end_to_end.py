@@ -6,6 +6,7 @@ scaling, deaccumulation from step 0, rounding)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +16,17 @@ import pytest
 import xarray as xr
 
 from reformatters.core.dynamical_dataset import JobFilters
-from reformatters.core.sources.mirror import SOURCE_MIRROR_ENV
-from reformatters.core.sources.server import serve_mirror
 from reformatters.core.sources.synthesis import packing_tolerance
-from reformatters.core.storage import StoreLocation
-from reformatters.core.testing.fixtures import session_folder
+from reformatters.core.testing.backfill import backfill_from_mirror
+from reformatters.core.testing.expected import (
+    WithTolerance,
+    assert_members_backfilled,
+    assert_members_ingested,
+    deaccumulated,
+    in_output_units,
+    rounding_tolerance,
+)
+from reformatters.core.testing.fixtures import session_mirror
 from reformatters.ecmwf.ifs.common import step_url
 from reformatters.ecmwf.ifs.ens_forecast.dynamical_dataset import make_ens_forecast_dataset
 from reformatters.ecmwf.ifs.synthesis import (
@@ -31,92 +38,66 @@ from reformatters.ecmwf.ifs.variables import IfsDataVar
 
 INIT = pd.Timestamp("2024-04-01T00")
 MEMBERS = (0, 1, 50)
-STEPS = DEFAULT_SYNTHESIS_STEPS
+DATA_VARS = make_ens_forecast_dataset().template_config.data_vars
+
+ifs_mirror = session_mirror(
+    "ecmwf-ifs-ens-mirror",
+    synthesize_ifs_ens_mirror,
+    [INIT],
+    MEMBERS,
+    DEFAULT_SYNTHESIS_STEPS,
+    DATA_VARS,
+    workers=2,
+)
 
 
-@pytest.fixture(scope="session")
-def ifs_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_vars = make_ens_forecast_dataset().template_config.data_vars
-    return session_folder(
-        tmp_path_factory,
-        "ecmwf-ifs-ens-mirror",
-        lambda root: synthesize_ifs_ens_mirror(root, [INIT], MEMBERS, STEPS, data_vars, workers=2),
-    )
-
-
-def _expected(var: IfsDataVar, member: int, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """(field in output layout and units, tolerance); the output layout is the source's."""
+def _expected(var: IfsDataVar, member: int, step: int) -> WithTolerance:
+    """(field in output layout and units, tolerance); the output layout is the source's.
+    Accumulations are deaccumulated from the previous step; the step before the mirror's first
+    (138 h) is not in the mirror: NaN there."""
     attrs = var.internal_attrs
     raw = source_values(attrs, INIT, member, step)
     tolerance = packing_tolerance(raw) * attrs.scale + 1e-5 * np.abs(raw) * attrs.scale
-    field = raw * attrs.scale
-    if attrs.unit_conversion == "kelvin_to_celsius":
-        field = field - 273.15
+    field = in_output_units(raw * attrs.scale, attrs.unit_conversion)
     if attrs.accumulated_from_start:
-        position = STEPS.index(step)
-        if position == 0:  # the previous lead (138 h) is not in the mirror
-            nan = np.full(field.shape, np.nan)
-            return nan, nan
-        previous = STEPS[position - 1]
-        prior = source_values(attrs, INIT, member, previous) * attrs.scale
-        seconds = (step - previous) * 3600
-        field = (field - prior) / seconds
-        tolerance = 2 * tolerance / seconds
-    bits = attrs.keep_mantissa_bits
-    rounding = 0.0 if bits == "no-rounding" else 2.0**-bits
-    return field, np.abs(field) * rounding + tolerance + 1e-6
+        field, tolerance = deaccumulated(
+            (field, tolerance),
+            step,
+            DEFAULT_SYNTHESIS_STEPS,
+            lambda previous: (
+                source_values(attrs, INIT, member, previous) * attrs.scale,
+                tolerance,
+            ),
+        )
+    return field, rounding_tolerance(field, attrs.keep_mantissa_bits) + tolerance + 1e-6
 
 
 @pytest.mark.slow
 def test_backfill_equals_each_members_source(
     ifs_mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("REFORMATTERS_DECODE_PROCESSES", "0")
     dataset = make_ens_forecast_dataset()
-    with serve_mirror(ifs_mirror) as server:
-        monkeypatch.setenv(SOURCE_MIRROR_ENV, server.url)
-        report = dataset.backfill_local(
-            (INIT + pd.Timedelta(days=1)).to_pydatetime(),
-            JobFilters(filter_ensemble_members=MEMBERS),
-            str(tmp_path / "out"),
-        )
+    filters = JobFilters(filter_ensemble_members=MEMBERS)
+    end = (INIT + pd.Timedelta(days=1)).to_pydatetime()
+    report, ds = backfill_from_mirror(dataset, ifs_mirror, end, tmp_path, monkeypatch, filters)
     # 3 members x 1 group of variables (one file per step holds them all).
     assert report.jobs_run == 3
-    store = StoreLocation(str(tmp_path / "out" / dataset.dataset_id / "v0.1.0.zarr"))
-    ds = xr.open_zarr(store.zarr_store(read_only=True), decode_timedelta=True, chunks=None)
-    assert ds.sizes == {
-        "init_time": 1,
-        "ensemble_member": 51,
-        "lead_time": 85,
-        "latitude": 721,
-        "longitude": 1440,
-    }
-    assert ds["ensemble_member"].values.tolist() == list(range(51))
+    grid = {"latitude": 721, "longitude": 1440}
+    assert ds.sizes == {"init_time": 1, "ensemble_member": 51, "lead_time": 85, **grid}
+    assert_members_ingested(ds, INIT, MEMBERS, 51, timedelta(hours=150))
     assert ds["longitude"].values[[0, -1]].tolist() == [-180.0, 179.75]
     assert ds["latitude"].values[[0, -1]].tolist() == [90.0, -90.0]
-    ingested = ds["ingested_forecast_length"].sel(init_time=INIT).values
-    for member in range(51):
-        if member in MEMBERS:
-            assert ingested[member] == np.timedelta64(150, "h"), member
-        else:
-            assert np.isnat(ingested[member]), member
-    for var in dataset.template_config.data_vars:
-        data = ds[var.name].sel(init_time=INIT)
-        for member in MEMBERS:
-            for step in STEPS:
-                actual = data.sel(ensemble_member=member, lead_time=pd.Timedelta(hours=step))
-                expected, tolerance = _expected(var, member, step)
-                what = f"{var.name} member {member} step {step}"
-                values = actual.values
-                assert np.array_equal(np.isnan(values), np.isnan(expected)), what
-                finite = ~np.isnan(expected)
-                excess = (np.abs(values - expected) - tolerance)[finite]
-                assert excess.size == 0 or excess.max() <= 0, f"{what}: off by {excess.max()}"
-            # Nothing at the leads the mirror lacks (0 h, 138 h, 360 h).
-            for position in (0, 46, 84):
-                field = data.sel(ensemble_member=member).isel(lead_time=position)
-                assert np.isnan(field.values).all(), f"{var.name} {member} {position}"
-        assert np.isnan(data.sel(ensemble_member=2, lead_time=pd.Timedelta(hours=144))).all()
+    # Nothing at the leads the mirror lacks (0 h, 138 h, 360 h), nor for another member.
+    assert_members_backfilled(
+        ds,
+        DATA_VARS,
+        INIT,
+        MEMBERS,
+        DEFAULT_SYNTHESIS_STEPS,
+        _expected,
+        absent_leads=(0, 138, 360),
+        absent_member=2,
+    )
     # Members differ.
     t2m = ds["temperature_2m"].sel(init_time=INIT, lead_time=pd.Timedelta(hours=144))
     assert not np.allclose(t2m.sel(ensemble_member=0), t2m.sel(ensemble_member=1))

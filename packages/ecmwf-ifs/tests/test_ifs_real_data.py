@@ -20,6 +20,7 @@ from reformatters.core.sources.errors import SourceError
 from reformatters.core.sources.grib import decode_message
 from reformatters.core.sources.grib_identity import EnsembleRole, GribIdentity
 from reformatters.core.sources.json_lines_index import parse_json_lines_index
+from reformatters.core.testing.backfill import region_job_for_template
 from reformatters.ecmwf.ifs.common import GRID, LATITUDES, LONGITUDES
 from reformatters.ecmwf.ifs.ens_forecast.dynamical_dataset import make_ens_forecast_dataset
 from reformatters.ecmwf.ifs.ens_forecast.region_job import (
@@ -39,14 +40,7 @@ class DeterministicJob(IfsEnsForecastRegionJob):
 
 
 def _job(cls: type[IfsEnsForecastRegionJob] = DeterministicJob) -> IfsEnsForecastRegionJob:
-    dataset = make_ens_forecast_dataset()
-    template = dataset.template_config.get_template(pd.Timestamp("2024-04-03").to_pydatetime())
-    return cls(
-        template_ds=template,
-        data_vars=dataset.template_config.data_vars,
-        append_dim="init_time",
-        region=slice(0, 1),
-    )
+    return region_job_for_template(make_ens_forecast_dataset(), cls, datetime(2024, 4, 3))
 
 
 def _coord(init: str, step: int, member: int = 0) -> IfsEnsSourceFileCoord:

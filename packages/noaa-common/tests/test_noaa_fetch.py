@@ -1,6 +1,5 @@
 import pyproj  # noqa: F401  # isort: skip
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -82,12 +81,6 @@ def mirror(real_fixtures_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return Mirror(folder, grib, data, reference)
 
 
-@pytest.fixture
-def scratch(tmp_path: Path) -> Iterator[ScratchDir]:
-    with ScratchDir("noaa-gfs-forecast", root=tmp_path / "scratch") as directory:
-        yield directory
-
-
 def _fetch_group(
     url: str, scratch: ScratchDir, max_gap: int = DEFAULT_COALESCE_GAP
 ) -> tuple[list[IdxEntry], Path]:
@@ -137,27 +130,22 @@ def test_coalescing_merges_close_ranges(mirror: Mirror, scratch: ScratchDir) -> 
 
 
 def test_group_via_moto_s3(
-    mirror: Mirror,
-    scratch: ScratchDir,
-    moto_s3_server: MotoS3Server,
-    monkeypatch: pytest.MonkeyPatch,
+    mirror: Mirror, scratch: ScratchDir, moto_s3_env: MotoS3Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in moto_s3_server.env().items():
-        monkeypatch.setenv(name, value)
     monkeypatch.delenv("REFORMATTERS_SOURCE_MIRROR", raising=False)
-    moto_s3_server.put(KEY, mirror.data)
-    moto_s3_server.put(f"{KEY}.idx", Path(f"{mirror.grib}.idx").read_bytes())
-    url = resolve_source_url(f"s3://{moto_s3_server.bucket}/{KEY}")
+    moto_s3_env.put(KEY, mirror.data)
+    moto_s3_env.put(f"{KEY}.idx", Path(f"{mirror.grib}.idx").read_bytes())
+    url = resolve_source_url(f"s3://{moto_s3_env.bucket}/{KEY}")
     selected, path = _fetch_group(url, scratch, max_gap=0)
     assert path.stat().st_size == _unique_bytes(selected)
     _assert_values_match(mirror, selected, path)
     # moto logs every request; the GRIB file was only ever read with partial (206) responses.
-    gets = [line for line in moto_s3_server.request_log() if f"GET /test-bucket/{KEY} " in line]
+    gets = [line for line in moto_s3_env.request_log() if f"GET /test-bucket/{KEY} " in line]
     assert len(gets) == len({e.offset for e in selected})
     assert all('" 206 ' in line for line in gets), gets
     assert file_size(url, retry=FAST) == len(mirror.data)
     with pytest.raises(SourceFileMissingError, match="not published yet"):
-        download_file(f"s3://{moto_s3_server.bucket}/missing.grib2", retry=FAST)
+        download_file(f"s3://{moto_s3_env.bucket}/missing.grib2", retry=FAST)
 
 
 def test_mirror_via_local_folder(mirror: Mirror, scratch: ScratchDir) -> None:

@@ -1,28 +1,20 @@
 """The synthesized GEFS mirror the GEFS tests share: one run, three members, the leads on both
 sides of the switch to 0.5 degree files; written once per test session (xdist workers take turns
-through a file lock: core.testing.fixtures.session_folder)."""
+through a file lock: core.testing.fixtures.session_mirror)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
-import pytest
 
-from reformatters.core.testing.fixtures import session_folder
+from reformatters.core.testing.fixtures import session_mirror
 from reformatters.noaa.gefs.forecast.dynamical_dataset import make_forecast_dataset
 from reformatters.noaa.gefs.synthesis import DEFAULT_SYNTHESIS_LEADS, synthesize_gefs_mirror
 
 INIT = pd.Timestamp("2020-10-01T00")
 MEMBERS = (0, 1, 30)
 LEADS = DEFAULT_SYNTHESIS_LEADS
+DATA_VARS = make_forecast_dataset().template_config.data_vars
 
-
-@pytest.fixture(scope="session")
-def gefs_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_vars = make_forecast_dataset().template_config.data_vars
-    return session_folder(
-        tmp_path_factory,
-        "noaa-gefs-mirror",
-        lambda root: synthesize_gefs_mirror(root, [INIT], MEMBERS, LEADS, data_vars, workers=2),
-    )
+gefs_mirror = session_mirror(
+    "noaa-gefs-mirror", synthesize_gefs_mirror, [INIT], MEMBERS, LEADS, DATA_VARS, workers=2
+)

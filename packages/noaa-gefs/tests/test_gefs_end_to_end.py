@@ -11,14 +11,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 
-from conftest import INIT, LEADS, MEMBERS
+from conftest import DATA_VARS, INIT, LEADS, MEMBERS
 from reformatters.core.dynamical_dataset import JobFilters
-from reformatters.core.sources.mirror import SOURCE_MIRROR_ENV
-from reformatters.core.sources.server import serve_mirror
 from reformatters.core.sources.synthesis import packing_tolerance
-from reformatters.core.storage import StoreLocation
+from reformatters.core.testing.backfill import backfill_from_mirror
+from reformatters.core.testing.expected import (
+    WithTolerance,
+    assert_members_backfilled,
+    assert_members_ingested,
+    in_output_units,
+    rounding_tolerance,
+)
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.gefs.common import SOURCES, Product
 from reformatters.noaa.gefs.forecast.dynamical_dataset import make_forecast_dataset
@@ -62,14 +66,12 @@ def _source(var: NoaaDataVar, member: int, lead: int) -> tuple[np.ndarray, float
         attrs.source_step_type,
         product_grid(product),
     )
-    field = _on_quarter_degree(raw, product)
-    if attrs.unit_conversion == "kelvin_to_celsius":
-        field = field - 273.15
+    field = in_output_units(_on_quarter_degree(raw, product), attrs.unit_conversion)
     rows, cols = GefsForecastRegionJob._layout_index()
     return field[np.ix_(rows, cols)], packing_tolerance(raw)
 
 
-def _expected(var: NoaaDataVar, member: int, lead: int) -> tuple[np.ndarray, np.ndarray]:
+def _expected(var: NoaaDataVar, member: int, lead: int) -> WithTolerance:
     nan = np.full((721, 1440), np.nan)
     found = _source(var, member, lead)
     if found is None:
@@ -86,29 +88,21 @@ def _expected(var: NoaaDataVar, member: int, lead: int) -> tuple[np.ndarray, np.
             assert prior is not None
             field, tolerance = field - prior[0], 2 * tolerance
         field, tolerance = field / (3600 * step), tolerance / (3600 * step)
-    bits = attrs.keep_mantissa_bits
-    rounding = 0.0 if bits == "no-rounding" else 2.0**-bits
-    return field, np.abs(field) * rounding + tolerance + 1e-5 * np.abs(field) + 1e-6
+    rounding = rounding_tolerance(field, attrs.keep_mantissa_bits)
+    return field, rounding + tolerance + 1e-5 * np.abs(field) + 1e-6
 
 
 @pytest.mark.slow
 def test_backfill_equals_each_members_source(
     gefs_mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("REFORMATTERS_DECODE_PROCESSES", "0")
     dataset = make_forecast_dataset()
-    with serve_mirror(gefs_mirror) as server:
-        monkeypatch.setenv(SOURCE_MIRROR_ENV, server.url)
-        report = dataset.backfill_local(
-            (INIT + pd.Timedelta(days=1)).to_pydatetime(),
-            JobFilters(filter_ensemble_members=MEMBERS),
-            str(tmp_path / "out"),
-        )
+    end = (INIT + pd.Timedelta(days=1)).to_pydatetime()
+    filters = JobFilters(filter_ensemble_members=MEMBERS)
+    report, ds = backfill_from_mirror(dataset, gefs_mirror, end, tmp_path, monkeypatch, filters)
     # 3 members x 3 groups of variables; every file of the other leads is missing, none failed.
     assert report.jobs_run == 9
-    store = StoreLocation(str(tmp_path / "out" / dataset.dataset_id / "v0.1.0.zarr"))
-    ds = xr.open_zarr(store.zarr_store(read_only=True), decode_timedelta=True, chunks=None)
-    assert ds.sizes == {
+    assert dict(ds.sizes) == {
         "init_time": 1,
         "ensemble_member": 31,
         "lead_time": 181,
@@ -117,31 +111,19 @@ def test_backfill_equals_each_members_source(
     }
     # Members are integers (no fill value to mask them into floats), 0 the control.
     assert ds["ensemble_member"].dtype == np.int16
-    assert ds["ensemble_member"].values.tolist() == list(range(31))
     assert ds["ensemble_member"].attrs["standard_name"] == "realization"
-    leads = [pd.Timedelta(hours=h) for h in LEADS]
-    ingested = ds["ingested_forecast_length"].sel(init_time=INIT).values
-    for member in range(31):
-        want = np.timedelta64(246, "h") if member in MEMBERS else np.timedelta64("NaT", "ns")
-        assert ingested[member] == want or (np.isnat(want) and np.isnat(ingested[member]))
-    for var in dataset.template_config.data_vars:
-        data = ds[var.name].sel(init_time=INIT)
-        for member in MEMBERS:
-            for lead in LEADS:
-                actual = data.sel(ensemble_member=member, lead_time=pd.Timedelta(hours=lead))
-                expected, tolerance = _expected(var, member, lead)
-                what = f"{var.name} member {member} lead {lead}"
-                actual_values = actual.values
-                assert np.array_equal(np.isnan(actual_values), np.isnan(expected)), what
-                finite = ~np.isnan(expected)
-                excess = (np.abs(actual_values - expected) - tolerance)[finite]
-                assert excess.size == 0 or excess.max() <= 0, f"{what}: off by {excess.max()}"
-        # Nothing anywhere else: other leads of the members, another member.
-        for member in MEMBERS:
-            for position in (0, 40, 78, 83, 180):  # 0, 120, 234, 264, 840 h
-                field = data.sel(ensemble_member=member).isel(lead_time=position)
-                assert np.isnan(field.values).all(), f"{var.name} {member} {position}"
-        assert np.isnan(data.sel(ensemble_member=2, lead_time=leads[1]).values).all(), var.name
+    assert_members_ingested(ds, INIT, MEMBERS, 31, timedelta(hours=246))
+    # Nothing at other leads of the members (0, 120, 234, 264, 840 h), nor for another member.
+    assert_members_backfilled(
+        ds,
+        DATA_VARS,
+        INIT,
+        MEMBERS,
+        LEADS,
+        _expected,
+        absent_leads=(0, 120, 234, 264, 840),
+        absent_member=2,
+    )
     # Members differ.
     t2m = ds["temperature_2m"].sel(init_time=INIT, lead_time=pd.Timedelta(hours=240))
     assert not np.allclose(t2m.sel(ensemble_member=0), t2m.sel(ensemble_member=1))

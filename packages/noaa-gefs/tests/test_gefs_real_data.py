@@ -5,7 +5,7 @@ decoded through the backfill's code path (identity with the ensemble member, gri
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ import pytest
 from reformatters.core.sources.errors import SourceError
 from reformatters.core.sources.grib import decode_message
 from reformatters.core.sources.grib_identity import EnsembleRole, GribIdentity, GridSpec
+from reformatters.core.testing.backfill import region_job_for_template
 from reformatters.noaa.common.identity import noaa_identity
 from reformatters.noaa.common.idx import IdxEntry, MessageSelector, parse_noaa_idx
 from reformatters.noaa.gefs.common import (
@@ -29,6 +30,7 @@ from reformatters.noaa.gefs.forecast.dynamical_dataset import make_forecast_data
 from reformatters.noaa.gefs.forecast.region_job import GefsForecastRegionJob, GefsSourceFileCoord
 from reformatters.noaa.gefs.synthesis import ensemble_label
 
+END = datetime(2025, 8, 2)  # of the template the jobs cover
 INVENTORIES = {
     # (file, member, lead, product)
     "gep01.t00z.pgrb2s.0p25.f015.idx": (1, 15, Product.S),
@@ -37,14 +39,7 @@ INVENTORIES = {
 
 
 def _job() -> GefsForecastRegionJob:
-    dataset = make_forecast_dataset()
-    template = dataset.template_config.get_template(pd.Timestamp("2025-08-02").to_pydatetime())
-    return GefsForecastRegionJob(
-        template_ds=template,
-        data_vars=dataset.template_config.data_vars,
-        append_dim="init_time",
-        region=slice(0, 1),
-    )
+    return region_job_for_template(make_forecast_dataset(), GefsForecastRegionJob, END)
 
 
 def _picked(entries: list[IdxEntry], wanted: list[tuple[str, MessageSelector]]) -> dict[str, int]:

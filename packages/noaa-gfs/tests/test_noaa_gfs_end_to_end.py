@@ -26,6 +26,8 @@ from reformatters.core.sources.mirror import SOURCE_MIRROR_ENV
 from reformatters.core.sources.server import serve_mirror
 from reformatters.core.sources.synthesis import packing_tolerance
 from reformatters.core.storage import OUTPUT_URL_ENV, StoreLocation
+from reformatters.core.testing.backfill import open_store
+from reformatters.core.testing.expected import assert_matches, rounding_tolerance
 from reformatters.core.testing.fixtures import MotoS3Server
 from reformatters.noaa.common.global_grid import LATITUDES, LONGITUDES
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
@@ -92,18 +94,7 @@ def _source_field(var: NoaaDataVar, init: pd.Timestamp, lead: int) -> np.ndarray
 
 
 def _tolerance(expected: np.ndarray, source_tol: float, var: NoaaDataVar) -> np.ndarray:
-    bits = var.internal_attrs.keep_mantissa_bits
-    rounding = 0.0 if bits == "no-rounding" else 2.0**-bits
-    return np.abs(expected) * rounding + source_tol + 1e-6
-
-
-def _check_field(actual: np.ndarray, expected: np.ndarray, tol: np.ndarray, what: str) -> None:
-    assert actual.shape == expected.shape, what
-    assert np.array_equal(np.isnan(actual), np.isnan(expected)), f"{what}: NaN pattern differs"
-    finite = ~np.isnan(expected)
-    if finite.any():
-        excess = (np.abs(actual - expected) - tol)[finite]
-        assert excess.max() <= 0, f"{what}: off by up to {excess.max()} beyond tolerance"
+    return rounding_tolerance(expected, var.internal_attrs.keep_mantissa_bits) + source_tol + 1e-6
 
 
 def _expected_forecast(
@@ -188,7 +179,7 @@ def _check_forecast(
             for lead in range(8):
                 expected, tol = _expected_forecast(var, init, lead, available)
                 actual = stored.sel(init_time=init).isel(lead_time=lead).values
-                _check_field(actual, expected, tol, f"{name} {init} f{lead:03d}")
+                assert_matches(actual, (expected, tol), f"{name} {init} f{lead:03d}")
         # Leads never synthesized are NaN.
         assert np.isnan(ds[name].isel(lead_time=[7, 150, 208]).values).all()
 
@@ -223,11 +214,13 @@ def _check_analysis(ds: xr.Dataset, names: tuple[str, ...]) -> None:
             else:
                 expected = field
             actual = stored.sel(time=hour).values
-            _check_field(actual, expected, _tolerance(expected, source_tol, var), f"{name} {hour}")
+            assert_matches(
+                actual, (expected, _tolerance(expected, source_tol, var)), f"{name} {hour}"
+            )
 
 
 def _open_local(dataset_id: str, base: Path) -> xr.Dataset:
-    return xr.open_zarr(base / dataset_id / "v0.1.0.zarr", decode_timedelta=True, chunks=None)
+    return open_store(base / dataset_id / "v0.1.0.zarr")
 
 
 # ---- tests ----------------------------------------------------------------------------------
@@ -338,22 +331,16 @@ def test_analysis_every_variable_matches_synthesized_source(
     _check_analysis(ds, names)
 
 
-def _s3_env(moto_s3_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in moto_s3_server.env().items():
-        monkeypatch.setenv(key, value)
-
-
 @pytest.mark.slow
 def test_forecast_store_on_s3(
-    served_mirror: str, moto_s3_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch
+    served_mirror: str, moto_s3_env: MotoS3Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _s3_env(moto_s3_server, monkeypatch)
     prefix = f"gfs-forecast-{os.getpid()}"
-    monkeypatch.setenv(OUTPUT_URL_ENV, f"s3://{moto_s3_server.bucket}/{prefix}")
+    monkeypatch.setenv(OUTPUT_URL_ENV, f"s3://{moto_s3_env.bucket}/{prefix}")
     dataset = make_forecast_dataset()
     names = ("temperature_2m", "precipitation_surface")
     dataset.backfill_local(datetime(2021, 5, 1, 12), JobFilters(filter_variable_names=names))
-    location = StoreLocation(f"s3://{moto_s3_server.bucket}/{prefix}/noaa-gfs-forecast/v0.1.0.zarr")
+    location = StoreLocation(f"s3://{moto_s3_env.bucket}/{prefix}/noaa-gfs-forecast/v0.1.0.zarr")
     assert location.exists()
     ds = xr.open_zarr(location.zarr_store(read_only=True), decode_timedelta=True, chunks=None)
     assert isinstance(location.zarr_store(), zarr.storage.ObjectStore)
@@ -362,16 +349,15 @@ def test_forecast_store_on_s3(
 
 def test_analysis_source_mirror_on_s3(
     gfs_mirror: Path,
-    moto_s3_server: MotoS3Server,
+    moto_s3_env: MotoS3Server,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    _s3_env(moto_s3_server, monkeypatch)
     prefix = f"gfs-mirror-{os.getpid()}"
     for path in gfs_mirror.rglob("*"):
         if path.is_file() and not path.name.startswith("."):
-            moto_s3_server.put(f"{prefix}/{path.relative_to(gfs_mirror)}", path.read_bytes())
-    monkeypatch.setenv(SOURCE_MIRROR_ENV, f"s3://{moto_s3_server.bucket}/{prefix}")
+            moto_s3_env.put(f"{prefix}/{path.relative_to(gfs_mirror)}", path.read_bytes())
+    monkeypatch.setenv(SOURCE_MIRROR_ENV, f"s3://{moto_s3_env.bucket}/{prefix}")
     dataset = make_analysis_dataset()
     names = (
         "temperature_2m",

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 from pyproj import CRS
-from test_noaa_hrrr_forecast import assert_matches, open_store
+from test_noaa_hrrr_forecast import assert_matches
 
 from reformatters.core import JobFilters
 from reformatters.core.region_job import SourceFileStatus
 from reformatters.core.sources.server import serve_mirror
+from reformatters.core.testing.backfill import open_store
 from reformatters.core.testing.fixtures import MotoS3Server
 from reformatters.noaa.hrrr.analysis.dynamical_dataset import make_analysis_dataset
 from reformatters.noaa.hrrr.analysis.region_job import HrrrAnalysisRegionJob
@@ -98,13 +99,11 @@ def test_backfill_local_values_and_grid(mirror: Path, tmp_path: Path) -> None:
 
 
 def test_backfill_to_s3_output(
-    mirror: Path, moto_s3_server: MotoS3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    mirror: Path, moto_s3_env: MotoS3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in moto_s3_server.env().items():
-        monkeypatch.setenv(key, value)
     monkeypatch.setenv("REFORMATTERS_SCRATCH", str(tmp_path / "scratch"))
     names = ("wind_v_10m", "precipitation_surface")
-    output = f"s3://{moto_s3_server.bucket}/hrrr-analysis"
+    output = f"s3://{moto_s3_env.bucket}/hrrr-analysis"
     with serve_mirror(mirror) as server:
         monkeypatch.setenv("REFORMATTERS_SOURCE_MIRROR", server.url)
         make_analysis_dataset().backfill_local(

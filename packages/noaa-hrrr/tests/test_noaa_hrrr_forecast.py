@@ -19,7 +19,8 @@ from reformatters.core.job_runner import BackfillReport
 from reformatters.core.region_job import SourceFileStatus
 from reformatters.core.sources.server import serve_mirror
 from reformatters.core.sources.synthesis import packing_tolerance
-from reformatters.core.storage import StoreLocation
+from reformatters.core.testing.backfill import open_store
+from reformatters.core.testing.expected import rounding_tolerance
 from reformatters.core.testing.fixtures import MotoS3Server
 from reformatters.noaa.common.idx import parse_noaa_idx
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
@@ -67,9 +68,8 @@ def expected_output(
         seconds = np.float32((lead - attrs.window_start_hour(lead)) * 3600)
         values = values / seconds
         tolerance = tolerance / seconds
-    bits = attrs.keep_mantissa_bits
-    rounding = 0.0 if bits == "no-rounding" else 2.0**-bits
-    allowed = (tolerance + np.abs(values) * rounding + 1e-6 * np.abs(values)).astype(np.float32)
+    rounding = rounding_tolerance(values, attrs.keep_mantissa_bits)
+    allowed = (tolerance + rounding + 1e-6 * np.abs(values)).astype(np.float32)
     return values, allowed
 
 
@@ -84,13 +84,6 @@ def assert_matches(actual: NDArray[np.float32], var: NoaaDataVar, init: pd.Times
     worst = int(np.argmax(error - allowed[finite])) if error.size else 0
     assert np.all(error <= allowed[finite]), (
         f"{var.name} lead {lead}: error {error[worst]} > allowed {allowed[finite][worst]}"
-    )
-
-
-def open_store(url: str) -> xr.Dataset:
-    # No dask: the store spans every init since 2018 (millions of chunks), we read a few.
-    return xr.open_zarr(
-        StoreLocation(url).zarr_store(read_only=True), decode_timedelta=True, chunks=None
     )
 
 
@@ -266,13 +259,11 @@ def test_grid_coordinates_and_crs(backfilled: tuple[str, BackfillReport]) -> Non
 
 
 def test_backfill_to_s3_output(
-    mirror: Path, moto_s3_server: MotoS3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    mirror: Path, moto_s3_env: MotoS3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in moto_s3_server.env().items():
-        monkeypatch.setenv(key, value)
     monkeypatch.setenv("REFORMATTERS_SCRATCH", str(tmp_path / "scratch"))
     names = ("temperature_2m", "wind_u_80m", "precipitation_surface")
-    output = f"s3://{moto_s3_server.bucket}/hrrr-forecast"
+    output = f"s3://{moto_s3_env.bucket}/hrrr-forecast"
     with serve_mirror(mirror) as server:
         monkeypatch.setenv("REFORMATTERS_SOURCE_MIRROR", server.url)
         make_forecast_48_hour_dataset().backfill_local(

@@ -16,10 +16,21 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate
 
 import pytest
 
-__all__ = ["MotoS3Server", "moto_s3_server", "real_fixtures_dir", "session_folder"]
+from reformatters.core.sources.scratch import ScratchDir
+
+__all__ = [
+    "MotoS3Server",
+    "moto_s3_env",
+    "moto_s3_server",
+    "real_fixtures_dir",
+    "scratch",
+    "session_folder",
+    "session_mirror",
+]
 
 REAL_FIXTURES_ENV = "REFORMATTERS_REAL_FIXTURES"
 
@@ -61,6 +72,28 @@ def session_folder(
             write(root)
             done.write_text("ok")
     return root
+
+
+def session_mirror[**P](
+    folder: str, write: Callable[Concatenate[Path, P], object], *args: P.args, **kwargs: P.kwargs
+) -> Callable[[pytest.TempPathFactory], Path]:
+    """A session fixture: the folder ``folder`` that ``write(folder, *args, **kwargs)`` fills once
+    per test session (see ``session_folder``), e.g. a synthesized source mirror. A ``conftest.py``
+    or test module names the fixture by the name it binds it to:
+    ``model_mirror = session_mirror("model-mirror", synthesize_model_mirror, [init], steps)``."""
+
+    def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return session_folder(tmp_path_factory, folder, lambda root: write(root, *args, **kwargs))
+
+    fixture: Callable[[pytest.TempPathFactory], Path] = pytest.fixture(scope="session")(mirror)
+    return fixture
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Iterator[ScratchDir]:
+    """A scratch folder for one test's downloads, inside its ``tmp_path``, removed after it."""
+    with ScratchDir("test-dataset", root=tmp_path / "scratch") as directory:
+        yield directory
 
 
 def _free_port() -> int:
@@ -136,3 +169,12 @@ def moto_s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3S
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def moto_s3_env(moto_s3_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch) -> MotoS3Server:
+    """The moto S3 server, with this test's environment pointing object stores at it
+    (``MotoS3Server.env``; undone after the test)."""
+    for name, value in moto_s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    return moto_s3_server

@@ -54,49 +54,56 @@ def _encoding(chunks: tuple[int, ...], shards: tuple[int, ...]) -> Encoding:
     return Encoding(dtype="float32", fill_value=float("nan"), chunks=chunks, shards=shards)
 
 
+def _instant(
+    name: str,
+    long_name: str,
+    units: str,
+    internal_attrs: ExampleInternalAttrs,
+    **attrs: Any,
+) -> ExampleDataVar:
+    """An instantaneous variable, its short name the source's key (``attrs``: the optional
+    ``DataVarAttrs``, e.g. ``standard_name``)."""
+    return DataVar(
+        name=name,
+        encoding=_encoding((6, 4, 6), (TIME_SHARD, 8, 12)),
+        attrs=DataVarAttrs(
+            long_name=long_name,
+            short_name=internal_attrs.source_key,
+            units=units,
+            step_type="instant",
+            **attrs,
+        ),
+        internal_attrs=internal_attrs,
+    )
+
+
+# Values are ``source * scale + offset``; ``source_value`` below is what the source holds.
 DATA_VARS: tuple[ExampleDataVar, ...] = (
-    DataVar(
-        name="temperature_2m",
-        encoding=_encoding((6, 4, 6), (TIME_SHARD, 8, 12)),
-        attrs=DataVarAttrs(
-            long_name="2 metre temperature",
-            short_name="t2m",
-            units="degree_Celsius",
-            step_type="instant",
-            standard_name="air_temperature",
-        ),
-        internal_attrs=ExampleInternalAttrs(
-            keep_mantissa_bits=7, source_key="t2m", scale=1.0, offset=-273.15
-        ),
+    _instant(
+        "temperature_2m",
+        "2 metre temperature",
+        "degree_Celsius",
+        ExampleInternalAttrs(keep_mantissa_bits=7, source_key="t2m", scale=1.0, offset=-273.15),
+        standard_name="air_temperature",
     ),
-    DataVar(
-        name="wind_speed_10m",
-        encoding=_encoding((6, 4, 6), (TIME_SHARD, 8, 12)),
-        attrs=DataVarAttrs(
-            long_name="10 metre wind speed",
-            short_name="ws10",
-            units="m s-1",
-            step_type="instant",
-            standard_name="wind_speed",
-        ),
-        internal_attrs=ExampleInternalAttrs(
+    _instant(
+        "wind_speed_10m",
+        "10 metre wind speed",
+        "m s-1",
+        ExampleInternalAttrs(
             keep_mantissa_bits=6, source_key="ws10", scale=1.0, offset=0.0, valid_min=0.0
         ),
+        standard_name="wind_speed",
     ),
-    DataVar(
-        name="categorical_rain_surface",
-        encoding=_encoding((6, 4, 6), (TIME_SHARD, 8, 12)),
-        attrs=DataVarAttrs(
-            long_name="Categorical rain",
-            short_name="crain",
-            units="1",
-            step_type="instant",
-            flag_values=(0, 1),
-            flag_meanings="no_rain rain",
-        ),
-        internal_attrs=ExampleInternalAttrs(
+    _instant(
+        "categorical_rain_surface",
+        "Categorical rain",
+        "1",
+        ExampleInternalAttrs(
             keep_mantissa_bits="no-rounding", source_key="crain", scale=1.0, offset=0.0
         ),
+        flag_values=(0, 1),
+        flag_meanings="no_rain rain",
     ),
 )
 
