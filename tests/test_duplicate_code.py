@@ -2,8 +2,8 @@
 package: the same lines, or the same shape with other names. Each file of core and of every
 package (``src`` and ``tests``) is first normalized with ``tokenize``: every name that is not a
 keyword becomes ``N``, every string (f-strings too) ``S``, every number ``0``; comments,
-docstrings, imports, blank lines and lines of bare punctuation are dropped, and each kept line
-remembers the original lines it stands for. pylint's similarity checker (``Symilar``, the
+imports, blank lines and lines of bare punctuation are dropped, a docstring ends a run, and each
+kept line remembers the original lines it stands for. pylint's similarity checker (``Symilar``, the
 engine of ``symilar`` and of its duplicate-code R0801) then compares the normalized copies pair
 by pair; an identical block normalizes identically, so this also covers the exact repeats.
 A block counts where six of its lines in a row have substance (not a run of list items or of
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import io
+import itertools
 import keyword
 import tokenize
 from collections import Counter
@@ -26,6 +27,7 @@ from helpers import REPO_ROOT
 from pylint.checkers.symilar import Symilar
 
 MIN_LINES = 6
+_DOCSTRINGS = itertools.count()
 # Symilar reports a block only when it is *longer* than its min_lines (pylint 4.1:
 # `eff_cmn_nb > min_similarity_lines`), so MIN_LINES - 1 makes six lines the smallest block.
 # Its comment, docstring and import options stay off: the normalization does that work, and the
@@ -113,17 +115,22 @@ def _substantial(window: Sequence[str], places: Mapping[tuple[str, ...], int]) -
     )
 
 
-def _dropped_lines(tree: ast.Module) -> set[int]:
-    """The lines (1-based) of imports and docstrings (any statement that is a bare string)."""
+def _dropped_lines(tree: ast.Module) -> tuple[set[int], set[int]]:
+    """The lines (1-based) of imports and docstrings (any statement that is a bare string), and
+    the first line of each docstring."""
     dropped: set[int] = set()
+    docstring_starts: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom) or (
+        docstring = (
             isinstance(node, ast.Expr)
             and isinstance(node.value, ast.Constant)
             and isinstance(node.value.value, str)
-        ):
+        )
+        if isinstance(node, ast.Import | ast.ImportFrom) or docstring:
             dropped.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
-    return dropped
+        if docstring:
+            docstring_starts.add(node.lineno)
+    return dropped, docstring_starts
 
 
 def normalize(source: str) -> Normalized:
@@ -131,7 +138,7 @@ def normalize(source: str) -> Normalized:
 
     A token belongs to the line it starts on; where a token runs over several lines (a long
     string), what follows it on its last line belongs to that same line."""
-    dropped = _dropped_lines(ast.parse(source))
+    dropped, docstring_starts = _dropped_lines(ast.parse(source))
     words: dict[int, list[str]] = {}
     last_line: dict[int, int] = {}
     line_of: dict[int, int] = {}  # a row where a long token ends -> the row it started on
@@ -161,6 +168,11 @@ def normalize(source: str) -> Normalized:
             text = "0"
         words.setdefault(row, []).append(text)
         last_line[row] = max(last_line.get(row, row), end_row)
+    # A docstring is not compared but ends a run, as in `duplicates` (the command), where its lines
+    # break the shape: a class's fields do not run on into the lines before its docstring.
+    for row in docstring_starts:
+        words[row] = [f"docstring{next(_DOCSTRINGS)}"]
+        last_line[row] = row
     lines: list[str] = []
     spans: list[LineSpan] = []
     for row in sorted(words):
@@ -250,13 +262,16 @@ def load(path: Path,
 lines"""
 '''
     normalized = normalize(source)
-    assert normalized.lines == [
+    # Each docstring stands as a line of its own that matches no other.
+    first, second = (line for line in normalized.lines if line.startswith("docstring"))
+    assert first != second
+    assert [line for line in normalized.lines if not line.startswith("docstring")] == [
         "def N ( N : N ,",
         "N : N = 0 ) -> N :",
         "N = N . N ( N = S ) [ : N * 0 ]",
         "return S if N else S",
     ]
-    assert normalized.spans == [(5, 5), (6, 6), (9, 9), (10, 13)]
+    assert normalized.spans == [(1, 1), (5, 5), (6, 6), (7, 7), (9, 9), (10, 13)]
 
 
 _SHAPE = """
