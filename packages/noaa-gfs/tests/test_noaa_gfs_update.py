@@ -20,7 +20,7 @@ from reformatters.core.sources.mirror import SOURCE_MIRROR_ENV
 from reformatters.core.sources.server import MirrorServer, serve_mirror
 from reformatters.noaa.gfs.forecast.dynamical_dataset import GfsForecastDataset
 from reformatters.noaa.gfs.forecast.region_job import GfsForecastRegionJob
-from reformatters.noaa.gfs.forecast.template_config import DATA_VARS, GfsForecastTemplateConfig
+from reformatters.noaa.gfs.forecast.template_config import GfsForecastTemplateConfig
 from reformatters.noaa.gfs.synthesis import mirror_path
 from reformatters.noaa.gfs.testing import INIT_00
 
@@ -41,8 +41,9 @@ BACKFILL_END = datetime(2021, 5, 1, 6)
 
 def _dataset() -> GfsForecastDataset:
     """noaa-gfs-forecast with four of its variables (the checked-in template)."""
-    subset = tuple(v for v in DATA_VARS if v.name in NAMES)
-    return GfsForecastDataset(GfsForecastTemplateConfig(data_vars=subset), GfsForecastRegionJob)
+    config = GfsForecastTemplateConfig.declared()
+    subset = tuple(v for v in config.data_vars if v.name in NAMES)
+    return GfsForecastDataset(config.model_copy(update={"data_vars": subset}), GfsForecastRegionJob)
 
 
 @pytest.fixture(autouse=True)

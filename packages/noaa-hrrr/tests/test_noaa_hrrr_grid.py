@@ -33,8 +33,6 @@ from reformatters.noaa.hrrr.forecast_48_hour.dynamical_dataset import (
     make_forecast_48_hour_dataset,
 )
 from reformatters.noaa.hrrr.forecast_48_hour.template_config import (
-    VAR_CHUNKS,
-    VAR_SHARDS,
     HrrrForecast48HourTemplateConfig,
 )
 from reformatters.noaa.hrrr.synthesis import HRRR_SFC
@@ -150,9 +148,11 @@ def test_declared_windows_and_units() -> None:
 
 
 def test_chunks_tile_the_shards_and_the_grid() -> None:
-    for chunk, shard in zip(VAR_CHUNKS, VAR_SHARDS, strict=True):
+    forecast = make_forecast_48_hour_dataset().template_config.data_vars[0].encoding
+    assert forecast.shards is not None
+    for chunk, shard in zip(forecast.chunks, forecast.shards, strict=True):
         assert shard % chunk == 0
-    assert VAR_SHARDS[1:] >= (49, NY, NX)
+    assert forecast.shards[1:] >= (49, NY, NX)
     analysis = make_analysis_dataset().template_config
     encoding = analysis.data_vars[0].encoding
     assert encoding.shards is not None and encoding.shards[1:] >= (NY, NX)

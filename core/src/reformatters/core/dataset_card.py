@@ -45,6 +45,16 @@ def read_card(path: Path) -> Mapping[str, Any]:
 
 def card_table(owner: type, table: str) -> Mapping[str, Any]:
     """One table of ``owner``'s card (empty when the card or the table is absent)."""
-    value = read_card(card_path(owner)).get(table, {})
-    assert isinstance(value, Mapping), f"{card_path(owner)}: [{table}] must be a table"
+    return _table(card_path(owner), table)
+
+
+def card_table_beside(module_file: str | Path, table: str) -> Mapping[str, Any]:
+    """One table of the card beside a module (its ``__file__``), for declarations made before
+    the template config class exists (e.g. the prose a dataset adds to its variables' comments)."""
+    return _table(Path(module_file).with_name(CARD_NAME), table)
+
+
+def _table(path: Path, table: str) -> Mapping[str, Any]:
+    value = read_card(path).get(table, {})
+    assert isinstance(value, Mapping), f"{path}: [{table}] must be a table"
     return value

@@ -9,10 +9,12 @@ are cheap. A provider package maps its variables onto such patterns.
 from __future__ import annotations
 
 import math
+import tomllib
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -143,3 +145,15 @@ def hourly_samples(start: float, end: float) -> Sequence[float]:
     """Whole hours from ``start`` to ``end`` (epoch hours), both included."""
     count = round(end - start)
     return [start + hour for hour in range(count + 1)]
+
+
+def read_patterns(path: Path) -> dict[str, tuple[float, float]]:
+    """A table of synthesized fields' (centre, amplitude) by source name: a TOML file of lines
+    ``name = [centre, amplitude]``, data beside the synthesis code that uses it."""
+    with path.open("rb") as file:
+        table = tomllib.load(file)
+    patterns = {
+        name: (float(centre), float(amplitude)) for name, (centre, amplitude) in table.items()
+    }
+    assert all(amplitude >= 0 for _, amplitude in patterns.values()), f"{path}: negative amplitude"
+    return patterns

@@ -22,7 +22,12 @@ from numpy.typing import NDArray
 
 from reformatters.core.sources.grid_templates import GridTemplate, template_of
 from reformatters.core.sources.mirror import mirror_key
-from reformatters.core.sources.smooth_field import epoch_hours, grid_basis, smooth_harmonic
+from reformatters.core.sources.smooth_field import (
+    epoch_hours,
+    grid_basis,
+    read_patterns,
+    smooth_harmonic,
+)
 from reformatters.core.sources.synthesis import MessageSpec, StatisticalProcess, encode_message
 from reformatters.dwd.icon.common import GRID, source_url
 from reformatters.dwd.icon.region_job import previous_step
@@ -31,22 +36,7 @@ from reformatters.dwd.icon.variables import IconDataVar, IconInternalAttrs
 # Steps of a default synthesized run: hourly (76 -> 77 -> 78), then 3-hourly (78 -> 81).
 DEFAULT_SYNTHESIS_STEPS: tuple[int, ...] = (76, 77, 78, 81)
 
-# (centre, amplitude) in source units; run-start statistics: of the rate or flux.
-_PATTERNS: dict[str, tuple[float, float]] = {
-    "T_2M": (285.0, 20.0),
-    "TD_2M": (278.0, 15.0),
-    "U_10M": (0.0, 12.0),
-    "V_10M": (0.0, 12.0),
-    "VMAX_10M": (14.0, 10.0),
-    "PMSL": (101_300.0, 2_500.0),
-    "PS": (97_000.0, 5_000.0),
-    "TOT_PREC": (3e-5, 2.5e-5),
-    "H_SNOW": (0.3, 0.25),
-    "CLCT": (50.0, 45.0),
-    "ASWDIR_S": (200.0, 180.0),
-    "ASWDIFD_S": (100.0, 80.0),
-    "ATHB_S": (-60.0, 40.0),
-}
+_PATTERNS = read_patterns(Path(__file__).with_name("synthesis_patterns.toml"))
 _STATISTICS = {
     "accumulated_from_start": StatisticalProcess.ACCUMULATION,
     "average_from_start": StatisticalProcess.AVERAGE,
@@ -101,19 +91,6 @@ def mirror_path(folder: Path, url: str) -> Path:
     return folder / key
 
 
-def write_source_file(
-    folder: Path, init_time: pd.Timestamp, step: int, attrs: IconInternalAttrs
-) -> Path:
-    """The ``.grib2.bz2`` file of one variable at one run and step, written atomically."""
-    path = mirror_path(folder, source_url(init_time, attrs.dwd_name, step))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    message = encode_message(message_spec(attrs, init_time, step), icon_eu_grid(), init_time)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(bz2.compress(message))
-    temporary.replace(path)
-    return path
-
-
 def synthesize_icon_eu_mirror(
     folder: Path,
     init_times: Sequence[pd.Timestamp],
@@ -127,3 +104,16 @@ def synthesize_icon_eu_mirror(
         for step in steps
         for var in data_vars
     ]
+
+
+def write_source_file(
+    folder: Path, init_time: pd.Timestamp, step: int, attrs: IconInternalAttrs
+) -> Path:
+    """The ``.grib2.bz2`` file of one variable at one run and step, written atomically."""
+    path = mirror_path(folder, source_url(init_time, attrs.dwd_name, step))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    message = encode_message(message_spec(attrs, init_time, step), icon_eu_grid(), init_time)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(bz2.compress(message))
+    temporary.replace(path)
+    return path

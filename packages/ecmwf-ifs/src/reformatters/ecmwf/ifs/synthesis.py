@@ -24,7 +24,12 @@ from numpy.typing import NDArray
 
 from reformatters.core.sources.grib_identity import EnsembleRole
 from reformatters.core.sources.grid_templates import GridTemplate, template_of
-from reformatters.core.sources.smooth_field import epoch_hours, grid_basis, smooth_harmonic
+from reformatters.core.sources.smooth_field import (
+    epoch_hours,
+    grid_basis,
+    read_patterns,
+    smooth_harmonic,
+)
 from reformatters.core.sources.synthesis import (
     MessageSpec,
     StatisticalProcess,
@@ -46,20 +51,7 @@ MEMBER_SHIFT_DEG = 7.5
 # Steps of a default synthesized run: deaccumulation over 3 h (141 -> 144) and 6 h (144 -> 150).
 DEFAULT_SYNTHESIS_STEPS: tuple[int, ...] = (141, 144, 150)
 
-# (centre, amplitude) in source units; accumulations: of the rate per second.
-_PATTERNS: dict[str, tuple[float, float]] = {
-    "2t": (285.0, 25.0),
-    "2d": (278.0, 20.0),
-    "10u": (0.0, 12.0),
-    "10v": (0.0, 12.0),
-    "100u": (0.0, 18.0),
-    "100v": (0.0, 18.0),
-    "msl": (101_300.0, 2_500.0),
-    "sp": (97_000.0, 6_000.0),
-    "tp": (2e-7, 1.8e-7),
-    "ssrd": (200.0, 180.0),
-    "strd": (320.0, 80.0),
-}
+_PATTERNS = read_patterns(Path(__file__).with_name("synthesis_patterns.toml"))
 
 
 @cache

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from reformatters.core.dataset_card import card_table_beside
 from reformatters.core.template_bases import ForecastTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.gefs.common import (
@@ -35,15 +36,6 @@ LEAD_TIMES = pd.TimedeltaIndex(
 VAR_CHUNKS = (1, 1, 16, 48, 48)
 VAR_SHARDS = (1, 1, 192, 768, 1440)
 
-WINDOW_COMMENT = (
-    "GEFS window statistic as issued: the window resets every 6 hours and ends at the valid "
-    "time, so the value at lead L covers lead floor((L-1)/6)*6 to L (lead 3: 0-3 h; lead 6: "
-    "0-6 h; lead 252: 246-252 h). No value at lead 0."
-)
-RATE_COMMENT = (
-    "Mean rate over the interval since the previous lead (3 hours up to lead 240, 6 hours "
-    "after). No value at lead 0."
-)
 _BILINEAR = (
     "placed on this 0.25 degree grid by bilinear interpolation: values at the 0.5 degree points "
     "are the source's, a point between two (or four) of them is their mean."
@@ -74,7 +66,7 @@ def _with_source(var: NoaaDataVar) -> NoaaDataVar:
 DATA_VARS: tuple[NoaaDataVar, ...] = tuple(
     _with_source(var)
     for var in VARIABLES.data_vars(
-        VAR_CHUNKS, VAR_SHARDS, window_comment=WINDOW_COMMENT, rate_comment=RATE_COMMENT
+        VAR_CHUNKS, VAR_SHARDS, **card_table_beside(__file__, "variable_comments")
     )
 )
 

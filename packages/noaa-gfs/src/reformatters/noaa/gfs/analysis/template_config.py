@@ -16,30 +16,14 @@ the job's memory holds one shard of one variable at a time. 732 rows = 12 x 61 o
 
 from __future__ import annotations
 
+from reformatters.core.dataset_card import card_table_beside
 from reformatters.core.template_bases import AnalysisTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.gfs.common import OUTPUT_GRID, VARIABLES
 
-VAR_CHUNKS = (24, 61, 60)
-VAR_SHARDS = (96, 732, 1440)
-
-WINDOW_COMMENT = (
-    "Window statistic as GFS issues it over the window from the most recent 6-hourly run to the "
-    "valid time: at hour H the value covers (I, H] where I = floor((H - 1 h) / 6 h) * 6 h is the "
-    "run it comes from (lead 1-6), i.e. 1 to 6 hours."
-)
-RATE_COMMENT = (
-    "Mean rate over the hour ending at the valid time, deaccumulated from the 6-hourly-reset "
-    "accumulations of the run at floor((H - 1 h) / 6 h) * 6 h (leads 1-6). NaN at the dataset's "
-    "first hour (its previous hour is not in the dataset)."
-)
-
-
-DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
-    VAR_CHUNKS, VAR_SHARDS, window_comment=WINDOW_COMMENT, rate_comment=RATE_COMMENT
-)
-
 
 class GfsAnalysisTemplateConfig(AnalysisTemplateConfig[NoaaDataVar]):
     grid = OUTPUT_GRID
-    data_vars: tuple[NoaaDataVar, ...] = DATA_VARS
+    data_vars: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
+        (24, 61, 60), (96, 732, 1440), **card_table_beside(__file__, "variable_comments")
+    )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from reformatters.core.dataset_card import card_table_beside
 from reformatters.core.template_bases import ForecastTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.gfs.common import OUTPUT_GRID, VARIABLES
@@ -29,26 +30,10 @@ from reformatters.noaa.gfs.common import OUTPUT_GRID, VARIABLES
 # 0-120 h hourly, then 3-hourly to 384 h: 121 + 88 = 209 leads.
 LEAD_TIMES = pd.TimedeltaIndex([pd.Timedelta(hours=h) for h in (*range(121), *range(123, 385, 3))])
 
-VAR_CHUNKS = (1, 42, 121, 121)
-VAR_SHARDS = (1, 210, 726, 1452)
-
-WINDOW_COMMENT = (
-    "GFS window statistic as issued: the window resets every 6 hours and ends at the valid "
-    "time, so the value at lead L covers lead floor((L-1)/6)*6 to L (lead 8: 6-8 h; lead 12: "
-    "6-12 h; lead 123: 120-123 h). No value at lead 0."
-)
-RATE_COMMENT = (
-    "Mean rate over the interval since the previous lead (1 hour up to lead 120, 3 hours after). "
-    "No value at lead 0."
-)
-
-
-DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
-    VAR_CHUNKS, VAR_SHARDS, window_comment=WINDOW_COMMENT, rate_comment=RATE_COMMENT
-)
-
 
 class GfsForecastTemplateConfig(ForecastTemplateConfig[NoaaDataVar]):
     grid = OUTPUT_GRID
     lead_times = LEAD_TIMES
-    data_vars: tuple[NoaaDataVar, ...] = DATA_VARS
+    data_vars: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
+        (1, 42, 121, 121), (1, 210, 726, 1452), **card_table_beside(__file__, "variable_comments")
+    )

@@ -20,30 +20,14 @@ rewrites at most two objects per variable.
 
 from __future__ import annotations
 
+from reformatters.core.dataset_card import card_table_beside
 from reformatters.core.template_bases import AnalysisTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.hrrr.common import OUTPUT_GRID, VARIABLES
 
-VAR_CHUNKS = (24, 106, 120)
-VAR_SHARDS = (48, 1060, 1800)
-
-RATE_COMMENT = (
-    "Mean rate over the hour ending at time, from the 0-1 hour accumulation of the run "
-    "initialized one hour earlier."
-)
-
-
-LEAD_0_COMMENT = (
-    "From the 1-hour forecast (f01) of the run initialized one hour earlier: HRRR's analysis "
-    "(f00) holds only a constant placeholder for it."
-)
-
-
-DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
-    VAR_CHUNKS, VAR_SHARDS, rate_comment=RATE_COMMENT, lead_0_comment=LEAD_0_COMMENT
-)
-
 
 class HrrrAnalysisTemplateConfig(AnalysisTemplateConfig[NoaaDataVar]):
     grid = OUTPUT_GRID
-    data_vars: tuple[NoaaDataVar, ...] = DATA_VARS
+    data_vars: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
+        (24, 106, 120), (48, 1060, 1800), **card_table_beside(__file__, "variable_comments")
+    )

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from reformatters.core.dataset_card import card_table_beside
 from reformatters.core.template_bases import ForecastTemplateConfig
 from reformatters.noaa.common.internal_attrs import NoaaDataVar
 from reformatters.noaa.hrrr.common import OUTPUT_GRID, VARIABLES
@@ -32,27 +33,13 @@ HRRR_V4_START = pd.Timestamp("2020-12-02T12:00")
 FORECAST_LENGTH_V3 = pd.Timedelta(hours=36)
 FORECAST_LENGTH_V4 = pd.Timedelta(hours=48)
 
-VAR_CHUNKS = (1, 7, 106, 120)
-VAR_SHARDS = (1, 49, 1060, 1800)
-
-RATE_COMMENT = (
-    "HRRR accumulates over the last hour (window 'L-1 to L hour acc'), so the value at lead L "
-    "is the mean rate over lead L-1 to L. No value at lead 0."
-)
-
-
-LEAD_0_COMMENT = "NaN at lead 0, where HRRR writes only a constant placeholder."
-
-
-DATA_VARS: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
-    VAR_CHUNKS, VAR_SHARDS, rate_comment=RATE_COMMENT, lead_0_comment=LEAD_0_COMMENT
-)
-
 
 class HrrrForecast48HourTemplateConfig(ForecastTemplateConfig[NoaaDataVar]):
     grid = OUTPUT_GRID
     lead_times = LEAD_TIMES
-    data_vars: tuple[NoaaDataVar, ...] = DATA_VARS
+    data_vars: tuple[NoaaDataVar, ...] = VARIABLES.data_vars(
+        (1, 7, 106, 120), (1, 49, 1060, 1800), **card_table_beside(__file__, "variable_comments")
+    )
 
     def expected_forecast_length(self, init_times: NDArray[np.datetime64]) -> NDArray[Any]:
         inits = pd.DatetimeIndex(init_times)
