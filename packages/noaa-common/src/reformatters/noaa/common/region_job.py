@@ -14,7 +14,7 @@ import bisect
 import json
 from abc import abstractmethod
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -55,13 +55,20 @@ _KELVIN_OFFSET = np.float32(273.15)
 
 
 class NoaaSourceFileCoord(ForecastFileCoord):
-    """One NOAA GRIB file: a model run (init time) at one lead time, at the ``source_url`` of
-    its model (or where a subclass's ``get_url`` says)."""
+    """One NOAA GRIB file: a model run (init time) at one lead time, at its model's
+    ``source_url`` (or where a subclass's ``get_url`` says)."""
 
-    source_url: ClassVar[Callable[[pd.Timestamp, int], str]]
+    bucket: ClassVar[str]
+    # The file's key in the bucket: a ``str.format`` pattern of ``init`` (the init time, a
+    # Timestamp: strftime codes) and ``lead`` (whole hours).
+    key_pattern: ClassVar[str]
+
+    @classmethod
+    def source_url(cls, init_time: pd.Timestamp, lead_hours: int) -> str:
+        return f"s3://{cls.bucket}/" + cls.key_pattern.format(init=init_time, lead=lead_hours)
 
     def get_url(self) -> str:
-        return type(self).source_url(self.init_time, self.lead_hours)
+        return self.source_url(self.init_time, self.lead_hours)
 
     def idx_url(self) -> str:
         return f"{self.get_url()}.idx"

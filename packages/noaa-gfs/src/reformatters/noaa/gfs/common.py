@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pandas as pd
-
 from reformatters.noaa.common.catalog import CATALOG
 from reformatters.noaa.common.global_grid import GLOBAL_0P25, global_output_grid
 from reformatters.noaa.common.region_job import NoaaSourceFileCoord
@@ -55,17 +53,14 @@ VARIABLES = ModelVariables(
 )
 
 
-def gfs_source_url(init_time: pd.Timestamp, lead_hours: int) -> str:
-    return (
-        f"s3://{SOURCE_BUCKET}/gfs.{init_time:%Y%m%d}/{init_time:%H}/atmos/"
-        f"gfs.t{init_time:%H}z.pgrb2.0p25.f{lead_hours:03d}"
-    )
-
-
 class GfsSourceFileCoord(NoaaSourceFileCoord):
-    """A GFS pgrb2.0p25 file: ``gfs.YYYYMMDD/HH/atmos/gfs.tHHz.pgrb2.0p25.fFFF``."""
+    """A GFS pgrb2.0p25 file."""
 
-    source_url = gfs_source_url
+    bucket = SOURCE_BUCKET
+    key_pattern = "gfs.{init:%Y%m%d}/{init:%H}/atmos/gfs.t{init:%H}z.pgrb2.0p25.f{lead:03d}"
+
+
+gfs_source_url = GfsSourceFileCoord.source_url
 
 
 # ---- template grid -------------------------------------------------------------------------

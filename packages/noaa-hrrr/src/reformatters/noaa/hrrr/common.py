@@ -8,7 +8,6 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
@@ -86,17 +85,14 @@ def output_rows[T: np.generic](values: NDArray[T]) -> NDArray[T]:
 # ---- source files ---------------------------------------------------------------------------
 
 
-def hrrr_source_url(init_time: pd.Timestamp, lead_hours: int) -> str:
-    return (
-        f"s3://{SOURCE_BUCKET}/hrrr.{init_time:%Y%m%d}/conus/"
-        f"hrrr.t{init_time:%H}z.wrfsfcf{lead_hours:02d}.grib2"
-    )
-
-
 class HrrrSourceFileCoord(NoaaSourceFileCoord):
-    """An HRRR CONUS surface file: ``hrrr.YYYYMMDD/conus/hrrr.tHHz.wrfsfcfFF.grib2``."""
+    """An HRRR CONUS surface file."""
 
-    source_url = hrrr_source_url
+    bucket = SOURCE_BUCKET
+    key_pattern = "hrrr.{init:%Y%m%d}/conus/hrrr.t{init:%H}z.wrfsfcf{lead:02d}.grib2"
+
+
+hrrr_source_url = HrrrSourceFileCoord.source_url
 
 
 # ---- variables ------------------------------------------------------------------------------
