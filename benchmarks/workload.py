@@ -53,9 +53,13 @@ class Dataset:
     def _module(self, name: str) -> Any:
         return importlib.import_module(f"{self.package}.{name}")
 
+    def _config(self) -> Any:
+        """The dataset's template config, as its package declares it (code and card)."""
+        return self._module("forecast.dynamical_dataset").make_forecast_dataset().template_config
+
     def lead_hours(self) -> list[int]:
         """Every lead of the dataset, in order (positions along ``lead_time``)."""
-        lead_times = self._module("forecast.template_config").LEAD_TIMES
+        lead_times = self._config().lead_times
         return [int(t.total_seconds()) // 3600 for t in lead_times]
 
     def candidate_leads(self) -> list[int]:
@@ -67,13 +71,13 @@ class Dataset:
         return list(DEFAULT_SYNTHESIS_LEADS)
 
     def data_vars(self) -> tuple[Any, ...]:
-        return tuple(self._module("forecast.template_config").DATA_VARS)
+        return tuple(self._config().data_vars)
 
     def variable_names(self) -> tuple[str, ...]:
         return tuple(v.name for v in self.data_vars())
 
     def init_frequency(self) -> timedelta:
-        frequency: timedelta = self._module("common").INIT_FREQUENCY
+        frequency: timedelta = self._config().append_dim_frequency
         return frequency
 
     def source(

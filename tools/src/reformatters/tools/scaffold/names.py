@@ -17,7 +17,7 @@ _VARIANT = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 _RESERVED_PROVIDERS = frozenset({"core", "tools", "testing"})
 # Variants that would collide with modules and folders of the generated package.
 _RESERVED_VARIANTS = frozenset({"plugin", "tests", "templates"})
-# Placeholder dates of the generated template (DATASET_START, two 6-hourly inits after it).
+# Placeholder dates of the generated template (its card's start, two 6-hourly inits after it).
 _EXAMPLE_START = "2024-01-01T00"
 _EXAMPLE_END = "2024-01-01T12"
 

@@ -9,19 +9,15 @@ grid whose rows run south to north (29.5..70.5) and whose columns start at 336.5
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import numpy as np
 import pandas as pd
 
 from reformatters.core.coordinates import SPHERE_6371229_CRS, LatLonGrid
 from reformatters.core.sources.grib_identity import GridSpec
 
-SOURCE_HOST = "opendata.dwd.de"
 # DWD keeps about one day of runs: older inits come only from an archive of the source files
 # (``reformat <dataset-id> archive-sources``), served through REFORMATTERS_SOURCE_MIRROR.
-DATASET_START = datetime(2025, 8, 1, 0)
-INIT_FREQUENCY = timedelta(hours=6)
+SOURCE_HOST = "opendata.dwd.de"
 # Hourly to 78 h, then 3-hourly to 120 h: 79 + 14 = 93 steps.
 STEP_HOURS: tuple[int, ...] = (*range(79), *range(81, 121, 3))
 

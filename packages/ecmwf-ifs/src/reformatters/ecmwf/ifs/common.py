@@ -9,8 +9,6 @@ columns start at 180 degrees east (-180) and whose rows run from 90 to -90.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import numpy as np
 import pandas as pd
 
@@ -19,9 +17,6 @@ from reformatters.core.sources.grib_identity import EnsembleRole, GridSpec
 
 # ECMWF's open data on AWS (eu-central-1), anonymous access.
 SOURCE_BUCKET = "ecmwf-forecasts"
-# The bucket holds 0.25 degree ENS runs from April 2024 (see the package README).
-DATASET_START = datetime(2024, 4, 1, 0)
-INIT_FREQUENCY = timedelta(hours=24)
 MEMBERS = np.arange(51, dtype=np.int16)
 # 0-144 h every 3 hours, then 150-360 h every 6 hours: 49 + 36 = 85 steps.
 STEP_HOURS: tuple[int, ...] = (*range(0, 145, 3), *range(150, 361, 6))

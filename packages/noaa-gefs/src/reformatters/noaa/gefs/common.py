@@ -13,7 +13,6 @@ by bilinear interpolation (``upsample_half_degree``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -27,10 +26,6 @@ from reformatters.noaa.common.global_grid import GLOBAL_0P25, global_output_grid
 from reformatters.noaa.common.variables import ModelVariables
 
 SOURCE_BUCKET = "noaa-gefs-pds"
-# GEFS v12 became operational with the 2020-09-23 12 UTC run; the dataset starts with the first
-# 00 UTC run of October 2020 (see the package README).
-DATASET_START = datetime(2020, 10, 1, 0)
-INIT_FREQUENCY = timedelta(hours=24)
 # GEFS statistics (accumulations, averages, max/min) reset every 6 hours, as GFS's.
 WINDOW_RESET_HOURS = 6
 # The last lead of the 0.25 degree files; later leads are 6-hourly in the 0.5 degree files.

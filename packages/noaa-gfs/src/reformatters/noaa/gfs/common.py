@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from reformatters.noaa.common.catalog import CATALOG
 from reformatters.noaa.common.global_grid import GLOBAL_0P25, global_output_grid
@@ -10,8 +10,7 @@ from reformatters.noaa.common.region_job import NoaaSourceFileCoord
 from reformatters.noaa.common.variables import ModelVariables
 
 SOURCE_BUCKET = "noaa-gfs-bdp-pds"
-# The first init of both datasets: GFS v16 (0.25 degree pgrb2 with 80 m and 100 m winds).
-DATASET_START = datetime(2021, 5, 1, 0)
+# GFS runs every 6 hours (00, 06, 12, 18 UTC).
 INIT_FREQUENCY = timedelta(hours=6)
 # GFS statistics (accumulations, averages, max/min) reset every 6 hours.
 WINDOW_RESET_HOURS = 6
@@ -65,7 +64,5 @@ gfs_source_url = GfsSourceFileCoord.source_url
 
 # ---- template grid -------------------------------------------------------------------------
 
-# Append-dim coordinates are small; one chunk holds about four years of 6-hourly inits.
-APPEND_COORD_CHUNK = 6000
 
 OUTPUT_GRID = global_output_grid("GFS")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -23,8 +22,6 @@ from reformatters.noaa.common.region_job import NoaaSourceFileCoord
 from reformatters.noaa.common.variables import CatalogEntry, ModelVariables
 
 SOURCE_BUCKET = "noaa-hrrr-bdp-pds"
-# HRRR v3 (operational from 2018-07-12): the first full day of its 6-hourly long runs.
-DATASET_START = datetime(2018, 7, 13, 12)
 # HRRR's accumulation windows (APCP) end at the valid time and reset every hour ("7-8 hour acc").
 WINDOW_RESET_HOURS = 1
 
@@ -275,5 +272,3 @@ class HrrrGrid:
 
 
 OUTPUT_GRID = HrrrGrid()
-
-INIT_FREQUENCY_FORECAST = timedelta(hours=6)
