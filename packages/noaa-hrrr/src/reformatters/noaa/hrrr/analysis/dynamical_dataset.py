@@ -1,5 +1,6 @@
-"""The noaa-hrrr-analysis dataset: template, region job and offline sources; its operations
-are declared in ``dataset.toml``."""
+"""The noaa-hrrr-analysis dataset: binds its template and region job, and synthesizes the files
+an hour is built from (its run's f00 and the previous run's f01) for offline runs. Its
+operations are declared in ``dataset.toml``."""
 
 from __future__ import annotations
 
