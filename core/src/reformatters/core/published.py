@@ -113,11 +113,16 @@ def fill_from_published(
             continue
         if not np.isnan(new).any():
             continue
-        existing = np.asarray(array[tuple(slab)])
-        keep = np.isnan(new) & ~np.isnan(existing)
-        new[keep] = existing[keep]
-        kept += int(np.count_nonzero(keep))
+        kept += _keep_published(new, np.asarray(array[tuple(slab)]))
     return kept
+
+
+def _keep_published(new: NDArray[np.float32], existing: NDArray[np.float32]) -> int:
+    """Where ``new`` is NaN and ``existing`` (the published values) is not, the published value
+    stays; returns how many."""
+    keep = np.isnan(new) & ~np.isnan(existing)
+    new[keep] = existing[keep]
+    return int(np.count_nonzero(keep))
 
 
 def _copy_reused(
@@ -141,11 +146,7 @@ def _copy_reused(
         if reuse[index]:
             new[part] = existing[part]
             continue
-        missing = np.isnan(new[part])
-        if missing.any():
-            keep = missing & ~np.isnan(existing[part])
-            new[part][keep] = existing[part][keep]
-            kept += int(np.count_nonzero(keep))
+        kept += _keep_published(new[part], existing[part])
     return kept
 
 
